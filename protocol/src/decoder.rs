@@ -152,6 +152,18 @@ impl<F> Decoder<F> {
         self.eof && self.buf.is_empty()
     }
 
+    /// Bytes buffered: at most one incomplete frame plus the last read,
+    /// since a read is refused while complete frames wait.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Fds held for frames not yet returned: at most twice the negotiated
+    /// most fds per frame (one incomplete frame and the last read's frame).
+    pub fn held_fds(&self) -> usize {
+        self.fds.len()
+    }
+
     /// How many bytes the next read should ask for: on seqpacket a whole
     /// record of the largest allowed size; on a stream the rest of the frame
     /// being received, or [`STREAM_READ_CHUNK`].
@@ -304,18 +316,19 @@ impl<F> Decoder<F> {
         Some(Header::from_bytes(h))
     }
 
-    fn check_can_read(&self) -> Result<(), Error> {
+    /// Whether a read may begin; a misuse here is sticky like any error.
+    fn check_can_read(&mut self) -> Result<(), Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
         if self.eof {
-            return Err(UsageError::UnexpectedInput.into());
+            return self.fail(UsageError::UnexpectedInput.into());
         }
         let front_complete = self
             .front_header()
             .is_some_and(|h| self.base + h.frame_len() as u64 <= self.committed);
         if front_complete {
-            return Err(UsageError::FramesPending.into());
+            return self.fail(UsageError::FramesPending.into());
         }
         Ok(())
     }

@@ -153,36 +153,58 @@ impl<F> Encoder<F> {
     }
 
     /// Fills `slices` with the bytes of the next `sendmsg` and says which
-    /// fds to attach, or `None` if nothing is queued. `slices` should have
-    /// room for at least 2 entries (a header and a shared payload); fewer
-    /// still makes progress, a frame at a time.
+    /// fds to attach, or `None` if nothing is queued (or `slices` is empty).
+    /// Two entries are enough for any frame (header, shared payload); more
+    /// let more shared payloads join a batch.
     pub fn transmit<'a>(&'a self, slices: &mut [&'a [u8]]) -> Option<Transmit<'a, F>> {
         let head = self.queue.front()?;
+        if slices.is_empty() {
+            return None;
+        }
         let mut t = Transmit {
             slices: 0,
             len: 0,
             fds: self.fds.range(..head.nfds),
         };
+        // Copied frames lie back to back in the arena: consecutive arena
+        // parts merge into one slice, so a batch of small frames is one iovec.
+        let mut open_arena: Option<usize> = None;
         let mut arena_at = 0;
-        let mut skip = self.head_sent;
         for (i, frame) in self.queue.iter().enumerate() {
-            let fits = t.slices + 2 <= slices.len() && t.len + frame.len() <= BATCH_BYTES;
-            let joinable = frame.nfds == 0 && self.socket == SocketKind::Stream;
-            if i > 0 && !(fits && joinable && head.nfds == 0) {
-                break;
-            }
-            let arena = &self.arena[arena_at..arena_at + frame.arena_len];
-            arena_at += frame.arena_len;
-            let shared = frame.shared.as_deref().unwrap_or(&[]);
-            for part in [arena, shared] {
-                let cut = skip.min(part.len());
-                skip -= cut;
-                let part = &part[cut..];
-                if !part.is_empty() && t.slices < slices.len() {
-                    slices[t.slices] = part;
-                    t.slices += 1;
-                    t.len += part.len();
+            let skip = if i == 0 { self.head_sent } else { 0 };
+            if i > 0 {
+                let joinable =
+                    frame.nfds == 0 && head.nfds == 0 && self.socket == SocketKind::Stream;
+                let need = usize::from(open_arena.is_none()) + usize::from(frame.shared.is_some());
+                if !joinable || t.len + frame.len() > BATCH_BYTES || t.slices + need > slices.len()
+                {
+                    break;
                 }
+            }
+            let arena_skip = skip.min(frame.arena_len);
+            let (start, end) = (arena_at + arena_skip, arena_at + frame.arena_len);
+            arena_at = end;
+            if start < end {
+                match open_arena {
+                    Some(open) => slices[t.slices - 1] = &self.arena[open..end],
+                    None => {
+                        slices[t.slices] = &self.arena[start..end];
+                        t.slices += 1;
+                        open_arena = Some(start);
+                    }
+                }
+                t.len += end - start;
+            }
+            let shared = frame.shared.as_deref().unwrap_or(&[]);
+            let part = &shared[(skip - arena_skip).min(shared.len())..];
+            if !part.is_empty() {
+                if t.slices == slices.len() {
+                    break;
+                }
+                slices[t.slices] = part;
+                t.slices += 1;
+                t.len += part.len();
+                open_arena = None;
             }
         }
         Some(t)

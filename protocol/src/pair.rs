@@ -404,7 +404,10 @@ impl<F> Pair<F> {
 
 fn channel<F>(est: Established<F>) -> Result<Channel<F>, Error> {
     let mut decoder = Decoder::new(est.limits, est.socket);
-    decoder.receive_leftover(est.leftover)?;
+    // A bad frame in the leftover is a channel error, not a handshake
+    // error: it is sticky, and the first `next_frame` reports it, exactly
+    // as it would had the frame come in a later read.
+    let _ = decoder.receive_leftover(est.leftover);
     Ok(Channel {
         encoder: Encoder::new(est.limits, est.socket),
         decoder,
