@@ -122,6 +122,20 @@ impl<F> ClientAuth<F> {
         self.settle(result)
     }
 
+    /// Every state's name, in the order of the diagram above.
+    pub const STATES: &'static [&'static str] = &["send_hello", "await_reply", "done", "failed"];
+
+    /// The current state's name (one of [`STATES`](ClientAuth::STATES)),
+    /// for logs, transcripts and vector coverage.
+    pub fn state(&self) -> &'static str {
+        match self.state {
+            State::SendHello(_) => "send_hello",
+            State::AwaitReply { .. } => "await_reply",
+            State::Done(_) => "done",
+            State::Taken | State::Failed(_) => "failed",
+        }
+    }
+
     /// The server's highest version, if it answered "unsupported version".
     pub fn server_version(&self) -> Option<u8> {
         self.server_version

@@ -204,6 +204,22 @@ impl<F> ServerAuth<F> {
         }
     }
 
+    /// Every state's name, in the order of the diagram above.
+    pub const STATES: &'static [&'static str] =
+        &["await_hello", "decide", "reply", "done", "failed"];
+
+    /// The current state's name (one of [`STATES`](ServerAuth::STATES)),
+    /// for logs, transcripts and vector coverage.
+    pub fn state(&self) -> &'static str {
+        match self.state {
+            State::AwaitHello(_) => "await_hello",
+            State::Decide { .. } => "decide",
+            State::Reply { .. } => "reply",
+            State::Done(_) => "done",
+            State::Taken | State::Failed(_) => "failed",
+        }
+    }
+
     /// While `Decide`: the authenticated client's credentials.
     pub fn peer(&self) -> Option<&Credentials<F>> {
         match &self.state {

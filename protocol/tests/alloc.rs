@@ -117,7 +117,10 @@ fn seqpacket_frames_with_fds() {
 
 #[test]
 fn stream_64k_frames() {
-    assert_eq!(steady_state(SocketKind::Stream, &vec![7; 64 << 10], 4, 1), 0);
+    assert_eq!(
+        steady_state(SocketKind::Stream, &vec![7; 64 << 10], 4, 1),
+        0
+    );
 }
 
 #[test]
