@@ -86,7 +86,7 @@ impl<F> ClientAuth<F> {
             State::SendHello(_) => {
                 let State::SendHello(check) = core::mem::replace(&mut self.state, State::Taken)
                 else {
-                    unreachable!("matched above")
+                    return Step::Failed(UsageError::NotFinished.into()); // matched above
                 };
                 out.put_slice(&Hello::new(self.config.limits, self.config.mutual).to_bytes());
                 self.state = State::AwaitReply {
@@ -190,7 +190,7 @@ impl<F> ClientAuth<F> {
         let reply = *buf;
         let State::AwaitReply { check, .. } = core::mem::replace(&mut self.state, State::Taken)
         else {
-            unreachable!("matched above")
+            return Err(UsageError::UnexpectedInput.into()); // matched above
         };
         let (version, limits) = self.judge(&reply)?;
         let peer = if self.config.mutual {

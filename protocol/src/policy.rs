@@ -73,7 +73,7 @@ impl<F> CredCheck<F> {
     /// Records the message credentials of one read that carried part of the
     /// message. Invisible credentials count as absent.
     pub(crate) fn piece(&mut self, creds: Option<Ucred>, pidfd: Option<F>) {
-        let creds = creds.filter(|c| !c.is_invisible(self.policy.overflow));
+        let creds = creds.filter(|c| self.usable(c));
         self.pieces += 1;
         match (creds, self.pieces) {
             (None, _) => self.missing = true,
@@ -91,10 +91,7 @@ impl<F> CredCheck<F> {
 
     /// Applies the policy to what was collected.
     pub(crate) fn conclude(self) -> Result<Credentials<F>, PeerError> {
-        let socket = self
-            .socket
-            .ucred
-            .filter(|c| !c.is_invisible(self.policy.overflow));
+        let socket = self.socket.ucred.filter(|c| self.usable(c));
         let message = if self.missing { None } else { self.first };
         if self.policy.message == MessageCredentials::Required && message.is_none() {
             return Err(PeerError::NoCredentials);
@@ -123,6 +120,15 @@ impl<F> CredCheck<F> {
             groups: self.socket.groups,
             pidfd,
         })
+    }
+}
+
+impl<F> CredCheck<F> {
+    /// Credentials vouch for someone only if uid and gid are known and the
+    /// process is visible; otherwise they count as absent. (A pid alone may
+    /// be unknown: a peer in a pid namespace we cannot see still has ids.)
+    fn usable(&self, c: &Ucred) -> bool {
+        c.uid().is_some() && c.gid().is_some() && !c.is_invisible(self.policy.overflow)
     }
 }
 

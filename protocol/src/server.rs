@@ -132,7 +132,7 @@ impl<F> ServerAuth<F> {
                     then,
                 } = core::mem::replace(&mut self.state, State::Taken)
                 else {
-                    unreachable!("matched above")
+                    return Step::Failed(UsageError::NotFinished.into()); // matched above
                 };
                 out.put_slice(&bytes);
                 self.state = match then {
@@ -235,7 +235,7 @@ impl<F> ServerAuth<F> {
         };
         let State::Decide { hello, peer, eof } = core::mem::replace(&mut self.state, State::Taken)
         else {
-            unreachable!("matched above")
+            return self.fail(UsageError::NoDecisionPending.into()); // matched above
         };
         let reply = Reply {
             version: hello.version.min(VERSION),
@@ -311,8 +311,13 @@ impl<F> ServerAuth<F> {
     /// The hello is complete (or can never be): apply checks 1-9.
     fn judge(&mut self, eof: bool) {
         let State::AwaitHello(r) = core::mem::replace(&mut self.state, State::Taken) else {
-            unreachable!("judge is called in AwaitHello only")
+            return; // judge is called in AwaitHello only
         };
+        // DESIGN 4.1: "when bit 0 is set the server attaches its own
+        // credentials to every reply". Bit 0 counts as set once the first
+        // six bytes show our magic and a flags byte with bit 0, even when
+        // the hello is refused for what came with it or after.
+        let mutual = r.got >= 6 && r.buf[..4] == hello::MAGIC && r.buf[5] & hello::FLAG_MUTUAL != 0;
         let early = if r.fds_seen {
             Some(PeerError::HelloFds)
         } else if r.got < HELLO_LEN && eof {
@@ -323,14 +328,12 @@ impl<F> ServerAuth<F> {
             None
         };
         if let Some(e) = early {
-            // Nothing of the hello can be trusted: no credentials attached.
-            return self.refuse(e, false);
+            return self.refuse(e, mutual);
         }
         let hello = match Hello::parse(&r.buf) {
             Ok(h) => h,
             Err(_) => return self.refuse(PeerError::HelloBadMagic, false),
         };
-        let mutual = hello.mutual();
         let late = if hello.version == 0 {
             Some(PeerError::HelloUnsupportedVersion)
         } else if hello.version == VERSION
