@@ -159,8 +159,6 @@ codes! {
         SendShmFdCount = "send_shm_fd_count",
         /// The decoder's receive buffer was shortened or changed behind its back.
         BufferTampered = "buffer_tampered",
-        /// More bytes were appended to the receive buffer than it offered.
-        ReadOverfill = "read_overfill",
         /// A read was started while complete frames were still buffered:
         /// drain `next_frame` first.
         FramesPending = "frames_pending",
