@@ -24,15 +24,26 @@ fn table_codes() -> Vec<&'static str> {
 fn every_error_code_has_a_row() {
     let rows = table_codes();
     for e in Error::all() {
-        assert!(rows.contains(&e.code()), "PROTOCOL.md section 5 lacks `{}`", e.code());
+        assert!(
+            rows.contains(&e.code()),
+            "PROTOCOL.md section 5 lacks `{}`",
+            e.code()
+        );
     }
 }
 
 #[test]
 fn every_row_is_an_error_code() {
     let rows = table_codes();
-    assert_eq!(rows.len(), Error::all().count(), "one row per code, no duplicates");
+    assert_eq!(
+        rows.len(),
+        Error::all().count(),
+        "one row per code, no duplicates"
+    );
     for code in rows {
-        assert!(Error::from_code(code).is_some(), "PROTOCOL.md names unknown code `{code}`");
+        assert!(
+            Error::from_code(code).is_some(),
+            "PROTOCOL.md names unknown code `{code}`"
+        );
     }
 }
