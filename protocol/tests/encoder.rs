@@ -267,3 +267,10 @@ fn advance_drops_sent_fds_and_clear_drops_queued_ones() {
     assert_eq!(log.dropped(), [1, 2]);
     assert!(e.is_empty() && e.queued_bytes() == 0);
 }
+
+#[test]
+fn a_limit_above_253_fds_is_refused() {
+    assert_eq!(Limits::new(254, 0), Err(UsageError::LimitOutOfRange));
+    assert_eq!(Limits::new(255, 1), Err(UsageError::LimitOutOfRange));
+    assert_eq!(Limits::new(253, 0).map(|l| l.max_fds()), Ok(253));
+}
