@@ -1,0 +1,12 @@
+//! Fuzz harnesses for `mon-ipc`. Each module is one target: its `Input`
+//! (built by `arbitrary`) and its `run`, which panics when an oracle fails.
+//! The targets in `fuzz_targets/` only call `run`, so the same harnesses
+//! run under `cargo test` on seeded inputs (see `tests/`).
+
+pub mod client_auth;
+pub mod fd;
+pub mod frame_decoder;
+pub mod frame_roundtrip;
+pub mod handshake;
+pub mod pair;
+pub mod server_auth;

@@ -1,0 +1,52 @@
+//! Every harness on inputs drawn from fixed seeds: the fuzz oracles as
+//! plain tests, so a regression shows under `cargo test` too, without a
+//! fuzzing engine. The campaigns themselves run with `cargo fuzz run`.
+
+use arbitrary::{Arbitrary, Unstructured};
+
+/// xorshift64*, seeded: a failure names the seed that reproduces it.
+fn bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+fn each<T: for<'a> Arbitrary<'a>>(seeds: u64, size: usize, run: impl Fn(&T)) {
+    for seed in 0..seeds {
+        let data = bytes(seed, size);
+        if let Ok(input) = T::arbitrary_take_rest(Unstructured::new(&data)) {
+            run(&input);
+        }
+    }
+}
+
+#[test]
+fn client_auth() {
+    each(2000, 512, mon_ipc_fuzz::client_auth::run);
+}
+
+#[test]
+fn server_auth() {
+    each(2000, 512, mon_ipc_fuzz::server_auth::run);
+}
+
+#[test]
+fn frame_decoder() {
+    each(2000, 1024, mon_ipc_fuzz::frame_decoder::run);
+}
+
+#[test]
+fn frame_roundtrip() {
+    each(2000, 2048, mon_ipc_fuzz::frame_roundtrip::run);
+}
+
+#[test]
+fn pair() {
+    each(2000, 2048, mon_ipc_fuzz::pair::run);
+}
