@@ -7,7 +7,7 @@
 
 use arbitrary::Arbitrary;
 use mon_ipc::frame::Header;
-use mon_ipc::{Decoder, Error, Limits, ReadFlags, SocketKind};
+use mon_ipc::{Decoder, Error, Limits, ReadFlags};
 
 use crate::fd::{Fd, Ledger};
 
@@ -61,11 +61,7 @@ pub fn drain(dec: &mut Decoder<Fd>) -> Result<usize, Error> {
 /// Runs one input.
 pub fn run(input: &Input) {
     let ledger = Ledger::default();
-    let socket = if input.seqpacket {
-        SocketKind::Seqpacket
-    } else {
-        SocketKind::Stream
-    };
+    let socket = crate::socket(input.seqpacket);
     let limits = Limits::new(input.max_fds % 254, u32::from(input.max_payload)).unwrap();
     let mut dec = Decoder::new(limits, socket).with_max_shm_size(1 << 20);
     let mut failed: Option<Error> = None;

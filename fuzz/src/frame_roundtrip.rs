@@ -46,11 +46,7 @@ fn cycle(sizes: &[u8], i: usize) -> usize {
 /// Runs one input.
 pub fn run(input: &Input) {
     let ledger = Ledger::default();
-    let socket = if input.seqpacket {
-        SocketKind::Seqpacket
-    } else {
-        SocketKind::Stream
-    };
+    let socket = crate::socket(input.seqpacket);
     let limits = Limits::new(input.max_fds % 254, 1 << 16).unwrap();
     let mut enc = Encoder::<Fd>::new(limits, socket);
     let mut wire = Wire::new(socket);

@@ -69,11 +69,7 @@ pub struct Script {
 impl Script {
     /// The socket type.
     pub fn kind(&self) -> SocketKind {
-        if self.seqpacket {
-            SocketKind::Seqpacket
-        } else {
-            SocketKind::Stream
-        }
+        crate::socket(self.seqpacket)
     }
 
     /// The credential policy.

@@ -10,3 +10,12 @@ pub mod frame_roundtrip;
 pub mod handshake;
 pub mod pair;
 pub mod server_auth;
+
+/// The socket type a harness runs on.
+pub fn socket(seqpacket: bool) -> mon_ipc::SocketKind {
+    if seqpacket {
+        mon_ipc::SocketKind::Seqpacket
+    } else {
+        mon_ipc::SocketKind::Stream
+    }
+}

@@ -179,11 +179,7 @@ fn step_side<H: Handshake<Fd>>(
 /// Runs one input.
 pub fn run(input: &Input) {
     let ledger = Ledger::default();
-    let socket = if input.seqpacket {
-        SocketKind::Seqpacket
-    } else {
-        SocketKind::Stream
-    };
+    let socket = crate::socket(input.seqpacket);
     let limits = |(fds, payload): (u8, u16)| Limits::new(fds % 254, u32::from(payload)).unwrap();
     let (cl, sl) = (limits(input.client_limits), limits(input.server_limits));
     let mut net = Net {

@@ -61,6 +61,12 @@ impl Pending {
     }
 }
 
+/// A payload to queue: copied into the arena, or kept as shared `Bytes`.
+enum Payload<'a> {
+    Copy(&'a [u8]),
+    Shared(Bytes),
+}
+
 /// What to send next: `slices` entries of the caller's slice array, with
 /// these fds attached.
 #[derive(Debug)]
@@ -114,26 +120,44 @@ impl<F> Encoder<F> {
     where
         I: IntoIterator<Item = F>,
     {
-        let nfds = self.take_fds(fds);
-        self.check(kind, payload.len(), nfds)?;
-        let start = self.arena.len();
-        self.put_headers(kind, payload.len(), nfds);
-        self.arena.extend_from_slice(payload);
-        self.enqueue(self.arena.len() - start, None, nfds);
-        Ok(())
+        self.push_payload(kind, Payload::Copy(payload), fds)
     }
 
     /// Queues a frame whose payload is sent from `payload` without copying
-    /// (a vectored `sendmsg`); best for large payloads.
+    /// (a vectored `sendmsg`); best for large payloads. Errors as
+    /// [`push_copy`](Encoder::push_copy).
     pub fn push<I>(&mut self, kind: Kind, payload: Bytes, fds: I) -> Result<(), UsageError>
     where
         I: IntoIterator<Item = F>,
     {
+        self.push_payload(kind, Payload::Shared(payload), fds)
+    }
+
+    fn push_payload<I>(
+        &mut self,
+        kind: Kind,
+        payload: Payload<'_>,
+        fds: I,
+    ) -> Result<(), UsageError>
+    where
+        I: IntoIterator<Item = F>,
+    {
+        let len = match &payload {
+            Payload::Copy(p) => p.len(),
+            Payload::Shared(b) => b.len(),
+        };
         let nfds = self.take_fds(fds);
-        self.check(kind, payload.len(), nfds)?;
+        self.check(kind, len, nfds)?;
         let start = self.arena.len();
-        self.put_headers(kind, payload.len(), nfds);
-        self.enqueue(self.arena.len() - start, Some(payload), nfds);
+        self.put_headers(kind, len, nfds);
+        let shared = match payload {
+            Payload::Copy(p) => {
+                self.arena.extend_from_slice(p);
+                None
+            }
+            Payload::Shared(b) => Some(b),
+        };
+        self.enqueue(self.arena.len() - start, shared, nfds);
         Ok(())
     }
 
