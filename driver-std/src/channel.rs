@@ -1,0 +1,303 @@
+//! The message channel on a real socket: frames with their fds.
+//!
+//! Sending: frames are queued in the core's [`Encoder`], which knows which
+//! may share a `sendmsg` (fd-less ones, batched into one vectored call) and
+//! which must not (a frame with fds starts its own `sendmsg`, so that the
+//! kernel ties its fds to its first byte). [`Channel::flush`] makes one
+//! `sendmsg` per batch; a short write is resumed without the fds.
+//!
+//! Receiving: one `recvmsg` per read, straight into the decoder's buffer
+//! (no copy), with a control buffer that has room for exactly the
+//! negotiated number of fds. The decoder attributes the fds and checks
+//! everything; on any error it closes every fd it holds, and the channel
+//! drops its queued output: the connection must then be closed.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use bytes::Bytes;
+use mon_ipc::{Decoder, Encoder, Kind, Leftover, Limits, ReadFlags, SocketKind};
+
+use crate::error::{Error, Result};
+use crate::sys;
+use crate::sys::msg::{Ctrl, Dest, MAX_IOV};
+
+/// A received frame. Its fds borrow the channel: take them (or drop the
+/// iterator, which closes the ones not taken) before the next receive.
+#[derive(Debug)]
+pub struct Message<'a> {
+    /// Data, or shared memory with its announced size and seals.
+    pub kind: Kind,
+    /// The payload, a slice of the receive buffer (no copy).
+    pub payload: Bytes,
+    /// The frame's fds, in the order they were sent.
+    pub fds: std::vec::Drain<'a, OwnedFd>,
+}
+
+/// What a non-blocking receive gave.
+#[derive(Debug)]
+pub enum Recv<'a> {
+    /// A frame.
+    Frame(Message<'a>),
+    /// The socket gave `EAGAIN`: wait until it is readable.
+    WouldBlock,
+    /// The peer closed the connection at a frame boundary.
+    Eof,
+}
+
+/// What a non-blocking flush achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flush {
+    /// Everything queued was sent.
+    Done,
+    /// The socket gave `EAGAIN`: wait until it is writable, then flush again.
+    WouldBlock,
+}
+
+/// Internal outcome of filling the current frame.
+enum Filled {
+    Frame,
+    WouldBlock,
+    Eof,
+}
+
+/// Frames over an authenticated socket `S`.
+#[derive(Debug)]
+pub struct Channel<S> {
+    sock: S,
+    encoder: Encoder<OwnedFd>,
+    decoder: Decoder<OwnedFd>,
+    ctrl: Ctrl,
+    /// The fds of the read in progress; capacity for a whole read.
+    read_fds: Vec<OwnedFd>,
+    /// The frame last returned, and its fds.
+    frame: Option<(Kind, Bytes)>,
+    frame_fds: Vec<OwnedFd>,
+    error: Option<Error>,
+}
+
+impl<S: AsFd> Channel<S> {
+    /// A channel within `limits` (the negotiated ones), given the
+    /// handshake's leftover input first. An error in the leftover is kept
+    /// and returned by the first receive.
+    pub(crate) fn new(
+        sock: S,
+        limits: Limits,
+        kind: SocketKind,
+        leftover: Leftover<OwnedFd>,
+    ) -> Self {
+        let max_fds = usize::from(limits.max_fds());
+        let mut decoder = Decoder::new(limits, kind);
+        let error = decoder.receive_leftover(leftover).err().map(Error::from);
+        Channel {
+            sock,
+            encoder: Encoder::new(limits, kind),
+            decoder,
+            ctrl: Ctrl::new(max_fds, false, false),
+            read_fds: Vec::with_capacity(max_fds),
+            frame: None,
+            frame_fds: Vec::with_capacity(max_fds),
+            error,
+        }
+    }
+
+    /// The negotiated limits, which every frame sent or received must keep.
+    pub fn limits(&self) -> Limits {
+        self.decoder.limits()
+    }
+
+    /// The socket.
+    pub fn get_ref(&self) -> &S {
+        &self.sock
+    }
+
+    /// Gives the socket back, dropping anything queued.
+    pub fn into_inner(self) -> S {
+        self.sock
+    }
+
+    /// Queues a data frame whose payload is sent without copying.
+    /// A frame beyond the limits is refused here, with nothing queued
+    /// and the fds closed; the channel stays usable.
+    pub fn push(&mut self, payload: Bytes, fds: impl IntoIterator<Item = OwnedFd>) -> Result<()> {
+        self.push_frame(Kind::Data, payload, fds)
+    }
+
+    /// Queues a frame of any kind (see [`mon_ipc::ShmHeader`]).
+    pub fn push_frame(
+        &mut self,
+        kind: Kind,
+        payload: Bytes,
+        fds: impl IntoIterator<Item = OwnedFd>,
+    ) -> Result<()> {
+        self.check()?;
+        Ok(self.encoder.push(kind, payload, fds)?)
+    }
+
+    /// Queues a data frame, copying the payload (best for small ones).
+    pub fn push_copy(
+        &mut self,
+        payload: &[u8],
+        fds: impl IntoIterator<Item = OwnedFd>,
+    ) -> Result<()> {
+        self.check()?;
+        Ok(self.encoder.push_copy(Kind::Data, payload, fds)?)
+    }
+
+    /// Bytes queued and not yet sent.
+    pub fn queued_bytes(&self) -> usize {
+        self.encoder.queued_bytes()
+    }
+
+    /// Sends what is queued, one `sendmsg` per batch, until done or `EAGAIN`.
+    pub fn flush(&mut self) -> Result<Flush> {
+        self.check()?;
+        loop {
+            let mut slices: [&[u8]; MAX_IOV] = [&[]; MAX_IOV];
+            let Some(t) = self.encoder.transmit(&mut slices) else {
+                return Ok(Flush::Done);
+            };
+            let fds = t.fds.map(AsFd::as_fd);
+            let r = sys::msg::sendmsg(self.sock.as_fd(), &slices[..t.slices], None, fds, false);
+            match r {
+                Ok(n) => {
+                    if let Err(e) = self.encoder.advance(n) {
+                        return Err(self.fail(e.into()));
+                    }
+                }
+                Err(e) if e.is_would_block() => return Ok(Flush::WouldBlock),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Sends everything queued, waiting for the socket if it is non-blocking.
+    pub fn flush_all(&mut self) -> Result<()> {
+        while self.flush()? == Flush::WouldBlock {
+            sys::sock::wait(self.sock.as_fd(), true, None)?;
+        }
+        Ok(())
+    }
+
+    /// Sends one data frame (copying the payload) and waits until it is out.
+    pub fn send(&mut self, payload: &[u8], fds: impl IntoIterator<Item = OwnedFd>) -> Result<()> {
+        self.push_copy(payload, fds)?;
+        self.flush_all()
+    }
+
+    /// Receives the next frame, waiting for it if the socket is
+    /// non-blocking; `None` when the peer closed at a frame boundary.
+    pub fn recv(&mut self) -> Result<Option<Message<'_>>> {
+        Ok(match self.fill(true)? {
+            Filled::Frame => Some(self.message()),
+            Filled::Eof => None,
+            Filled::WouldBlock => return Err(sys::os("recvmsg", nix::errno::Errno::EAGAIN)),
+        })
+    }
+
+    /// Receives the next frame if one is buffered or can be read without
+    /// waiting. [`Recv::WouldBlock`] only after the kernel said `EAGAIN`.
+    pub fn try_recv(&mut self) -> Result<Recv<'_>> {
+        Ok(match self.fill(false)? {
+            Filled::Frame => Recv::Frame(self.message()),
+            Filled::Eof => Recv::Eof,
+            Filled::WouldBlock => Recv::WouldBlock,
+        })
+    }
+
+    fn message(&mut self) -> Message<'_> {
+        let (kind, payload) = self.frame.take().unwrap_or((Kind::Data, Bytes::new()));
+        Message {
+            kind,
+            payload,
+            fds: self.frame_fds.drain(..),
+        }
+    }
+
+    /// Makes the next frame current: from the buffer, or by reading.
+    fn fill(&mut self, block: bool) -> Result<Filled> {
+        self.check()?;
+        self.frame_fds.clear();
+        loop {
+            // The frame's fd iterator borrows the decoder until the end of
+            // this statement; errors are handled after it.
+            let failed = match self.decoder.next_frame() {
+                Ok(Some(f)) => {
+                    self.frame_fds.extend(f.fds);
+                    self.frame = Some((f.kind, f.payload));
+                    return Ok(Filled::Frame);
+                }
+                Ok(None) => None,
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failed {
+                return Err(self.fail(e.into()));
+            }
+            if self.decoder.is_closed() {
+                return Ok(Filled::Eof);
+            }
+            match self.read_once() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() && block => {
+                    sys::sock::wait(self.sock.as_fd(), false, None)?;
+                }
+                Err(e) if e.is_would_block() => return Ok(Filled::WouldBlock),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// One `recvmsg` into the decoder's buffer, committed with its fds.
+    fn read_once(&mut self) -> Result<()> {
+        let buf = self.decoder.read_buffer()?;
+        let r = sys::msg::recvmsg(
+            self.sock.as_fd(),
+            Dest::Spare(buf, usize::MAX),
+            &mut self.ctrl,
+            &mut self.read_fds,
+            false,
+            false,
+        );
+        match r {
+            // 0 bytes and no control data: EOF. (On seqpacket an empty
+            // record reads the same; the protocol never sends one.)
+            Ok(got) if got.len == 0 && self.read_fds.is_empty() && !got.ctrunc => {
+                Ok(self.decoder.receive_eof()?)
+            }
+            Ok(got) => {
+                let flags = ReadFlags {
+                    ctrunc: got.ctrunc,
+                    trunc: got.trunc,
+                };
+                Ok(self.decoder.commit_read(self.read_fds.drain(..), flags)?)
+            }
+            Err(e) if e.is_reset() => Ok(self.decoder.receive_eof()?),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A channel error: sticky; queued output is dropped (DESIGN 4.1).
+    fn fail(&mut self, e: Error) -> Error {
+        self.encoder.clear();
+        *self.error.get_or_insert(e)
+    }
+}
+
+impl<S: AsFd> AsFd for Channel<S> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+/// For pollers that want a raw fd (tokio's `AsyncFd`).
+impl<S: AsFd> AsRawFd for Channel<S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_fd().as_raw_fd()
+    }
+}

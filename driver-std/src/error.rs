@@ -1,0 +1,132 @@
+//! The driver's one error type: the core's protocol errors plus what the
+//! operating system can do to us.
+
+use std::fmt;
+use std::io;
+
+/// Everything that can go wrong in the driver.
+///
+/// `Copy`, so that a failed handshake or channel can return the same error
+/// on every later call (errors are sticky, as in the core). A system call's
+/// error keeps the call's name and the raw `errno`, not an `io::Error`, for
+/// that reason; [`Error::io_error`] rebuilds one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The core rejected something the peer did, or the caller misused it.
+    /// [`mon_ipc::Error::code`] gives the stable code of `vectors/`.
+    Protocol(mon_ipc::Error),
+    /// A system call failed.
+    Io {
+        /// The system call, e.g. `"sendmsg"`.
+        syscall: &'static str,
+        /// Its `errno`.
+        errno: i32,
+    },
+    /// The handshake did not finish within its timeout. The connection is
+    /// closed without a reply (PROTOCOL.md: a timeout never answers).
+    Timeout,
+    /// More fds than `SCM_MAX_FD` (253) in one `sendmsg`: refused before
+    /// the system call, which would fail with `EINVAL` anyway.
+    TooManyFds(usize),
+    /// The running kernel lacks a feature that was asked for by name
+    /// (e.g. `"SO_PEERPIDFD"`, Linux 6.5+).
+    KernelTooOld(&'static str),
+    /// The peer process is gone: it exited and was reaped, so the kernel
+    /// cannot give a pidfd for it any more.
+    PeerGone,
+    /// The socket is not an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket.
+    UnsupportedSocket,
+    /// The peer closed the connection at a frame boundary (`recv_fd`).
+    Closed,
+}
+
+/// The driver's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A stable lower-case code: the core's code for [`Error::Protocol`],
+    /// otherwise `io`, `timeout`, `too_many_fds`, `kernel_too_old`,
+    /// `peer_gone`, `unsupported_socket` or `closed`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Protocol(e) => e.code(),
+            Error::Io { .. } => "io",
+            Error::Timeout => "timeout",
+            Error::TooManyFds(_) => "too_many_fds",
+            Error::KernelTooOld(_) => "kernel_too_old",
+            Error::PeerGone => "peer_gone",
+            Error::UnsupportedSocket => "unsupported_socket",
+            Error::Closed => "closed",
+        }
+    }
+
+    /// For [`Error::Io`], the `io::Error` of its errno.
+    pub fn io_error(&self) -> Option<io::Error> {
+        match self {
+            Error::Io { errno, .. } => Some(io::Error::from_raw_os_error(*errno)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `EAGAIN` / `EWOULDBLOCK`.
+    pub(crate) fn is_would_block(&self) -> bool {
+        matches!(self, Error::Io { errno, .. } if *errno == nix::libc::EAGAIN)
+    }
+
+    /// Whether the peer reset the connection: Linux reports `ECONNRESET`
+    /// instead of EOF when the peer closed with our bytes still unread in
+    /// its queue. For the protocol that is an EOF.
+    pub(crate) fn is_reset(&self) -> bool {
+        matches!(self, Error::Io { errno, .. } if *errno == nix::libc::ECONNRESET)
+    }
+}
+
+impl From<mon_ipc::Error> for Error {
+    fn from(e: mon_ipc::Error) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<mon_ipc::PeerError> for Error {
+    fn from(e: mon_ipc::PeerError) -> Self {
+        Error::Protocol(e.into())
+    }
+}
+
+impl From<mon_ipc::UsageError> for Error {
+    fn from(e: mon_ipc::UsageError) -> Self {
+        Error::Protocol(e.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => e.fmt(f),
+            Error::Io { syscall, errno } => {
+                write!(f, "{syscall}: {}", io::Error::from_raw_os_error(*errno))
+            }
+            Error::Timeout => f.write_str("handshake timed out"),
+            Error::TooManyFds(n) => write!(f, "{n} fds in one sendmsg (at most 253)"),
+            Error::KernelTooOld(what) => write!(f, "the kernel does not support {what}"),
+            Error::PeerGone => f.write_str("the peer process is gone"),
+            Error::UnsupportedSocket => {
+                f.write_str("not an AF_UNIX SOCK_STREAM or SOCK_SEQPACKET socket")
+            }
+            Error::Closed => f.write_str("the peer closed the connection"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io { errno, .. } => io::Error::from_raw_os_error(errno),
+            Error::Timeout => io::Error::new(io::ErrorKind::TimedOut, e),
+            other => io::Error::other(other),
+        }
+    }
+}

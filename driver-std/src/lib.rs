@@ -1,0 +1,65 @@
+//! # mon-ipc-std: the `mon-ipc` core on real UNIX sockets
+//!
+//! Authenticates local processes with credentials the kernel attests, then
+//! passes frames with file descriptors, over `AF_UNIX` `SOCK_STREAM` or
+//! `SOCK_SEQPACKET` sockets, blocking or not. The protocol itself lives in
+//! the sans-io [`mon_ipc`] crate; this crate makes the system calls, with
+//! all of the kernel's details (ancillary data, `SO_PASSCRED`, pidfds,
+//! `EAGAIN`) in one place.
+//!
+//! - Sockets: [`Listener`], [`socketpair()`], [`connect`] give sockets
+//!   prepared for the handshake (`SO_PASSCRED` on where it must be).
+//! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
+//! - Step-wise, for non-blocking sockets and event loops:
+//!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`].
+//! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
+//!   and a [`Channel`] of frames with up to the negotiated number of fds.
+//! - The manual's [`send_fd`] / [`recv_fd`].
+//! - [`raw`]: single system calls with explicit ancillary data.
+//!
+//! The API takes and returns `OwnedFd`, `BorrowedFd` and `AsFd`, never
+//! raw descriptors. Every system call and every `unsafe` block is in one
+//! private module, `sys`.
+//!
+//! ```
+//! use mon_ipc_std::{ClientOptions, ServerOptions, SocketKind};
+//! let pair = mon_ipc_std::socketpair(SocketKind::Stream)?;
+//! let client = std::thread::spawn(move || {
+//!     let mut conn = mon_ipc_std::client(pair.client, &ClientOptions::default())?;
+//!     conn.channel.send(b"hello", [])
+//! });
+//! let mut conn = mon_ipc_std::server(pair.server, &ServerOptions::default())?;
+//! assert_eq!(conn.peer.as_ref().unwrap().pid(), Some(std::process::id().try_into().unwrap()));
+//! let msg = conn.channel.recv()?.unwrap();
+//! assert_eq!(&msg.payload[..], b"hello");
+//! # drop(msg);
+//! client.join().unwrap()?;
+//! # Ok::<(), mon_ipc_std::Error>(())
+//! ```
+#![deny(unsafe_code)]
+
+mod blocking;
+mod channel;
+mod connection;
+mod error;
+mod handshake;
+mod manual;
+mod options;
+mod peer;
+pub mod raw;
+mod seqpacket;
+mod socket;
+#[allow(unsafe_code)]
+mod sys;
+
+pub use blocking::{client, server, server_with};
+pub use channel::{Channel, Flush, Message, Recv};
+pub use connection::Connection;
+pub use error::{Error, Result};
+pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake};
+pub use manual::{recv_fd, recv_fd_with, send_fd};
+pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
+pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
+pub use socket::{Listener, SocketPair, connect, set_nonblocking, socketpair};
+
+pub use mon_ipc::{Credentials, Kind, Limits, SocketKind, Ucred};

@@ -1,0 +1,91 @@
+//! What the kernel says about the process at the other end of a socket.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use mon_ipc::{CredentialPolicy, Credentials, MessageCredentials, SocketCredentials, Ucred};
+
+use crate::error::{Error, Result};
+use crate::sys;
+use crate::sys::proc::PidfdPid;
+use crate::sys::sockopt::PeerPidfd;
+
+/// The peer's `SO_PEERCRED`: pid, euid and egid when the connection was
+/// made. The pid may since have been reused; see [`peer_pidfd`].
+pub fn peer_credentials(sock: impl AsFd) -> Result<Ucred> {
+    sys::sockopt::peer_cred(sock.as_fd())
+}
+
+/// A pidfd of the peer process (`SO_PEERPIDFD`), which names the process
+/// itself, not a pid number that may be reused.
+///
+/// [`Error::KernelTooOld`] before Linux 6.5, [`Error::PeerGone`] if the
+/// peer has exited and been reaped.
+pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
+    match sys::sockopt::peer_pidfd(sock.as_fd())? {
+        PeerPidfd::Fd(fd) => match sys::proc::pidfd_pid(fd.as_fd()) {
+            PidfdPid::Gone => Err(Error::PeerGone),
+            _ => Ok(fd),
+        },
+        PeerPidfd::Unsupported => Err(Error::KernelTooOld("SO_PEERPIDFD")),
+        PeerPidfd::Gone => Err(Error::PeerGone),
+    }
+}
+
+/// The pid a pidfd refers to, from `/proc/self/fdinfo`: `None` if the
+/// process is gone or cannot be seen from here.
+pub fn pidfd_pid(pidfd: impl AsFd) -> Option<u32> {
+    match sys::proc::pidfd_pid(pidfd.as_fd()) {
+        PidfdPid::Pid(p) => u32::try_from(p).ok(),
+        _ => None,
+    }
+}
+
+/// Everything the socket says about the peer, for the core's policy: the
+/// triple and the supplementary groups, and a pidfd if `pidfd`. The caller
+/// skips `SO_PEERPIDFD` where `SO_PASSPIDFD` works: the handshake message
+/// then brings a pidfd of its sender, which is the one the core prefers.
+pub(crate) fn socket_credentials(
+    sock: BorrowedFd<'_>,
+    pidfd: bool,
+) -> Result<SocketCredentials<OwnedFd>> {
+    let ucred = sys::sockopt::peer_cred(sock)?;
+    let mut creds = SocketCredentials::new(ucred);
+    creds.groups = sys::sockopt::peer_groups(sock)?;
+    if pidfd {
+        creds.pidfd = match sys::sockopt::peer_pidfd(sock)? {
+            PeerPidfd::Fd(fd) => Some(fd),
+            PeerPidfd::Unsupported | PeerPidfd::Gone => None,
+        };
+    }
+    Ok(creds)
+}
+
+/// The policy of this system: Linux delivers message credentials, and
+/// reports invisible processes with its overflow ids.
+pub(crate) fn policy() -> CredentialPolicy {
+    CredentialPolicy {
+        message: MessageCredentials::Required,
+        overflow: sys::proc::overflow(),
+    }
+}
+
+/// Keeps the peer's pidfd only if it provably refers to the process whose
+/// pid is reported: `fdinfo` must show that very pid.
+///
+/// By construction it should: `SCM_PIDFD` and the `SCM_CREDENTIALS` pid
+/// come from the same `struct pid`, and the core takes `SO_PEERPIDFD` only
+/// when `SO_PEERCRED` names the same pid. But a peer that exited and was
+/// reaped keeps its pid *number* in both, a number the system may already
+/// have given to another process, while its pidfd shows `Pid: -1`. Such a
+/// pidfd can act on nothing; it is dropped, and so is one whose pid cannot
+/// be read (no `/proc`, another pid namespace).
+pub(crate) fn check_pidfd(creds: &mut Credentials<OwnedFd>) {
+    let Some(fd) = &creds.pidfd else { return };
+    let fits = match sys::proc::pidfd_pid(fd.as_fd()) {
+        PidfdPid::Pid(p) => creds.pid().map(|q| q.get()) == u32::try_from(p).ok(),
+        PidfdPid::Gone | PidfdPid::Unknown => false,
+    };
+    if !fits {
+        creds.pidfd = None;
+    }
+}

@@ -1,0 +1,83 @@
+//! Single `sendmsg` / `recvmsg` calls with explicit ancillary data, for
+//! tests, the conformance runner, and anything that must put on the wire
+//! what the protocol itself never would (a forged frame, 254 fds, claimed
+//! credentials). No framing, no checks beyond the kernel's and `SCM_MAX_FD`.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use mon_ipc::{Ancillary, Ucred};
+
+use crate::error::Result;
+use crate::sys;
+use crate::sys::msg::{Claim, Ctrl, Dest};
+
+/// This process's pid, effective uid and effective gid: what the handshake
+/// attaches.
+pub fn own_credentials() -> Ucred {
+    let c = sys::proc::own_claim();
+    Ucred::from_raw(c.pid.max(0) as u32, c.uid, c.gid)
+}
+
+/// One `sendmsg(MSG_NOSIGNAL)` of the slices (at most 32), with
+/// `SCM_CREDENTIALS` claiming `creds` (the kernel checks the claim: only a
+/// privileged process may claim another pid or id) and `SCM_RIGHTS` with
+/// `fds`. More than 253 fds is refused before the call. Returns the bytes
+/// sent; follows the socket's blocking mode.
+pub fn send(
+    sock: impl AsFd,
+    bytes: &[&[u8]],
+    creds: Option<Ucred>,
+    fds: &[BorrowedFd<'_>],
+) -> Result<usize> {
+    let claim = creds.map(|c| {
+        let (pid, uid, gid) = c.to_raw();
+        Claim {
+            pid: pid as i32,
+            uid,
+            gid,
+        }
+    });
+    sys::msg::sendmsg(sock.as_fd(), bytes, claim, fds.iter().copied(), false)
+}
+
+/// The control-buffer room of one [`recv`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Room {
+    /// Fds accepted (`CMSG_LEN(4 * fds)`); more are closed and reported
+    /// as a truncation.
+    pub fds: usize,
+    /// Room for `SCM_CREDENTIALS`.
+    pub creds: bool,
+    /// Room for `SCM_PIDFD`.
+    pub pidfd: bool,
+}
+
+/// One `recvmsg(MSG_CMSG_CLOEXEC)` into `buf`; returns the bytes read and
+/// the ancillary data. Follows the socket's blocking mode.
+pub fn recv(sock: impl AsFd, buf: &mut [u8], room: Room) -> Result<(usize, Ancillary<OwnedFd>)> {
+    let mut ctrl = Ctrl::new(room.fds, room.creds, room.pidfd);
+    let mut fds = Vec::new();
+    let got = sys::msg::recvmsg(
+        sock.as_fd(),
+        Dest::Slice(buf),
+        &mut ctrl,
+        &mut fds,
+        false,
+        false,
+    )?;
+    let anc = Ancillary {
+        creds: got.creds,
+        pidfd: got.pidfd,
+        fds,
+        ctrunc: got.ctrunc,
+        trunc: got.trunc,
+    };
+    Ok((got.len, anc))
+}
+
+/// Turns `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel has it) on or
+/// off; returns whether `SO_PASSPIDFD` is supported.
+pub fn pass_credentials(sock: impl AsFd, on: bool) -> Result<bool> {
+    sys::sockopt::set_passcred(sock.as_fd(), on)?;
+    sys::sockopt::set_passpidfd(sock.as_fd(), on)
+}

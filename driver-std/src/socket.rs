@@ -1,0 +1,145 @@
+//! Sockets prepared for the handshake: a listener and a socketpair whose
+//! server side has `SO_PASSCRED` on before any client can write.
+//!
+//! Why this matters (DESIGN 4.1): Linux attaches credentials to a message
+//! when it is *sent*, and only if the receiver (or the sender) has
+//! `SO_PASSCRED` on at that moment. A hello sent before the server turned
+//! it on arrives with pid 0 and the overflow ids, and is refused with
+//! status 3. So the server turns it on where no hello can slip past: on the
+//! listening socket (a connection accepted from it inherits the flag, and
+//! data sent to a connection not yet accepted carries credentials anyway),
+//! or on its end of a socketpair before the other end is handed out.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use mon_ipc::SocketKind;
+
+use crate::error::Result;
+use crate::sys;
+
+/// A listening `AF_UNIX` socket with `SO_PASSCRED` (and `SO_PASSPIDFD`
+/// where the kernel has it) on, so every connection it accepts is ready for
+/// [`server`](crate::server). Removes its socket file when dropped, if it
+/// created it.
+#[derive(Debug)]
+pub struct Listener {
+    fd: OwnedFd,
+    kind: SocketKind,
+    path: Option<PathBuf>,
+}
+
+impl Listener {
+    /// Binds a new socket of `kind` to `path` and listens.
+    pub fn bind(path: impl AsRef<Path>, kind: SocketKind) -> Result<Listener> {
+        let fd = sys::sock::socket(kind)?;
+        pass_credentials(fd.as_fd())?;
+        sys::sock::bind_listen(fd.as_fd(), path.as_ref())?;
+        Ok(Listener {
+            fd,
+            kind,
+            path: Some(path.as_ref().to_owned()),
+        })
+    }
+
+    /// Wraps a socket that is already listening (e.g. inherited from a
+    /// service manager) and turns `SO_PASSCRED` on. Connections that are
+    /// already queued were made before; their data carried credentials
+    /// anyway (Linux attaches them to data sent to a socket not yet accepted).
+    pub fn from_fd(fd: OwnedFd) -> Result<Listener> {
+        let kind = sys::sockopt::unix_kind(fd.as_fd())?;
+        pass_credentials(fd.as_fd())?;
+        Ok(Listener {
+            fd,
+            kind,
+            path: None,
+        })
+    }
+
+    /// The socket type of the connections.
+    pub fn kind(&self) -> SocketKind {
+        self.kind
+    }
+
+    /// Accepts one connection (`accept4` with `SOCK_CLOEXEC`). On a
+    /// non-blocking listener an empty queue is an [`Error::Io`] with `EAGAIN`:
+    /// see [`Listener::try_accept`].
+    ///
+    /// [`Error::Io`]: crate::Error::Io
+    pub fn accept(&self) -> Result<OwnedFd> {
+        sys::sock::accept(self.fd.as_fd())
+    }
+
+    /// Accepts one connection, or `None` if none is queued on a
+    /// non-blocking listener.
+    pub fn try_accept(&self) -> Result<Option<OwnedFd>> {
+        match sys::sock::accept(self.fd.as_fd()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if e.is_would_block() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets or clears `O_NONBLOCK` on the listener (accepted sockets do
+    /// not inherit it).
+    pub fn set_nonblocking(&self, on: bool) -> Result<()> {
+        sys::sock::set_nonblocking(self.fd.as_fd(), on)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            let _ = sys::sock::unlink(p);
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// The two ends of a socketpair: hand `client` to the client, keep `server`.
+#[derive(Debug)]
+pub struct SocketPair {
+    /// The end the server authenticates on: `SO_PASSCRED` is already on.
+    pub server: OwnedFd,
+    /// The end for the client.
+    pub client: OwnedFd,
+}
+
+/// A connected pair of `kind` (`SOCK_CLOEXEC`), with `SO_PASSCRED` (and
+/// `SO_PASSPIDFD` where available) on the server end before anyone can
+/// write to it.
+pub fn socketpair(kind: SocketKind) -> Result<SocketPair> {
+    let (server, client) = sys::sock::socketpair(kind)?;
+    pass_credentials(server.as_fd())?;
+    Ok(SocketPair { server, client })
+}
+
+/// Connects a new socket of `kind` to a listener's path.
+pub fn connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<OwnedFd> {
+    let fd = sys::sock::socket(kind)?;
+    sys::sock::connect(fd.as_fd(), path.as_ref())?;
+    Ok(fd)
+}
+
+/// Sets or clears `O_NONBLOCK` on a socket, for the step-wise API.
+pub fn set_nonblocking(sock: impl AsFd, on: bool) -> Result<()> {
+    sys::sock::set_nonblocking(sock.as_fd(), on)
+}
+
+/// `SO_PASSCRED` on, and `SO_PASSPIDFD` where the kernel has it (then
+/// `true`): the receiving side of a handshake message.
+pub(crate) fn pass_credentials(sock: BorrowedFd<'_>) -> Result<bool> {
+    sys::sockopt::set_passcred(sock, true)?;
+    sys::sockopt::set_passpidfd(sock, true)
+}

@@ -1,0 +1,44 @@
+//! Every system call of the crate, and every `unsafe` block.
+//!
+//! The rest of the crate is `#![deny(unsafe_code)]` and sees only safe
+//! functions that take and return `OwnedFd` / `BorrowedFd`. Each `unsafe`
+//! block here says why it is sound. What the kernel was seen to do (see
+//! `shared/tools/baseline/README.md`) is written at the code that depends on it.
+//!
+//! - [`msg`]: `sendmsg` / `recvmsg` with `SCM_RIGHTS`, `SCM_CREDENTIALS`
+//!   and `SCM_PIDFD`, without a heap allocation per message;
+//! - [`sockopt`]: the `SOL_SOCKET` options about peers and credentials;
+//! - [`sock`]: creating, binding, connecting sockets; `poll`;
+//! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids.
+
+pub(crate) mod msg;
+pub(crate) mod proc;
+pub(crate) mod sock;
+pub(crate) mod sockopt;
+
+use nix::errno::Errno;
+
+use crate::error::Error;
+
+/// The driver's error for a failed system call.
+pub(crate) fn os(syscall: &'static str, errno: Errno) -> Error {
+    Error::Io {
+        syscall,
+        errno: errno as i32,
+    }
+}
+
+/// Runs `f` again while it fails with `EINTR`: a signal handler that ran
+/// during a blocking call is no reason to fail it.
+pub(crate) fn retry<T>(
+    syscall: &'static str,
+    mut f: impl FnMut() -> nix::Result<T>,
+) -> Result<T, Error> {
+    loop {
+        match f() {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(os(syscall, e)),
+            Ok(v) => return Ok(v),
+        }
+    }
+}

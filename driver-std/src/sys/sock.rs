@@ -1,0 +1,117 @@
+//! Creating, binding, connecting and waiting on `AF_UNIX` sockets.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::Instant;
+
+use mon_ipc::SocketKind;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+
+use super::{os, retry};
+use crate::error::{Error, Result};
+
+fn sock_type(kind: SocketKind) -> SockType {
+    match kind {
+        SocketKind::Stream => SockType::Stream,
+        SocketKind::Seqpacket => SockType::SeqPacket,
+    }
+}
+
+/// `socketpair(AF_UNIX, kind | SOCK_CLOEXEC)`.
+pub(crate) fn socketpair(kind: SocketKind) -> Result<(OwnedFd, OwnedFd)> {
+    socket::socketpair(
+        AddressFamily::Unix,
+        sock_type(kind),
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| os("socketpair", e))
+}
+
+/// `socket(AF_UNIX, kind | SOCK_CLOEXEC)`.
+pub(crate) fn socket(kind: SocketKind) -> Result<OwnedFd> {
+    socket::socket(
+        AddressFamily::Unix,
+        sock_type(kind),
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| os("socket", e))
+}
+
+fn addr(path: &Path) -> Result<UnixAddr> {
+    UnixAddr::new(path).map_err(|e| os("bind", e))
+}
+
+/// `bind` to a path, then `listen`.
+pub(crate) fn bind_listen(sock: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let a = addr(path)?;
+    socket::bind(sock.as_raw_fd(), &a).map_err(|e| os("bind", e))?;
+    socket::listen(&sock, Backlog::MAXCONN).map_err(|e| os("listen", e))
+}
+
+/// `connect` to a path. `EINTR` is not retried: a connect interrupted
+/// goes on in the background, and a second call would fail.
+pub(crate) fn connect(sock: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let a = addr(path)?;
+    socket::connect(sock.as_raw_fd(), &a).map_err(|e| os("connect", e))
+}
+
+/// `accept4(SOCK_CLOEXEC)`, `EINTR` retried; `EAGAIN` is an error the
+/// caller may test for.
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let raw = retry("accept4", || {
+        socket::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC)
+    })?;
+    // SAFETY: accept4 just returned this new fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Sets or clears `O_NONBLOCK`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
+    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| os("fcntl", e))?;
+    let mut flags = OFlag::from_bits_retain(flags);
+    flags.set(OFlag::O_NONBLOCK, on);
+    fcntl(fd, FcntlArg::F_SETFL(flags)).map_err(|e| os("fcntl", e))?;
+    Ok(())
+}
+
+/// Removes a socket file.
+pub(crate) fn unlink(path: &Path) -> Result<()> {
+    nix::unistd::unlink(path).map_err(|e| os("unlink", e))
+}
+
+/// Waits until `fd` is readable (`write` false) or writable, or until
+/// `deadline` ([`Error::Timeout`]). `EINTR` restarts the wait with the time
+/// that is left. Error and hang-up conditions count as ready: the next
+/// read or write reports them.
+pub(crate) fn wait(fd: BorrowedFd<'_>, write: bool, deadline: Option<Instant>) -> Result<()> {
+    let events = if write {
+        PollFlags::POLLOUT
+    } else {
+        PollFlags::POLLIN
+    };
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::Timeout);
+                }
+                // Round up: a 0 ms poll would spin until the deadline.
+                let ms = left.as_millis().saturating_add(1).min(i32::MAX as u128);
+                PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(fd.as_fd(), events)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => continue,
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(os("poll", e)),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Shared by the real-socket tests: fd accounting, serialization, helper
+//! processes.
+//!
+//! Every test counts the process's open fds (`/proc/self/fd`) before and
+//! after: nothing may leak, whatever the peer did. The count is
+//! process-wide, so the tests of one file run one at a time ([`serial`]).
+//!
+//! Tests that need another process re-execute their own test binary with
+//! `MON_IPC_HELPER` set, running only the test named `helper`: a fresh
+//! process, so nothing unsafe happens between `fork` and `exec` (std's
+//! `Command` does that part), and the helper can do anything.
+#![allow(dead_code, unreachable_pub)]
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// Takes the file's test lock, so that fd counts are not disturbed by
+/// another test of the same binary.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The number of open fds of this process.
+pub fn fd_count() -> usize {
+    // read_dir holds one fd of its own while it runs: the same every time.
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Records the fd count; [`FdCheck::assert_same`] compares.
+pub struct FdCheck(usize);
+
+impl FdCheck {
+    pub fn new() -> Self {
+        FdCheck(fd_count())
+    }
+
+    pub fn assert_same(&self) {
+        let now = fd_count();
+        assert_eq!(now, self.0, "open fds: {} before, {now} after", self.0);
+    }
+}
+
+/// A fresh socket path in a fresh directory anyone may enter; the
+/// directory is removed when this is dropped.
+pub struct TempSock(PathBuf);
+
+impl std::ops::Deref for TempSock {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempSock {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempSock {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn temp_path(name: &str) -> TempSock {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!(
+        "mon-ipc-std-{}-{name}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    TempSock(dir.join("sock"))
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Says, visibly, that a check was skipped: written to the stderr file
+/// itself, which the test harness does not capture (it captures only the
+/// `print!` family).
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
+}
+
+/// Lets anyone connect to a listener's socket file.
+pub fn open_to_all(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+/// The helper's mode, if this process is a helper.
+pub fn helper_mode() -> Option<String> {
+    std::env::var("MON_IPC_HELPER").ok()
+}
+
+/// Starts this test binary again as a helper in `mode`, with `args` in
+/// `MON_IPC_ARGS`. Its stdout is a pipe the test can read lines from
+/// ([`read_line`]); the test harness's own output goes to stderr.
+pub fn spawn_helper(mode: &str, args: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "helper", "--nocapture", "--test-threads=1", "-q"])
+        .env("MON_IPC_HELPER", mode)
+        .env("MON_IPC_ARGS", args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads the next line the helper [`tell`]s (to synchronise with it, no
+/// sleeps), skipping the test harness's own output.
+pub fn read_line(child: &mut Child) -> String {
+    use std::io::Read;
+    let out = child.stdout.as_mut().unwrap();
+    loop {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+            line.push(b[0]);
+        }
+        let line = String::from_utf8(line).unwrap();
+        if let Some(told) = line.strip_prefix('@') {
+            return told.to_owned();
+        }
+        assert!(
+            !line.is_empty() || b[0] == b'\n',
+            "helper closed its stdout"
+        );
+    }
+}
+
+/// In a helper: tells the test something, one line.
+pub fn tell(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "@{line}").unwrap();
+    out.flush().unwrap();
+}
+
+/// The helper's arguments.
+pub fn helper_args() -> String {
+    std::env::var("MON_IPC_ARGS").unwrap_or_default()
+}
+
+/// Waits for a helper and checks that it succeeded.
+pub fn wait_ok(mut child: Child) {
+    let status = child.wait().unwrap();
+    assert!(status.success(), "helper failed: {status}");
+}
+
+/// Drops to uid and gid 65534 with no supplementary groups.
+pub fn become_nobody() {
+    use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
+    setgroups(&[]).unwrap();
+    setgid(Gid::from_raw(65534)).unwrap();
+    setuid(Uid::from_raw(65534)).unwrap();
+}
+
+/// A pipe; returns (read end, write end).
+pub fn pipe() -> (OwnedFd, OwnedFd) {
+    nix::unistd::pipe().unwrap()
+}
+
+/// Writes `data` to `fd`.
+pub fn write_fd(fd: impl AsFd, data: &[u8]) {
+    assert_eq!(nix::unistd::write(fd, data).unwrap(), data.len());
+}
+
+/// Reads what is there from `fd`.
+pub fn read_fd(fd: impl AsFd) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let n = nix::unistd::read(fd, &mut buf).unwrap();
+    buf[..n].to_vec()
+}

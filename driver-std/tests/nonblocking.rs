@@ -1,0 +1,187 @@
+//! The step-wise API on non-blocking sockets: many handshakes interleaved
+//! in one `poll` loop, and a frame far larger than the socket buffer
+//! written in pieces.
+
+mod common;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{FdCheck, pipe, read_fd, serial, temp_path, write_fd};
+use mon_ipc_std::{
+    ClientHandshake, ClientOptions, Connection, Flush, Listener, Progress, Recv, ServerHandshake,
+    ServerOptions, SocketKind, connect, set_nonblocking, socketpair,
+};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// One handshake of either side.
+enum Hs {
+    Client(ClientHandshake<OwnedFd>),
+    Server(ServerHandshake<OwnedFd>),
+}
+
+/// What a handshake is waiting for, or its result.
+enum State {
+    Run(Hs, PollFlags),
+    Client(Connection<OwnedFd>),
+    Server(Connection<OwnedFd>),
+}
+
+impl State {
+    fn fd(&self) -> Option<(std::os::fd::BorrowedFd<'_>, PollFlags)> {
+        match self {
+            State::Run(Hs::Client(h), ev) => Some((h.as_fd(), *ev)),
+            State::Run(Hs::Server(h), ev) => Some((h.as_fd(), *ev)),
+            _ => None,
+        }
+    }
+
+    /// Steps until the handshake must wait or is done.
+    fn advance(self) -> State {
+        let State::Run(mut hs, _) = self else {
+            return self;
+        };
+        loop {
+            let p = match &mut hs {
+                Hs::Client(h) => h.step().unwrap(),
+                Hs::Server(h) => h.step().unwrap(),
+            };
+            match p {
+                Progress::Continue => {}
+                Progress::WantRead => return State::Run(hs, PollFlags::POLLIN),
+                Progress::WantWrite => return State::Run(hs, PollFlags::POLLOUT),
+                Progress::Decide => {
+                    let Hs::Server(h) = &mut hs else {
+                        panic!("a client decided")
+                    };
+                    // The caller's policy: this very process only.
+                    let pid = h.peer().unwrap().pid().map(|p| p.get());
+                    assert_eq!(pid, Some(std::process::id()));
+                    h.accept().unwrap();
+                }
+                Progress::Done => {
+                    return match hs {
+                        Hs::Client(h) => State::Client(h.finish().unwrap()),
+                        Hs::Server(h) => State::Server(h.finish().unwrap()),
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn many_nonblocking_handshakes_interleave_in_one_poll_loop() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    const PAIRS: usize = 40;
+    const CONNECTS: usize = 40;
+    let copts = ClientOptions::default().mutual(true);
+    let sopts = ServerOptions::default().decide(true);
+    let mut states = Vec::new();
+    for i in 0..PAIRS {
+        let kind = if i % 2 == 0 {
+            SocketKind::Stream
+        } else {
+            SocketKind::Seqpacket
+        };
+        let p = socketpair(kind).unwrap();
+        set_nonblocking(&p.client, true).unwrap();
+        set_nonblocking(&p.server, true).unwrap();
+        let c = ClientHandshake::new(p.client, &copts).unwrap();
+        let s = ServerHandshake::new(p.server, &sopts).unwrap();
+        states.push(State::Run(Hs::Client(c), PollFlags::POLLOUT));
+        states.push(State::Run(Hs::Server(s), PollFlags::POLLIN));
+    }
+    let path = temp_path("poll-loop");
+    let listener = Listener::bind(&path, SocketKind::Stream).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    for _ in 0..CONNECTS {
+        let sock = connect(&path, SocketKind::Stream).unwrap();
+        set_nonblocking(&sock, true).unwrap();
+        let c = ClientHandshake::new(sock, &copts).unwrap();
+        states.push(State::Run(Hs::Client(c), PollFlags::POLLOUT));
+    }
+    let mut accepted = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        states = states.into_iter().map(State::advance).collect();
+        while let Some(sock) = listener.try_accept().unwrap() {
+            set_nonblocking(&sock, true).unwrap();
+            let s = ServerHandshake::new(sock, &sopts).unwrap();
+            states.push(State::Run(Hs::Server(s), PollFlags::POLLIN).advance());
+            accepted += 1;
+        }
+        let mut pfds: Vec<PollFd<'_>> = states
+            .iter()
+            .filter_map(State::fd)
+            .map(|(fd, ev)| PollFd::new(fd, ev))
+            .collect();
+        if pfds.is_empty() && accepted == CONNECTS {
+            break;
+        }
+        pfds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+        assert!(Instant::now() < deadline, "handshakes did not finish");
+        poll(&mut pfds, PollTimeout::from(1000u16)).unwrap();
+    }
+    let (mut clients, mut servers): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
+    for s in states {
+        match s {
+            State::Client(c) => clients.push(c),
+            State::Server(s) => servers.push(s),
+            State::Run(..) => unreachable!("loop ends when all are done"),
+        }
+    }
+    assert_eq!(
+        (clients.len(), servers.len()),
+        (PAIRS + CONNECTS, PAIRS + CONNECTS)
+    );
+    for c in &clients {
+        // Mutual: every client knows its server is this process too.
+        assert_eq!(
+            c.peer.as_ref().unwrap().pid().map(|p| p.get()),
+            Some(std::process::id())
+        );
+    }
+    drop((clients, servers, listener));
+    fds.assert_same();
+}
+
+#[test]
+fn a_frame_larger_than_the_socket_buffer_is_written_in_pieces() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    let p = socketpair(SocketKind::Stream).unwrap();
+    let c = std::thread::spawn(move || {
+        mon_ipc_std::client(p.client, &ClientOptions::default()).unwrap()
+    });
+    let mut s = mon_ipc_std::server(p.server, &ServerOptions::default()).unwrap();
+    let mut c = c.join().unwrap();
+    set_nonblocking(c.channel.get_ref(), true).unwrap();
+    set_nonblocking(s.channel.get_ref(), true).unwrap();
+    let payload: Bytes = (0..8u32 << 20).map(|i| i as u8).collect::<Vec<u8>>().into();
+    let (r, w) = pipe();
+    c.channel.push(payload.clone(), [w]).unwrap();
+    let (mut would_block, mut got) = (0, None);
+    while got.is_none() {
+        if c.channel.flush().unwrap() == Flush::WouldBlock {
+            would_block += 1;
+        }
+        match s.channel.try_recv().unwrap() {
+            Recv::Frame(mut m) => got = Some((m.payload.clone(), m.fds.next().unwrap())),
+            Recv::WouldBlock => {}
+            Recv::Eof => panic!("unexpected EOF"),
+        }
+    }
+    let (data, fd) = got.unwrap();
+    assert!(
+        would_block > 0,
+        "8 MiB should not fit the socket buffer at once"
+    );
+    assert!(data == payload, "payload intact");
+    write_fd(&fd, b"!");
+    assert_eq!(read_fd(&r), b"!");
+    drop((c, s, r, fd));
+    fds.assert_same();
+}
