@@ -193,6 +193,13 @@ impl<F> ClientAuth<F> {
             return Err(UsageError::UnexpectedInput.into()); // matched above
         };
         let (version, limits) = self.judge(&reply)?;
+        // The read that completed the reply: its fds belong to the last frame
+        // header beginning in it (PROTOCOL 4.4). With no byte after the reply
+        // (always so on seqpacket, where the reply is a record of its own)
+        // there is none.
+        if rest.is_empty() && !anc.fds.is_empty() {
+            return Err(PeerError::FdsWithoutFrame.into());
+        }
         let peer = if self.config.mutual {
             Some(check.conclude()?)
         } else {

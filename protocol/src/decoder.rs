@@ -33,6 +33,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::collections::vec_deque;
+use alloc::vec::Vec;
 use core::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -307,6 +308,26 @@ impl<F> Decoder<F> {
             kind,
             payload,
             fds: Fds(self.fds.drain(..nfds)),
+        }))
+    }
+
+    /// Like [`next_frame`](Decoder::next_frame), but appends the frame's fds
+    /// to `fds` and returns the kind and payload owned, so no borrow of the
+    /// decoder outlives the call. With a reused `fds`, still no allocation.
+    ///
+    /// ```
+    /// use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind};
+    /// let mut dec = Decoder::<u32>::new(Limits::default(), SocketKind::Stream);
+    /// dec.receive(&[1, 0, 0, 0, 2, 0, 0, 0, b'x'], [5, 6], ReadFlags::default()).unwrap();
+    /// let mut fds = Vec::new();
+    /// let (kind, payload) = dec.next_frame_into(&mut fds).unwrap().unwrap();
+    /// assert_eq!((kind, &payload[..], &fds[..]), (Kind::Data, &b"x"[..], &[5, 6][..]));
+    /// assert!(dec.next_frame_into(&mut fds).unwrap().is_none());
+    /// ```
+    pub fn next_frame_into(&mut self, fds: &mut Vec<F>) -> Result<Option<(Kind, Bytes)>, Error> {
+        Ok(self.next_frame()?.map(|frame| {
+            fds.extend(frame.fds);
+            (frame.kind, frame.payload)
         }))
     }
 

@@ -228,6 +228,15 @@ impl<F> ServerAuth<F> {
         }
     }
 
+    /// While `Decide`: the client's credentials, mutable, so that a driver
+    /// can drop a pidfd it could not verify before anyone decides on it.
+    pub fn peer_mut(&mut self) -> Option<&mut Credentials<F>> {
+        match &mut self.state {
+            State::Decide { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+
     /// While `Decide`: accept the client. `step` then gives the reply.
     pub fn accept(&mut self) -> Result<(), Error> {
         let State::Decide { .. } = self.state else {

@@ -249,6 +249,23 @@ fn fds_in_a_read_that_does_not_complete_the_reply() {
 }
 
 #[test]
+fn fds_with_a_reply_and_nothing_after_it() {
+    // The read completes the reply and brings fds, but no frame header
+    // begins in it: the fds have no frame (PROTOCOL 3.4).
+    let log = FdLog::new();
+    let mut c = client();
+    let mut first = none();
+    c.receive(&accepted()[..9], std::mem::take(&mut first))
+        .unwrap();
+    let anc = Ancillary {
+        fds: log.fds(2),
+        ..none()
+    };
+    feed_fails(&mut c, &accepted()[9..], anc, "fds_without_frame");
+    log.assert_all_dropped();
+}
+
+#[test]
 fn ctrunc_is_control_truncated_and_fds_closed() {
     let log = FdLog::new();
     let mut c = client();

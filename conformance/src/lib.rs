@@ -1,0 +1,33 @@
+//! # mon-ipc-conformance: test vectors for the mon-ipc protocol
+//!
+//! Users verify their own implementations of the protocol against the JSON
+//! vectors in `vectors/`; we verify ours against them on every build. This
+//! crate holds both ends of that:
+//!
+//! - [`generate`]: every case written out with its expectation taken from the
+//!   specification (never computed by running the core, which would test
+//!   the core against itself), and the `generate` subcommand that writes the
+//!   files;
+//! - [`load`]: a loader whose errors name the file, the case and the field;
+//! - [`replay`]: runs every case against the in-tree core, re-chunking the
+//!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
+//! - [`verify`]: the `verify` subcommand's engine and its JSON report;
+//! - [`chaos`]: both cores connected in memory under arbitrary chunking and
+//!   faults, shared with the fuzz targets;
+//! - [`transcript`]: the canonical exchanges rendered one line per event;
+//! - [`record`]: real exchanges over real sockets through `mon-ipc-std`,
+//!   written as vectors under `vectors/recorded/`.
+//!
+//! The format and the replay rules are in `docs/VECTORS.md`.
+
+pub mod chaos;
+pub mod chunking;
+pub mod fdtoken;
+pub mod generate;
+pub mod hexbytes;
+pub mod load;
+pub mod model;
+pub mod record;
+pub mod replay;
+pub mod transcript;
+pub mod verify;
