@@ -49,6 +49,8 @@ pub(crate) mod sealed {
         const SERVER: bool;
         /// Accepts a pending decision (server only).
         fn accept_now(&mut self) -> Result<(), mon_ipc::Error>;
+        /// Whether a decision is pending (server only).
+        fn deciding(&self) -> bool;
     }
 }
 use sealed::Side;
@@ -58,12 +60,18 @@ impl Side for ClientAuth<OwnedFd> {
     fn accept_now(&mut self) -> Result<(), mon_ipc::Error> {
         Err(mon_ipc::UsageError::NoDecisionPending.into())
     }
+    fn deciding(&self) -> bool {
+        false
+    }
 }
 
 impl Side for ServerAuth<OwnedFd> {
     const SERVER: bool = true;
     fn accept_now(&mut self) -> Result<(), mon_ipc::Error> {
         self.accept()
+    }
+    fn deciding(&self) -> bool {
+        self.peer().is_some()
     }
 }
 
@@ -182,8 +190,13 @@ impl<S: AsFd> ServerHandshake<S> {
         self.side.peer()
     }
 
-    /// While [`Progress::Decide`]: accept the client; `step` sends the reply.
+    /// While [`Progress::Decide`]: accept the client; `step` sends the reply
+    /// (a refusal instead, if the client sent more while waiting).
     pub fn accept(&mut self) -> Result<()> {
+        self.probe_trailing()?;
+        if !self.side.deciding() {
+            return Ok(()); // refused for trailing input: `step` sends it
+        }
         Ok(self.side.accept()?)
     }
 
@@ -238,7 +251,10 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
                 self.write()
             }
             Step::Decide if self.auto_accept => {
-                self.side.accept_now()?;
+                self.probe_trailing()?;
+                if self.side.deciding() {
+                    self.side.accept_now()?;
+                }
                 Ok(Progress::Continue)
             }
             Step::Decide => Ok(Progress::Decide),
@@ -317,6 +333,18 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
                 }
             }
         }
+    }
+
+    /// PROTOCOL 3.3, check 8: input that arrives after the hello and before
+    /// the reply is refused (status 4). Once the hello is in the server reads
+    /// no further, so before it answers it looks for such input without
+    /// blocking: one `recvmsg`, normally `EAGAIN`. Data makes the core queue
+    /// the refusal; EOF is recorded for the channel.
+    fn probe_trailing(&mut self) -> Result<()> {
+        let blocking = std::mem::replace(&mut self.dontwait, true);
+        let r = self.read();
+        self.dontwait = blocking;
+        r.map(drop)
     }
 
     fn read(&mut self) -> Result<Progress> {

@@ -1,0 +1,102 @@
+//! The server's pause for a decision on real sockets: input that arrives
+//! while it is paused is refused with status 4 (PROTOCOL 3.3, check 8),
+//! and an accepted client gets its reply.
+
+mod common;
+
+use std::os::fd::OwnedFd;
+
+use common::{FdCheck, serial};
+use mon_ipc::hello::{Hello, Reply};
+use mon_ipc_std::raw::{self, Room};
+use mon_ipc_std::{
+    Error, Limits, Progress, ServerHandshake, ServerOptions, SocketKind, socketpair,
+};
+
+/// Steps the server until it pauses at `Decide`.
+fn until_decide(server: &mut ServerHandshake<OwnedFd>) {
+    loop {
+        match server.step().unwrap() {
+            Progress::Decide => return,
+            Progress::Continue => {}
+            other => panic!("unexpected {other:?} before the decision"),
+        }
+    }
+}
+
+/// Sends a hello from `sock` as a client would, with its credentials.
+fn send_hello(sock: &OwnedFd) {
+    let hello = Hello::new(Limits::default(), false).to_bytes();
+    raw::send(sock, &[&hello[..]], Some(raw::own_credentials()), &[]).unwrap();
+}
+
+fn read_reply(sock: &OwnedFd) -> Reply {
+    let mut buf = [0u8; 16];
+    let (n, _) = raw::recv(sock, &mut buf, Room::default()).unwrap();
+    assert_eq!(n, 16);
+    let b = buf;
+    Reply {
+        version: b[4],
+        status: b[5],
+        max_fds: u16::from_le_bytes([b[6], b[7]]),
+        max_payload: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+        reserved: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+    }
+}
+
+#[test]
+fn bytes_sent_while_the_server_decides_are_refused() {
+    let _g = serial();
+    for kind in [SocketKind::Stream, SocketKind::Seqpacket] {
+        let fds = FdCheck::new();
+        let pair = socketpair(kind).unwrap();
+        let opts = ServerOptions::default().decide(true);
+        let mut server = ServerHandshake::new(pair.server, &opts).unwrap();
+        send_hello(&pair.client);
+        until_decide(&mut server);
+        assert!(server.peer().is_some());
+        // The client speaks out of turn, after its hello was read.
+        raw::send(&pair.client, &[&b"too early"[..]], None, &[]).unwrap();
+        server.accept().unwrap();
+        let err = loop {
+            match server.step() {
+                Ok(Progress::Continue) => {}
+                Ok(other) => panic!("{kind:?}: unexpected {other:?}"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.code(), "hello_trailing_bytes", "{kind:?}");
+        assert!(matches!(err, Error::Protocol(_)));
+        assert_eq!(read_reply(&pair.client).status, 4, "{kind:?}: status 4");
+        drop((server, pair.client));
+        fds.assert_same();
+    }
+}
+
+#[test]
+fn a_quiet_client_is_accepted_after_the_pause() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    let pair = socketpair(SocketKind::Stream).unwrap();
+    let mut server =
+        ServerHandshake::new(pair.server, &ServerOptions::default().decide(true)).unwrap();
+    send_hello(&pair.client);
+    until_decide(&mut server);
+    server.accept().unwrap();
+    loop {
+        match server.step().unwrap() {
+            Progress::Done => break,
+            Progress::Continue => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(read_reply(&pair.client).status, 0);
+    let conn = server.finish().unwrap();
+    assert_eq!(conn.peer.as_ref().and_then(|p| p.uid()), Some(nix_euid()));
+    drop((conn, pair.client));
+    fds.assert_same();
+}
+
+fn nix_euid() -> u32 {
+    raw::own_credentials().uid().unwrap()
+}
