@@ -10,6 +10,8 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 cargo +nightly fuzz build -O -s none
+# Seeds from the vectors (fuzz/seeds/TARGET/tcId), copied into each corpus.
+cargo +nightly run -q --example seeds -- seeds
 targets=($(cargo +nightly fuzz list))
 mkdir -p logs
 run() {

@@ -12,7 +12,7 @@ use mon_ipc::{Decoder, Error, Limits, ReadFlags};
 use crate::fd::{Fd, Ledger};
 
 /// One call on the decoder.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub enum Call {
     /// Raw bytes as one read.
     Read {
@@ -35,7 +35,7 @@ pub enum Call {
 }
 
 /// The input.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub struct Input {
     pub seqpacket: bool,
     pub max_fds: u8,

@@ -13,7 +13,7 @@ use mon_ipc::{Decoder, Encoder, Kind, Limits, ReadFlags, ShmHeader, SocketKind, 
 use crate::fd::{Fd, Ledger};
 
 /// A frame to send.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub struct FrameIn {
     pub payload: Vec<u8>,
     pub nfds: u8,
@@ -23,7 +23,7 @@ pub struct FrameIn {
 }
 
 /// The input.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub struct Input {
     pub seqpacket: bool,
     pub max_fds: u8,

@@ -15,7 +15,7 @@ use crate::fd::{Fd, Ledger};
 
 /// A credential triple drawn from a small set, so that agreement,
 /// disagreement, unknown and invisible ids all come up often.
-#[derive(Arbitrary, Debug, Clone, Copy)]
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
 pub struct Ids(pub u8, pub u8, pub u8);
 
 impl Ids {
@@ -32,7 +32,7 @@ impl Ids {
 }
 
 /// One call on the state machine.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub enum Event {
     /// A read with its ancillary data.
     Read {
@@ -56,7 +56,7 @@ pub enum Event {
 }
 
 /// The configuration and the calls.
-#[derive(Arbitrary, Debug)]
+#[derive(Arbitrary, Debug, PartialEq)]
 pub struct Script {
     pub seqpacket: bool,
     pub mutual: bool,

@@ -9,7 +9,9 @@ pub mod frame_decoder;
 pub mod frame_roundtrip;
 pub mod handshake;
 pub mod pair;
+pub mod seed;
 pub mod server_auth;
+pub mod vector_split;
 
 /// The socket type a harness runs on.
 pub fn socket(seqpacket: bool) -> mon_ipc::SocketKind {

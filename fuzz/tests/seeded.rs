@@ -50,3 +50,10 @@ fn frame_roundtrip() {
 fn pair() {
     each(2000, 2048, mon_ipc_fuzz::pair::run);
 }
+
+#[test]
+fn vector_split() {
+    for seed in 0..3000 {
+        mon_ipc_fuzz::vector_split::run(&bytes(seed, 10));
+    }
+}

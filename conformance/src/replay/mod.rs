@@ -32,17 +32,25 @@ pub fn rechunkable(group: &TestGroup, case: &TestCase) -> bool {
         && !case.flags.iter().any(|f| EXACT_FLAGS.contains(&f.as_str()))
 }
 
+/// Replays `case` once, cut by `plan`; records the handshake states seen.
+pub fn run_plan(
+    group: &TestGroup,
+    case: &TestCase,
+    plan: Plan,
+    states: &mut BTreeSet<(Role, &'static str)>,
+) -> Result<(), String> {
+    match group.role {
+        Role::ClientHandshake | Role::ServerHandshake => handshake::run(group, case, plan, states),
+        Role::FrameDecoder => decoder::run(group, case, plan),
+        Role::FrameEncoder => encoder::run(group, case, plan),
+    }
+}
+
 /// Replays `case` under each of its plans; stops at the first failure.
 pub fn run_case(group: &TestGroup, case: &TestCase) -> CaseRun {
     let mut states = BTreeSet::new();
     for plan in Plan::for_case(case.tc_id, rechunkable(group, case)) {
-        let result = match group.role {
-            Role::ClientHandshake | Role::ServerHandshake => {
-                handshake::run(group, case, plan, &mut states)
-            }
-            Role::FrameDecoder => decoder::run(group, case, plan),
-            Role::FrameEncoder => encoder::run(group, case, plan),
-        };
+        let result = run_plan(group, case, plan, &mut states);
         if let Err(reason) = result {
             return CaseRun {
                 result: Err(format!("[plan {plan}] {reason}")),
