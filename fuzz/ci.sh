@@ -11,7 +11,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 cargo +nightly fuzz build -O -s none
 # Seeds from the vectors (fuzz/seeds/TARGET/tcId), copied into each corpus.
-cargo +nightly run -q --example seeds -- seeds
+cargo run -q --example seeds -- seeds  # built by the cargo test step
 targets=($(cargo +nightly fuzz list))
 mkdir -p logs
 run() {
@@ -34,4 +34,5 @@ for ((i = 0; i < ${#targets[@]}; i += 2)); do
         fi
     done
 done
+echo "fuzz step took ${SECONDS}s"
 exit $status

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use mon_ipc::{Decoder, Encoder, Kind, Leftover, Limits, ReadFlags, SocketKind};
 
 use crate::error::{Error, Result};
+use crate::shm::SharedMemory;
 use crate::sys;
 use crate::sys::msg::{Ctrl, Dest, MAX_IOV};
 
@@ -31,6 +32,39 @@ pub struct Message<'a> {
     pub payload: Bytes,
     /// The frame's fds, in the order they were sent.
     pub fds: std::vec::Drain<'a, OwnedFd>,
+}
+
+impl Message<'_> {
+    /// The shared-memory region of a kind-1 frame, checked and mapped
+    /// ([`SharedMemory::from_fd`]), with the application's bytes.
+    /// [`Error::ShmExpected`] for a data frame, whose fds are closed.
+    ///
+    /// Unlike [`Channel::recv_shm`], a refusal here does not fail the
+    /// channel: the caller should close the connection itself.
+    pub fn into_shm(mut self) -> Result<ShmMessage> {
+        let Kind::SharedMemory(header) = self.kind else {
+            return Err(Error::ShmExpected);
+        };
+        // The core hands a kind-1 frame over with exactly one fd.
+        let fd = self
+            .fds
+            .next()
+            .ok_or(Error::Protocol(mon_ipc::PeerError::ShmFdCount.into()))?;
+        Ok(ShmMessage {
+            region: SharedMemory::from_fd(fd, header)?,
+            payload: self.payload,
+        })
+    }
+}
+
+/// A received shared-memory frame: the region, checked and mapped, and
+/// the application's bytes that followed the 12-byte header.
+#[derive(Debug)]
+pub struct ShmMessage {
+    /// The region.
+    pub region: SharedMemory,
+    /// The application's bytes (no copy).
+    pub payload: Bytes,
 }
 
 /// What a non-blocking receive gave.
@@ -182,6 +216,41 @@ impl<S: AsFd> Channel<S> {
     pub fn send(&mut self, payload: &[u8], fds: impl IntoIterator<Item = OwnedFd>) -> Result<()> {
         self.push_copy(payload, fds)?;
         self.flush_all()
+    }
+
+    /// Sends `region` in a shared-memory frame (kind 1) with `payload` as
+    /// the application's bytes, and waits until it is out. The region is
+    /// sealed with `F_SEAL_SEAL` first (if it is not yet), and the frame
+    /// announces its size and the seals on it. A duplicate of its fd is
+    /// sent; the caller keeps the region and its mapping.
+    pub fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.check()?;
+        region.seal()?;
+        let kind = Kind::SharedMemory(region.header()?);
+        let fd = sys::memfd::dup(region.as_fd())?;
+        self.encoder.push_copy(kind, payload, [fd])?;
+        self.flush_all()
+    }
+
+    /// Receives the next frame, which must be a shared-memory frame, and
+    /// checks and maps its region ([`SharedMemory::from_fd`]); `None` when
+    /// the peer closed at a frame boundary.
+    ///
+    /// A region that fails the checks, or a data frame
+    /// ([`Error::ShmExpected`]), is a channel error: nothing is mapped,
+    /// every fd is closed, and every later call returns the same error.
+    /// For channels that mix data and shared memory, use
+    /// [`recv`](Channel::recv) and [`Message::into_shm`].
+    pub fn recv_shm(&mut self) -> Result<Option<ShmMessage>> {
+        let r = match self.recv()? {
+            Some(m) => m.into_shm(),
+            None => return Ok(None),
+        };
+        match r {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.is_shm_refusal() => Err(self.fail(e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Receives the next frame, waiting for it if the socket is

@@ -39,6 +39,29 @@ pub enum Error {
     UnsupportedSocket,
     /// The peer closed the connection at a frame boundary (`recv_fd`).
     Closed,
+    /// A shared-memory frame's fd is not a memfd: `F_GET_SEALS` fails on
+    /// it (a pipe, a socket, a file on disk) or it is not a regular file.
+    /// Nothing was mapped; the fd was closed.
+    ShmNotMemfd,
+    /// A shared-memory frame's fd lacks `F_SEAL_SHRINK`, `F_SEAL_GROW` or
+    /// `F_SEAL_SEAL`, or a seal the frame announced. Nothing was mapped;
+    /// the fd was closed.
+    ShmSealsMissing,
+    /// A shared-memory frame's fd is not exactly the announced size.
+    /// Nothing was mapped; the fd was closed.
+    ShmSizeMismatch,
+    /// A shared-memory frame's fd is not open for reading, so it cannot
+    /// be mapped. Nothing was mapped; the fd was closed.
+    ShmNotReadable,
+    /// [`Channel::recv_shm`](crate::Channel::recv_shm) received a data
+    /// frame; its fds were closed.
+    ShmExpected,
+    /// An access to a [`SharedMemory`](crate::SharedMemory) region beyond
+    /// its end, or a word access that is not naturally aligned.
+    ShmOutOfRange,
+    /// A write to a region mapped read-only (sealed with `F_SEAL_WRITE` or
+    /// `F_SEAL_FUTURE_WRITE`, or received on a read-only fd).
+    ShmReadOnly,
 }
 
 /// The driver's `Result`.
@@ -47,7 +70,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A stable lower-case code: the core's code for [`Error::Protocol`],
     /// otherwise `io`, `timeout`, `too_many_fds`, `kernel_too_old`,
-    /// `peer_gone`, `unsupported_socket` or `closed`.
+    /// `peer_gone`, `unsupported_socket`, `closed`, or for shared memory
+    /// `shm_not_memfd`, `shm_seals_missing`, `shm_size_mismatch`,
+    /// `shm_not_readable`, `shm_expected`, `shm_out_of_range`,
+    /// `shm_read_only`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Protocol(e) => e.code(),
@@ -58,6 +84,13 @@ impl Error {
             Error::PeerGone => "peer_gone",
             Error::UnsupportedSocket => "unsupported_socket",
             Error::Closed => "closed",
+            Error::ShmNotMemfd => "shm_not_memfd",
+            Error::ShmSealsMissing => "shm_seals_missing",
+            Error::ShmSizeMismatch => "shm_size_mismatch",
+            Error::ShmNotReadable => "shm_not_readable",
+            Error::ShmExpected => "shm_expected",
+            Error::ShmOutOfRange => "shm_out_of_range",
+            Error::ShmReadOnly => "shm_read_only",
         }
     }
 
@@ -67,6 +100,38 @@ impl Error {
             Error::Io { errno, .. } => Some(io::Error::from_raw_os_error(*errno)),
             _ => None,
         }
+    }
+
+    /// Whether the peer sent a shared-memory frame whose fd fails the
+    /// receiver's checks (a channel error: the connection must close).
+    /// The code of every error that is the driver's own (not a protocol
+    /// code), in a stable order: for tables such as the C API's numbers.
+    pub const DRIVER_CODES: &'static [&'static str] = &[
+        "io",
+        "timeout",
+        "too_many_fds",
+        "kernel_too_old",
+        "peer_gone",
+        "unsupported_socket",
+        "closed",
+        "shm_not_memfd",
+        "shm_seals_missing",
+        "shm_size_mismatch",
+        "shm_not_readable",
+        "shm_expected",
+        "shm_out_of_range",
+        "shm_read_only",
+    ];
+
+    pub(crate) fn is_shm_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::ShmNotMemfd
+                | Error::ShmSealsMissing
+                | Error::ShmSizeMismatch
+                | Error::ShmNotReadable
+                | Error::ShmExpected
+        )
     }
 
     /// Whether this is `EAGAIN` / `EWOULDBLOCK`.
@@ -115,6 +180,15 @@ impl fmt::Display for Error {
                 f.write_str("not an AF_UNIX SOCK_STREAM or SOCK_SEQPACKET socket")
             }
             Error::Closed => f.write_str("the peer closed the connection"),
+            Error::ShmNotMemfd => f.write_str("shared-memory fd is not a memfd"),
+            Error::ShmSealsMissing => {
+                f.write_str("shared-memory fd lacks a required or announced seal")
+            }
+            Error::ShmSizeMismatch => f.write_str("shared-memory fd is not of the announced size"),
+            Error::ShmNotReadable => f.write_str("shared-memory fd is not open for reading"),
+            Error::ShmExpected => f.write_str("a data frame where shared memory was expected"),
+            Error::ShmOutOfRange => f.write_str("shared-memory access out of range or misaligned"),
+            Error::ShmReadOnly => f.write_str("shared-memory region is mapped read-only"),
         }
     }
 }
@@ -127,6 +201,69 @@ impl From<Error> for io::Error {
             Error::Io { errno, .. } => io::Error::from_raw_os_error(errno),
             Error::Timeout => io::Error::new(io::ErrorKind::TimedOut, e),
             other => io::Error::other(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// One of each driver error. The match has no wildcard: a new variant
+    /// does not compile here until it is listed, and then the assertions
+    /// demand its code in `DRIVER_CODES`.
+    fn samples() -> Vec<Error> {
+        let all = vec![
+            Error::Io {
+                syscall: "x",
+                errno: 1,
+            },
+            Error::Timeout,
+            Error::TooManyFds(254),
+            Error::KernelTooOld("x"),
+            Error::PeerGone,
+            Error::UnsupportedSocket,
+            Error::Closed,
+            Error::ShmNotMemfd,
+            Error::ShmSealsMissing,
+            Error::ShmSizeMismatch,
+            Error::ShmNotReadable,
+            Error::ShmExpected,
+            Error::ShmOutOfRange,
+            Error::ShmReadOnly,
+        ];
+        for e in &all {
+            match e {
+                Error::Protocol(_) => unreachable!("not a driver error"),
+                Error::Io { .. }
+                | Error::Timeout
+                | Error::TooManyFds(_)
+                | Error::KernelTooOld(_)
+                | Error::PeerGone
+                | Error::UnsupportedSocket
+                | Error::Closed
+                | Error::ShmNotMemfd
+                | Error::ShmSealsMissing
+                | Error::ShmSizeMismatch
+                | Error::ShmNotReadable
+                | Error::ShmExpected
+                | Error::ShmOutOfRange
+                | Error::ShmReadOnly => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn driver_codes_list_every_variant_once() {
+        let codes: Vec<&str> = samples().iter().map(Error::code).collect();
+        assert_eq!(codes, Error::DRIVER_CODES);
+        for e in mon_ipc::Error::all() {
+            assert!(
+                !Error::DRIVER_CODES.contains(&e.code()),
+                "{} is a protocol code",
+                e.code()
+            );
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`].
 //! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
 //!   and a [`Channel`] of frames with up to the negotiated number of fds.
+//! - Shared memory: a sealed memfd region ([`SharedMemory`]) handed over
+//!   with [`Channel::send_shm`] and checked before it is mapped by
+//!   [`Channel::recv_shm`].
 //! - The manual's [`send_fd`] / [`recv_fd`].
 //! - [`raw`]: single system calls with explicit ancillary data.
 //!
@@ -48,18 +51,20 @@ mod options;
 mod peer;
 pub mod raw;
 mod seqpacket;
+mod shm;
 mod socket;
 #[allow(unsafe_code)]
 mod sys;
 
 pub use blocking::{client, server, server_with};
-pub use channel::{Channel, Flush, Message, Recv};
+pub use channel::{Channel, Flush, Message, Recv, ShmMessage};
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake};
 pub use manual::{recv_fd, recv_fd_with, send_fd};
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
+pub use shm::SharedMemory;
 pub use socket::{Listener, SocketPair, connect, set_nonblocking, socketpair};
 
-pub use mon_ipc::{Credentials, Kind, Limits, SocketKind, Ucred};
+pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};

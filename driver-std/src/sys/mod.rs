@@ -9,8 +9,10 @@
 //!   and `SCM_PIDFD`, without a heap allocation per message;
 //! - [`sockopt`]: the `SOL_SOCKET` options about peers and credentials;
 //! - [`sock`]: creating, binding, connecting sockets; `poll`;
-//! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids.
+//! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids;
+//! - [`memfd`]: sealed memfds and their mappings.
 
+pub(crate) mod memfd;
 pub(crate) mod msg;
 pub(crate) mod proc;
 pub(crate) mod sock;

@@ -186,3 +186,45 @@ pub fn read_fd(fd: impl AsFd) -> Vec<u8> {
     let n = nix::unistd::read(fd, &mut buf).unwrap();
     buf[..n].to_vec()
 }
+
+/// Mappings of memfds in this process (`/proc/self/maps` lines naming one).
+pub fn memfd_maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("/memfd:"))
+        .count()
+}
+
+/// Resident memory of this process in bytes (`/proc/self/statm`).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// In a test: binds a listener on a fresh path, starts the helper `mode`
+/// with the path (and `extra` after a space), and accepts and
+/// authenticates its connection.
+pub fn serve_helper(
+    name: &str,
+    mode: &str,
+    extra: &str,
+) -> (mon_ipc_std::Connection<OwnedFd>, Child, TempSock) {
+    let path = temp_path(name);
+    let listener = mon_ipc_std::Listener::bind(&path, mon_ipc::SocketKind::Stream).unwrap();
+    let child = spawn_helper(mode, &format!("{} {extra}", path.to_str().unwrap()));
+    let sock = listener.accept().unwrap();
+    let conn = mon_ipc_std::server(sock, &mon_ipc_std::ServerOptions::default()).unwrap();
+    (conn, child, path)
+}
+
+/// In a helper started by [`serve_helper`]: connects and authenticates;
+/// returns the connection and the extra argument.
+pub fn helper_connect() -> (mon_ipc_std::Connection<OwnedFd>, String) {
+    let args = helper_args();
+    let (path, extra) = args.split_once(' ').unwrap_or((&args, ""));
+    let sock = mon_ipc_std::connect(path, mon_ipc::SocketKind::Stream).unwrap();
+    let conn = mon_ipc_std::client(sock, &mon_ipc_std::ClientOptions::default()).unwrap();
+    (conn, extra.to_owned())
+}

@@ -1,0 +1,244 @@
+/*
+ * monitor/monitor.h: the Mercury Monitor IPC API (local authentication
+ * and file-descriptor passing over UNIX domain sockets), implemented by
+ * mon-ipc (libmonitor.so / libmonitor.a). C99.
+ *
+ * The wire protocol is docs/PROTOCOL.md of mon-ipc; the stable code
+ * strings of the error codes below are its section 5.
+ *
+ * File descriptors: every `int fd` given to this API is the caller's. The
+ * library never closes it; the caller keeps it open during each call that
+ * is given it and, for a handshake, until *_end. An fd received by
+ * mon_ipc_recv_fd belongs to the caller and has FD_CLOEXEC set.
+ *
+ * Server sockets: whoever creates the socket the server reads from turns
+ * SO_PASSCRED on where no hello can slip past it: on the listening socket,
+ * or on the server's end of a socketpair before the other end is handed
+ * out (mon_ipc_auth_server_init turns it on if it is not, but a hello
+ * without kernel credentials that arrived before is then refused).
+ *
+ * Threads: every function may be called from any thread; one handshake
+ * state must not be stepped by two threads at once (the second call gets
+ * MON_E_INVALID_ARGUMENT).
+ */
+#ifndef MONITOR_MONITOR_H
+#define MONITOR_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Credentials                                                         */
+
+/* A process's credentials: pid, effective uid, effective gid. */
+typedef struct {
+    pid_t pid; /* the process ID */
+    uid_t uid; /* the effective user ID */
+    gid_t gid; /* the effective group ID */
+} mon_ipc_creds;
+
+/* Value used when the process ID could not be determined. */
+#define MON_IPC_PID_UNKNOWN ((pid_t)0)
+/* Value used when the group ID could not be determined. */
+#define MON_IPC_GID_UNKNOWN ((gid_t)-1)
+/* Value used when the user ID could not be determined (an extension). */
+#define MON_IPC_UID_UNKNOWN ((uid_t)-1)
+
+/* ------------------------------------------------------------------ */
+/* Return codes                                                        */
+
+/* 0 is success. Positive: call the step function again. */
+#define MON_CONTINUE   1 /* progress was made: call again */
+#define MON_WANT_READ  2 /* non-blocking fd: call again once it is readable */
+#define MON_WANT_WRITE 3 /* non-blocking fd: call again once it is writable */
+
+/*
+ * Negative: an error. The numbers are fixed (ABI); mon_ipc_strerror()
+ * gives each one's stable code string, shown in the comments.
+ * -1 .. -99: the C API and the operating system.
+ */
+#define MON_E_INVALID_ARGUMENT   (-1)  /* "invalid_argument": NULL pointer, negative or closed fd
+                                          (errno EBADF), unknown, ended, busy or other-role
+                                          state, or a step on another fd than init's */
+#define MON_E_IO                 (-2)  /* "io": a system call failed; see mon_ipc_last_errno() */
+#define MON_E_TIMEOUT            (-3)  /* "timeout": reserved (the step functions have no clock) */
+#define MON_E_CLOSED             (-4)  /* "closed": mon_ipc_recv_fd: the peer closed at a frame boundary */
+#define MON_E_UNSUPPORTED_SOCKET (-5)  /* "unsupported_socket": not an AF_UNIX stream/seqpacket socket */
+#define MON_E_TOO_MANY_FDS       (-6)  /* "too_many_fds": more than 253 fds in one sendmsg */
+#define MON_E_KERNEL_TOO_OLD     (-7)  /* "kernel_too_old" */
+#define MON_E_PEER_GONE          (-8)  /* "peer_gone" */
+#define MON_E_NO_MEMORY          (-9)  /* "no_memory" */
+#define MON_E_INTERNAL           (-10) /* "internal": a bug in the library (caught panic) */
+/* Shared-memory regions the driver refused before mapping (PROTOCOL.md 4.2). */
+#define MON_E_SHM_NOT_MEMFD      (-11) /* "shm_not_memfd": F_GET_SEALS fails: not a memfd */
+#define MON_E_SHM_SEALS_MISSING  (-12) /* "shm_seals_missing": required or announced seals absent */
+#define MON_E_SHM_SIZE_MISMATCH  (-13) /* "shm_size_mismatch": fstat size is not the announced one */
+#define MON_E_SHM_NOT_READABLE   (-14) /* "shm_not_readable": the fd is not open for reading */
+#define MON_E_SHM_EXPECTED       (-15) /* "shm_expected": a data frame where a region was expected */
+#define MON_E_SHM_OUT_OF_RANGE   (-16) /* "shm_out_of_range": an access beyond the region */
+#define MON_E_SHM_READ_ONLY      (-17) /* "shm_read_only": a write to a read-only region */
+
+/* -100 .. -199: the peer misbehaved, failed authentication or refused us
+   (PROTOCOL.md section 5; the string is the macro's suffix in lower case). */
+#define MON_E_EOF_BEFORE_HELLO             (-100)
+#define MON_E_HELLO_FDS                    (-101)
+#define MON_E_HELLO_SHORT                  (-102)
+#define MON_E_HELLO_RECORD_SIZE            (-103)
+#define MON_E_HELLO_BAD_MAGIC              (-104)
+#define MON_E_HELLO_UNSUPPORTED_VERSION    (-105)
+#define MON_E_HELLO_RESERVED               (-106)
+#define MON_E_HELLO_LIMIT                  (-107)
+#define MON_E_HELLO_TRAILING_BYTES         (-108)
+#define MON_E_NO_CREDENTIALS               (-109)
+#define MON_E_CREDENTIALS_MISMATCH         (-110)
+#define MON_E_DENIED                       (-111)
+#define MON_E_REPLY_SHORT                  (-112)
+#define MON_E_REPLY_RECORD_SIZE            (-113)
+#define MON_E_REPLY_BAD_MAGIC              (-114)
+#define MON_E_REPLY_RESERVED               (-115)
+#define MON_E_REPLY_BAD_STATUS             (-116)
+#define MON_E_REPLY_BAD_VERSION            (-117)
+#define MON_E_REPLY_LIMIT                  (-118)
+#define MON_E_REFUSED_DENIED               (-119)
+#define MON_E_REFUSED_VERSION              (-120)
+#define MON_E_REFUSED_NO_CREDENTIALS       (-121)
+#define MON_E_REFUSED_MALFORMED            (-122)
+#define MON_E_REFUSED_CREDENTIALS_MISMATCH (-123)
+#define MON_E_CONTROL_TRUNCATED            (-124)
+#define MON_E_FRAME_TOO_LARGE              (-125)
+#define MON_E_FRAME_TOO_MANY_FDS           (-126)
+#define MON_E_FRAME_BAD_KIND               (-127)
+#define MON_E_FRAME_RESERVED               (-128)
+#define MON_E_FDS_WITHOUT_FRAME            (-129)
+#define MON_E_FDS_MISPLACED                (-130)
+#define MON_E_FD_COUNT_MISMATCH            (-131)
+#define MON_E_FDS_MISSING                  (-132)
+#define MON_E_RECORD_TRUNCATED             (-133)
+#define MON_E_RECORD_SIZE                  (-134)
+#define MON_E_EOF_IN_FRAME                 (-135)
+#define MON_E_SHM_FD_COUNT                 (-136)
+#define MON_E_SHM_SHORT                    (-137)
+#define MON_E_SHM_SEALS                    (-138)
+#define MON_E_SHM_TOO_LARGE                (-139)
+
+/* -200 .. -299: the API was used against its contract (PROTOCOL.md 5). */
+#define MON_E_UNEXPECTED_INPUT    (-200)
+#define MON_E_NO_DECISION_PENDING (-201)
+#define MON_E_NOT_FINISHED        (-202)
+#define MON_E_LIMIT_OUT_OF_RANGE  (-203)
+#define MON_E_SEND_TOO_MANY_FDS   (-204)
+#define MON_E_SEND_TOO_LARGE      (-205)
+#define MON_E_SEND_SHM_FD_COUNT   (-206)
+#define MON_E_BUFFER_TAMPERED     (-207)
+#define MON_E_FRAMES_PENDING      (-208)
+#define MON_E_ADVANCE_PAST_END    (-209)
+
+/* The stable code string of a return code ("ok", "continue", "io",
+   "hello_bad_magic", ...), or "unknown". Static: never free it. */
+const char *mon_ipc_strerror(int code);
+
+/* The errno of this thread's last call that failed with MON_E_IO or
+   MON_E_INVALID_ARGUMENT; 0 if it had none. Failing calls set errno too. */
+int mon_ipc_last_errno(void);
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                             */
+
+/* A growable byte buffer. */
+typedef struct mon_buffer mon_buffer;
+
+/* A new empty buffer, or NULL if memory ran out. */
+mon_buffer *mon_buffer_new(void);
+/* Frees a buffer; NULL is ignored. */
+void mon_buffer_free(mon_buffer *buf);
+/* Its bytes (valid until it next changes); NULL only for a NULL buffer. */
+const uint8_t *mon_buffer_data(const mon_buffer *buf);
+/* Its length; 0 for NULL. */
+size_t mon_buffer_length(const mon_buffer *buf);
+/* Appends len bytes (data may be NULL if len is 0, and may point into
+   buf): 0, MON_E_INVALID_ARGUMENT or MON_E_NO_MEMORY. */
+int mon_buffer_append(mon_buffer *buf, const void *data, size_t len);
+/* Empties it, keeping its memory; NULL is ignored. */
+void mon_buffer_clear(mon_buffer *buf);
+
+/* ------------------------------------------------------------------ */
+/* Authentication                                                      */
+
+/*
+ * Initialize local authentication on the client side of the connected
+ * socket fd. Returns MON_CONTINUE with *state set to an opaque state (call
+ * mon_ipc_auth_client_step), or an error code with *state set to NULL.
+ * (0, "no further action needed", is never returned by this
+ * implementation: authentication always takes steps.)
+ */
+int mon_ipc_auth_client_init(int fd, void **state);
+
+/*
+ * Performs the next step of client authentication. 0: authenticated.
+ * MON_CONTINUE: call again. MON_WANT_READ / MON_WANT_WRITE (non-blocking
+ * fd): call again once fd is readable / writable. Negative: failed; the
+ * error is sticky (later steps return it again); close the socket. After
+ * 0, further steps return 0. fd must be the fd given to init.
+ */
+int mon_ipc_auth_client_step(int fd, void *state);
+
+/* Frees the client state. NULL, an ended state and a server state are
+   ignored (never a crash). */
+void mon_ipc_auth_client_end(void *state);
+
+/*
+ * Initialize local authentication on the server side of fd (accepted, or
+ * the server end of a socketpair). creds must stay valid until the
+ * authentication succeeds; it then holds the client's pid, effective uid
+ * and effective gid (MON_IPC_PID_UNKNOWN where the kernel gave no pid).
+ * Returns MON_CONTINUE with *state set, or an error code with *state NULL.
+ * Every authenticated client is accepted.
+ */
+int mon_ipc_auth_server_init(int fd, mon_ipc_creds *creds, void **state);
+
+/* Performs the next step of server authentication; returns as
+   mon_ipc_auth_client_step. On 0, *creds (from init) is filled. */
+int mon_ipc_auth_server_step(int fd, void *state);
+
+/* Frees the server state. NULL, an ended state and a client state are
+   ignored (never a crash). */
+void mon_ipc_auth_server_end(void *state);
+
+/* ------------------------------------------------------------------ */
+/* Messages with file descriptors                                      */
+
+/*
+ * Receives one message (one frame) from the UNIX domain socket source_fd
+ * and appends its data to dst. *fd_received is the fd that came with it
+ * (the caller's, FD_CLOEXEC), or -1 if none did. Returns 0 or an error
+ * code; on error nothing is appended, *fd_received is -1 and every fd
+ * that arrived is closed. A message with more than one fd is an error
+ * (MON_E_CONTROL_TRUNCATED, MON_E_FRAME_TOO_MANY_FDS or
+ * MON_E_FD_COUNT_MISMATCH). MON_E_CLOSED: the peer closed the connection.
+ *
+ * Non-blocking sockets: the call completes the whole message before it
+ * returns (it waits with poll where the socket would block), so no byte
+ * or fd is ever lost or delivered twice. It never returns MON_WANT_*.
+ */
+int mon_ipc_recv_fd(int source_fd, mon_buffer *dst, int *fd_received);
+
+/*
+ * Sends the data of src as one message on the UNIX domain socket
+ * target_fd, with fd_to_send attached (the caller keeps it; the peer gets
+ * its own). Extension: fd_to_send = -1 sends the data without an fd.
+ * Returns 0 or an error code. Non-blocking sockets: the call sends the
+ * whole message before it returns (waiting with poll where the socket
+ * would block); it never returns MON_WANT_*.
+ */
+int mon_ipc_send_fd(int target_fd, mon_buffer *src, int fd_to_send);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MONITOR_MONITOR_H */

@@ -1,0 +1,122 @@
+/* Helpers shared by the C tests of libmonitor. C99 + POSIX + Linux. */
+#ifndef MON_TEST_COMMON_H
+#define MON_TEST_COMMON_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <monitor/monitor.h>
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: [pid %ld] check failed: %s\n", __FILE__,  \
+                    __LINE__, (long)getpid(), #cond);                          \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+/* A call that must return exactly `want`; prints the code string if not. */
+#define CHECK_RC(call, want)                                                   \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        if (rc_ != (want)) {                                                   \
+            fprintf(stderr, "%s:%d: [pid %ld] %s = %d (%s), want %d (%s)\n",   \
+                    __FILE__, __LINE__, (long)getpid(), #call, rc_,            \
+                    mon_ipc_strerror(rc_), (want), mon_ipc_strerror(want));    \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+/* The number of open fds of this process, from /proc/self/fd (the
+   directory's own fd not counted). */
+static inline int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    CHECK(d != NULL);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.')
+            n++;
+    }
+    closedir(d);
+    return n - 1;
+}
+
+static inline void set_passcred(int fd)
+{
+    int on = 1;
+    CHECK(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0);
+}
+
+static inline void set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    CHECK(fl != -1);
+    CHECK(fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
+/* Waits for a child and checks that it exited with 0. */
+static inline void reap(pid_t pid)
+{
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "child %ld failed (status %d)\n", (long)pid, status);
+        exit(1);
+    }
+}
+
+/* Waits until fd is readable (want == MON_WANT_READ) or writable. */
+static inline void wait_for(int fd, int want)
+{
+    struct pollfd p;
+    p.fd = fd;
+    p.events = want == MON_WANT_READ ? POLLIN : POLLOUT;
+    p.revents = 0;
+    CHECK(poll(&p, 1, 10000) == 1);
+}
+
+/* A buffer holding the bytes of a string (without its NUL). */
+static inline mon_buffer *buffer_of(const char *s)
+{
+    mon_buffer *b = mon_buffer_new();
+    CHECK(b != NULL);
+    CHECK_RC(mon_buffer_append(b, s, strlen(s)), 0);
+    return b;
+}
+
+/* Whether the buffer holds exactly the bytes of s. */
+static inline int buffer_is(const mon_buffer *b, const char *s)
+{
+    size_t n = strlen(s);
+    return mon_buffer_length(b) == n && memcmp(mon_buffer_data(b), s, n) == 0;
+}
+
+/* Reads exactly n bytes (blocking fd); returns 0 on success. */
+static inline int read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+#endif

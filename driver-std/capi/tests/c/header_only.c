@@ -1,0 +1,38 @@
+/* The header alone, with no feature-test macros: it must compile cleanly
+   as C99 and declare every item of the manual with its exact signature. */
+#include <monitor/monitor.h>
+
+static int (*const client_init)(int, void **) = mon_ipc_auth_client_init;
+static int (*const client_step)(int, void *) = mon_ipc_auth_client_step;
+static void (*const client_end)(void *) = mon_ipc_auth_client_end;
+static int (*const server_init)(int, mon_ipc_creds *, void **) = mon_ipc_auth_server_init;
+static int (*const server_step)(int, void *) = mon_ipc_auth_server_step;
+static void (*const server_end)(void *) = mon_ipc_auth_server_end;
+static int (*const recv_fd)(int, mon_buffer *, int *) = mon_ipc_recv_fd;
+static int (*const send_fd)(int, mon_buffer *, int) = mon_ipc_send_fd;
+static mon_buffer *(*const buffer_new)(void) = mon_buffer_new;
+static void (*const buffer_free)(mon_buffer *) = mon_buffer_free;
+static const uint8_t *(*const buffer_data)(const mon_buffer *) = mon_buffer_data;
+static size_t (*const buffer_length)(const mon_buffer *) = mon_buffer_length;
+static int (*const buffer_append)(mon_buffer *, const void *, size_t) = mon_buffer_append;
+static void (*const buffer_clear)(mon_buffer *) = mon_buffer_clear;
+static const char *(*const strerror_)(int) = mon_ipc_strerror;
+static int (*const last_errno)(void) = mon_ipc_last_errno;
+
+typedef char positive_codes[(MON_CONTINUE > 0 && MON_WANT_READ > 0 && MON_WANT_WRITE > 0) ? 1 : -1];
+typedef char pid_sentinel[(MON_IPC_PID_UNKNOWN == 0) ? 1 : -1];
+typedef char gid_sentinel[(MON_IPC_GID_UNKNOWN == (gid_t)-1) ? 1 : -1];
+
+int main(void)
+{
+    mon_ipc_creds c;
+    c.pid = MON_IPC_PID_UNKNOWN;
+    c.uid = MON_IPC_UID_UNKNOWN;
+    c.gid = MON_IPC_GID_UNKNOWN;
+    return (c.pid == 0 && client_init && client_step && client_end && server_init &&
+            server_step && server_end && recv_fd && send_fd && buffer_new && buffer_free &&
+            buffer_data && buffer_length && buffer_append && buffer_clear && strerror_ &&
+            last_errno && MON_E_INVALID_ARGUMENT < 0)
+               ? 0
+               : 1;
+}

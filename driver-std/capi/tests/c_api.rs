@@ -1,0 +1,224 @@
+//! The C API from C: compiles `tests/c/*.c` with the system compiler
+//! (`$CC`, else `cc`) as strict C99 against `include/monitor/monitor.h`,
+//! links them with `libmonitor.a` (and once with `libmonitor.so`), runs
+//! them, and checks the exported symbols with `nm -D`. Under `valgrind`
+//! too when it is installed (`MON_CAPI_VALGRIND=0` skips that).
+//!
+//! The libraries come from the target directory this test binary runs in
+//! (`<target>/<profile>/`): `cargo test` builds only the crate's rlib, so
+//! the test runs `cargo build -p mon-ipc-capi` into that directory first
+//! (a no-op when `libmonitor.a` / `libmonitor.so` are up to date).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Every function of the manual, and the C API's two helpers.
+const EXPORTS: &[&str] = &[
+    "mon_ipc_auth_client_init",
+    "mon_ipc_auth_client_step",
+    "mon_ipc_auth_client_end",
+    "mon_ipc_auth_server_init",
+    "mon_ipc_auth_server_step",
+    "mon_ipc_auth_server_end",
+    "mon_ipc_recv_fd",
+    "mon_ipc_send_fd",
+    "mon_buffer_new",
+    "mon_buffer_free",
+    "mon_buffer_data",
+    "mon_buffer_length",
+    "mon_buffer_append",
+    "mon_buffer_clear",
+    "mon_ipc_strerror",
+    "mon_ipc_last_errno",
+];
+
+const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+
+/// What a Rust static library needs from the system on Linux.
+const NATIVE_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `<target>/<profile>`, holding `libmonitor.a` and `libmonitor.so`.
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        // <target>/<profile>/deps/c_api-<hash>
+        let profile = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary in <target>/<profile>/deps")
+            .to_path_buf();
+        let have = |p: &Path| p.join("libmonitor.a").exists() && p.join("libmonitor.so").exists();
+        // `cargo test` builds only the rlib of this crate: build the C
+        // libraries into the same target directory (a no-op when they are
+        // up to date), so the C tests never link a stale library.
+        let target = profile.parent().expect("target dir");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "-q", "-p", "mon-ipc-capi"])
+            .env("CARGO_TARGET_DIR", target);
+        if profile.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build");
+        assert!(st.success(), "cargo build -p mon-ipc-capi failed");
+        assert!(
+            have(&profile),
+            "no libmonitor.a / .so in {}",
+            profile.display()
+        );
+        profile
+    })
+}
+
+fn out_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-c-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+fn check(what: &str, out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+/// Compiles `tests/c/<name>.c`, statically linked unless `shared`.
+fn compile(name: &str, shared: bool) -> PathBuf {
+    let src = crate_dir().join("tests/c").join(format!("{name}.c"));
+    let exe = out_dir().join(if shared {
+        format!("{name}-shared")
+    } else {
+        name.to_string()
+    });
+    let mut cmd = Command::new(cc());
+    cmd.args(CFLAGS)
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe);
+    if shared {
+        let dir = lib_dir();
+        cmd.arg(format!("-L{}", dir.display()))
+            .arg(format!("-Wl,-rpath,{}", dir.display()))
+            .arg("-lmonitor");
+    } else {
+        cmd.arg(lib_dir().join("libmonitor.a")).args(NATIVE_LIBS);
+    }
+    check(
+        &format!("compiling {name}.c"),
+        &cmd.output().expect("run cc"),
+    );
+    exe
+}
+
+fn run(exe: &Path) {
+    let out = Command::new(exe).output().expect("run C test");
+    check(&exe.display().to_string(), &out);
+    if valgrind_wanted() {
+        let out = Command::new("valgrind")
+            .args([
+                "-q",
+                "--leak-check=full",
+                "--error-exitcode=99",
+                "--trace-children=yes",
+            ])
+            .arg(exe)
+            .output()
+            .expect("run valgrind");
+        check(&format!("valgrind {}", exe.display()), &out);
+    }
+}
+
+fn valgrind_wanted() -> bool {
+    std::env::var_os("MON_CAPI_VALGRIND").is_none_or(|v| v != "0")
+        && Command::new("valgrind")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn header_compiles_alone_and_declares_the_manual() {
+    run(&compile("header_only", false));
+}
+
+#[test]
+fn blocking_handshake_creds_and_fd_passing() {
+    run(&compile("blocking", false));
+}
+
+#[test]
+fn nonblocking_handshake_with_poll() {
+    run(&compile("nonblocking", false));
+}
+
+#[test]
+fn error_paths() {
+    run(&compile("errors", false));
+}
+
+#[test]
+fn shared_library_links_with_lmonitor() {
+    let exe = compile("blocking", true);
+    let ldd = Command::new("ldd").arg(&exe).output();
+    if let Ok(o) = ldd {
+        let s = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            s.contains("libmonitor.so"),
+            "not linked to libmonitor.so:\n{s}"
+        );
+    }
+    let out = Command::new(&exe).output().expect("run");
+    check("blocking (shared)", &out);
+}
+
+#[test]
+fn exported_symbols_are_the_manual() {
+    let so = lib_dir().join("libmonitor.so");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("run nm");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let exported: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_addr, kind, name) = (f.next()?, f.next()?, f.next()?);
+            (kind == "T").then_some(name)
+        })
+        .filter(|n| n.starts_with("mon_"))
+        .collect();
+    for f in EXPORTS {
+        assert!(exported.contains(f), "{f} not exported by {}", so.display());
+    }
+    for f in &exported {
+        assert!(EXPORTS.contains(f), "unexpected export {f}");
+    }
+}
