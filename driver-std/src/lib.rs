@@ -61,7 +61,7 @@ pub use channel::{Channel, Flush, Message, Recv, ShmMessage};
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake};
-pub use manual::{recv_fd, recv_fd_with, send_fd};
+pub use manual::{recv_fd, recv_fd_with, recv_shm, send_fd, send_shm};
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
 pub use shm::SharedMemory;

@@ -1,5 +1,6 @@
 //! The manual's `mon_ipc_send_fd` / `mon_ipc_recv_fd`: one frame each, with
-//! 0 or 1 fd, on an authenticated socket, keeping no state between calls.
+//! 0 or 1 fd, on an authenticated socket, keeping no state between calls;
+//! and the same for one shared-memory region (`send_shm` / `recv_shm`).
 //!
 //! Having no state, `recv_fd` must never read a byte of the next frame: on
 //! a stream it reads the 8-byte header (the fd comes with the frame's first
@@ -11,35 +12,67 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use bytes::BytesMut;
-use mon_ipc::frame::{HEADER_LEN, Header, KIND_DATA};
-use mon_ipc::{DEFAULT_MAX_PAYLOAD, Limits, PeerError, SocketKind, UsageError};
+use mon_ipc::frame::{HEADER_LEN, Header, KIND_SHM, SHM_HEADER_LEN};
+use mon_ipc::{
+    DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_SHM_SIZE, Kind, Limits, PeerError, ShmHeader, SocketKind,
+    UsageError,
+};
 
 use crate::error::{Error, Result};
+use crate::shm::SharedMemory;
 use crate::sys;
 use crate::sys::msg::{Ctrl, Dest, Received};
 
 /// Sends `buf` as one data frame, with `fd` attached if given, in one
 /// `sendmsg` (a short write on a stream is finished without the fd).
 pub fn send_fd(sock: impl AsFd, buf: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<()> {
-    let sock = sock.as_fd();
-    let len = u32::try_from(buf.len()).map_err(|_| UsageError::SendTooLarge)?;
+    send_frame(sock.as_fd(), Kind::Data, buf, fd)
+}
+
+/// Sends `region` as one shared-memory frame with `payload` after its
+/// header: the stateless counterpart of
+/// [`Channel::send_shm`](crate::Channel::send_shm). Adds `F_SEAL_SEAL` if
+/// the region lacks it, and announces the seals actually on the memfd.
+pub fn send_shm(sock: impl AsFd, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+    region.seal()?;
+    let kind = Kind::SharedMemory(region.header()?);
+    send_frame(sock.as_fd(), kind, payload, Some(region.as_fd()))
+}
+
+/// One frame of `kind` (its shared-memory header first), `fd` on the
+/// first `sendmsg`, waiting on a non-blocking socket.
+fn send_frame(
+    sock: BorrowedFd<'_>,
+    kind: Kind,
+    buf: &[u8],
+    fd: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let shm = match kind {
+        Kind::SharedMemory(h) => Some(h.to_bytes()),
+        Kind::Data => None,
+    };
+    let shm: &[u8] = shm.as_ref().map_or(&[], |h| &h[..]);
+    let len = u32::try_from(shm.len() + buf.len()).map_err(|_| UsageError::SendTooLarge)?;
     let header = Header {
         len,
         nfds: fd.is_some().into(),
-        kind: KIND_DATA,
+        kind: kind.byte(),
         reserved: 0,
     }
     .to_bytes();
-    let total = HEADER_LEN + buf.len();
+    let parts = [&header[..], shm, buf];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut sent = 0;
     while sent < total {
-        let (h, b) = if sent < HEADER_LEN {
-            (&header[sent..], buf)
-        } else {
-            (&[][..], &buf[sent - HEADER_LEN..])
-        };
+        // The unsent tails of the three parts.
+        let mut skip = sent;
+        let tails = parts.map(|p| {
+            let cut = skip.min(p.len());
+            skip -= cut;
+            &p[cut..]
+        });
         let fds = fd.filter(|_| sent == 0).into_iter();
-        match sys::msg::sendmsg(sock, &[h, b], None, fds, false) {
+        match sys::msg::sendmsg(sock, &tails, None, fds, false) {
             Ok(n) => sent += n,
             Err(e) if e.is_would_block() => sys::sock::wait(sock, true, None)?,
             Err(e) => return Err(e),
@@ -50,7 +83,9 @@ pub fn send_fd(sock: impl AsFd, buf: &[u8], fd: Option<BorrowedFd<'_>>) -> Resul
 
 /// Receives one frame sent by [`send_fd`] (or any frame with at most one
 /// fd): appends its payload to `buf` and returns its fd, if it had one.
-/// Payloads above 16 MiB are refused; see [`recv_fd_with`].
+/// Payloads above 16 MiB are refused; see [`recv_fd_with`]. A
+/// shared-memory frame's fd is returned unchecked, with the application
+/// bytes after its header: [`recv_shm`] checks and maps it.
 pub fn recv_fd(sock: impl AsFd, buf: &mut BytesMut) -> Result<Option<OwnedFd>> {
     recv_fd_with(sock, buf, DEFAULT_MAX_PAYLOAD)
 }
@@ -63,13 +98,53 @@ pub fn recv_fd_with(
     buf: &mut BytesMut,
     max_payload: u32,
 ) -> Result<Option<OwnedFd>> {
-    let sock = sock.as_fd();
+    recv_frame(sock.as_fd(), buf, max_payload).map(|(_, fd)| fd)
+}
+
+/// Receives one shared-memory frame sent by [`send_shm`]: appends the
+/// application bytes to `buf` and returns the region, checked and mapped
+/// ([`SharedMemory::from_fd`]). A data frame is [`Error::ShmExpected`]; on
+/// any error nothing is appended, nothing is mapped and every fd is closed.
+pub fn recv_shm(sock: impl AsFd, buf: &mut BytesMut) -> Result<SharedMemory> {
+    let start = buf.len();
+    let r = match recv_frame(sock.as_fd(), buf, DEFAULT_MAX_PAYLOAD)? {
+        (Kind::SharedMemory(h), Some(fd)) => SharedMemory::from_fd(fd, h),
+        // The core's header checks give a kind-1 frame exactly one fd.
+        (Kind::SharedMemory(_), None) => Err(PeerError::ShmFdCount.into()),
+        (Kind::Data, _) => Err(Error::ShmExpected),
+    };
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
+}
+
+/// One frame: its kind (with the shared-memory header checked and taken
+/// off the payload) and its fd. On error `buf` is as it was.
+fn recv_frame(
+    sock: BorrowedFd<'_>,
+    buf: &mut BytesMut,
+    max_payload: u32,
+) -> Result<(Kind, Option<OwnedFd>)> {
     let limits = Limits::new(1, max_payload)?;
     let start = buf.len();
     let r = match sys::sockopt::unix_kind(sock)? {
         SocketKind::Stream => recv_stream(sock, buf, limits),
         SocketKind::Seqpacket => recv_record(sock, buf, limits),
-    };
+    }
+    .and_then(|(header, fd)| {
+        if header.kind != KIND_SHM {
+            return Ok((Kind::Data, fd));
+        }
+        let shm = ShmHeader::parse(&buf[start..])?;
+        shm.check(DEFAULT_MAX_SHM_SIZE)?;
+        // Take the 12-byte header out from between the earlier bytes of
+        // `buf` and the application bytes.
+        let end = buf.len();
+        buf.copy_within(start + SHM_HEADER_LEN..end, start);
+        buf.truncate(end - SHM_HEADER_LEN);
+        Ok((Kind::SharedMemory(shm), fd))
+    });
     if r.is_err() {
         buf.truncate(start);
     }
@@ -117,7 +192,7 @@ fn recv_stream(
     sock: BorrowedFd<'_>,
     buf: &mut BytesMut,
     limits: Limits,
-) -> Result<Option<OwnedFd>> {
+) -> Result<(Header, Option<OwnedFd>)> {
     let mut ctrl = Ctrl::new(1, false, false);
     let mut fds = Vec::new();
     let mut hdr = [0u8; HEADER_LEN];
@@ -154,14 +229,14 @@ fn recv_stream(
         }
         left -= r.len.min(left);
     }
-    Ok(fds.pop())
+    Ok((header, fds.pop()))
 }
 
 fn recv_record(
     sock: BorrowedFd<'_>,
     buf: &mut BytesMut,
     limits: Limits,
-) -> Result<Option<OwnedFd>> {
+) -> Result<(Header, Option<OwnedFd>)> {
     let mut ctrl = Ctrl::new(1, false, false);
     let mut fds = Vec::new();
     let mut hdr = [0u8; HEADER_LEN];
@@ -193,5 +268,5 @@ fn recv_record(
     if r.len != header.frame_len() {
         return Err(PeerError::RecordSize.into());
     }
-    Ok(fds.pop())
+    Ok((header, fds.pop()))
 }

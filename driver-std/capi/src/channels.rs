@@ -19,7 +19,7 @@ use std::os::fd::OwnedFd;
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::BytesMut;
-use mon_ipc_std::Channel;
+use mon_ipc_std::{Channel, SharedMemory};
 
 use crate::codes::{
     FD_COUNT_MISMATCH, MON_E_CLOSED, MON_E_INVALID_ARGUMENT, MON_E_NO_MEMORY, MON_OK,
@@ -89,7 +89,8 @@ fn give_back(fd: CFd, channel: Channel<CFd>) {
     }
 }
 
-fn driver_error(e: &mon_ipc_std::Error) -> c_int {
+/// The C code of a driver error; an I/O error's errno is recorded.
+pub(crate) fn driver_error(e: &mon_ipc_std::Error) -> c_int {
     if let mon_ipc_std::Error::Io { errno, .. } = e {
         set_errno(*errno);
     }
@@ -129,9 +130,17 @@ fn recv_channel(channel: &mut Channel<CFd>, dst: &mut Vec<u8>) -> Result<Option<
 }
 
 fn recv_plain(sock: CFd, dst: &mut Vec<u8>) -> Result<Option<OwnedFd>, c_int> {
-    // Zero-copy both ways: the Vec's allocation becomes the BytesMut's.
+    with_bytes_mut(dst, |buf| mon_ipc_std::recv_fd(sock, buf))
+}
+
+/// Runs a driver receive on `dst` as a `BytesMut`: zero-copy both ways,
+/// the Vec's allocation becomes the BytesMut's and back.
+fn with_bytes_mut<T>(
+    dst: &mut Vec<u8>,
+    recv: impl FnOnce(&mut BytesMut) -> mon_ipc_std::Result<T>,
+) -> Result<T, c_int> {
     let mut buf = BytesMut::from(bytes::Bytes::from(std::mem::take(dst)));
-    let r = mon_ipc_std::recv_fd(sock, &mut buf);
+    let r = recv(&mut buf);
     *dst = Vec::from(buf);
     r.map_err(|e| driver_error(&e))
 }
@@ -144,4 +153,24 @@ pub(crate) fn send(sock: CFd, payload: &[u8], fd: Option<CFd>) -> c_int {
         Ok(()) => MON_OK,
         Err(e) => driver_error(&e),
     }
+}
+
+/// One shared-memory frame (`mon_ipc_recv_shm`): through the socket's
+/// channel if a client handshake left one (a refusal is then sticky, like
+/// every channel error), else by the driver's stateless `recv_shm`. The
+/// application's bytes are appended to `app`; on error nothing is
+/// appended, nothing stays mapped and the fd is closed.
+pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_int> {
+    let Some(mut channel) = take(sock)? else {
+        return with_bytes_mut(app, |buf| mon_ipc_std::recv_shm(sock, buf));
+    };
+    let r = match channel.recv_shm() {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(MON_E_CLOSED),
+        Err(e) => Err(driver_error(&e)),
+    };
+    give_back(sock, channel);
+    let m = r?;
+    crate::shm::append(app, &m.payload)?;
+    Ok(m.region)
 }

@@ -1,7 +1,9 @@
 /*
  * monitor/monitor.h: the Mercury Monitor IPC API (local authentication
  * and file-descriptor passing over UNIX domain sockets), implemented by
- * mon-ipc (libmonitor.so / libmonitor.a). C99.
+ * mon-ipc (libmonitor.so / libmonitor.a). C99. Beyond the manual: shared
+ * memory regions handed over by fd (mon_shm, mon_ipc_send_shm,
+ * mon_ipc_recv_shm).
  *
  * The wire protocol is docs/PROTOCOL.md of mon-ipc; the stable code
  * strings of the error codes below are its section 5.
@@ -236,6 +238,102 @@ int mon_ipc_recv_fd(int source_fd, mon_buffer *dst, int *fd_received);
  * would block); it never returns MON_WANT_*.
  */
 int mon_ipc_send_fd(int target_fd, mon_buffer *src, int fd_to_send);
+
+/* ------------------------------------------------------------------ */
+/* Shared memory (an extension: PROTOCOL.md 4.2, SHARED-MEMORY.md)     */
+
+/*
+ * A shared-memory region: a memfd sealed so that it can never shrink or
+ * grow, and its MAP_SHARED mapping. Large data crosses between processes
+ * as a region handed over by fd: the pages are shared, never copied.
+ *
+ * Sender: mon_ipc_shm_create, fill it (mon_ipc_shm_write or the pointer
+ * of mon_ipc_shm_data_mut), optionally mon_ipc_shm_seal_read_only, then
+ * mon_ipc_send_shm. Receiver: mon_ipc_recv_shm, which refuses any fd that
+ * is not a memfd of exactly the announced size with the required seals
+ * before it maps anything, so no access to a region can ever fault with
+ * SIGBUS (no signal handler needed).
+ *
+ * The mapping is shared: unless the region is sealed read-only, the peer
+ * may change any byte at any moment, also while it is being read. Copy
+ * out what you check (mon_ipc_shm_read) rather than reading it twice in
+ * place. A mon_shm may be read by several threads at once; a call that
+ * changes it (write, seal, free) needs it to itself.
+ */
+typedef struct mon_shm mon_shm;
+
+/* Creates a region of size bytes, all zero, readable and writable (size
+   0 is legal and maps nothing). 0 with *shm set, or an error code
+   (MON_E_INVALID_ARGUMENT, MON_E_IO, MON_E_NO_MEMORY) with *shm NULL. */
+int mon_ipc_shm_create(size_t size, mon_shm **shm);
+
+/* Makes the region read-only for good (F_SEAL_WRITE | F_SEAL_SEAL) and
+   maps it again read-only: call before mon_ipc_send_shm. Pointers from
+   mon_ipc_shm_data / _data_mut are invalid afterwards. 0 (also if it is
+   read-only already), MON_E_INVALID_ARGUMENT or MON_E_IO (errno EPERM:
+   already sealed, i.e. sent or received; EBUSY: another writable mapping
+   of it exists). */
+int mon_ipc_shm_seal_read_only(mon_shm *shm);
+
+/* The region's size in bytes; 0 for NULL. */
+size_t mon_ipc_shm_size(const mon_shm *shm);
+
+/* The mapping, for reading: mon_ipc_shm_size bytes, valid until
+   mon_ipc_shm_free (or mon_ipc_shm_seal_read_only). NULL for NULL or an
+   empty region. The bytes may change under the reader (see above); the
+   region never shrinks, so every byte stays readable. */
+const void *mon_ipc_shm_data(const mon_shm *shm);
+
+/* The mapping, for writing; NULL for NULL, an empty region, or a region
+   mapped read-only (sealed with F_SEAL_WRITE, or received on a read-only
+   fd). Valid as mon_ipc_shm_data's. */
+void *mon_ipc_shm_data_mut(mon_shm *shm);
+
+/* Copies len bytes at offset out of the region into buf. 0,
+   MON_E_INVALID_ARGUMENT (NULL shm, NULL buf with len > 0, buf inside
+   the region) or MON_E_SHM_OUT_OF_RANGE (offset + len beyond its size). */
+int mon_ipc_shm_read(const mon_shm *shm, size_t offset, void *buf, size_t len);
+
+/* Copies len bytes from data into the region at offset. 0,
+   MON_E_INVALID_ARGUMENT, MON_E_SHM_OUT_OF_RANGE or MON_E_SHM_READ_ONLY. */
+int mon_ipc_shm_write(mon_shm *shm, size_t offset, const void *data, size_t len);
+
+/* The region's memfd, borrowed: the region keeps it (do not close it;
+   mon_ipc_shm_free does). -1 for NULL. */
+int mon_ipc_shm_fd(const mon_shm *shm);
+
+/* Unmaps the region and closes its fd; NULL is ignored. */
+void mon_ipc_shm_free(mon_shm *shm);
+
+/*
+ * Sends the region as one shared-memory frame on the UNIX domain socket
+ * target_fd, with the bytes of app_bytes (NULL: none, at most 16 MiB - 12)
+ * after the frame's 12-byte header. Adds F_SEAL_SEAL first (if it is not
+ * there yet), so from then on no seal can be added or removed and the size
+ * never changes, for the sender too (ftruncate fails with EPERM). The peer
+ * gets its own fd; the caller keeps shm. Returns 0 or an error code; like
+ * mon_ipc_send_fd it completes the frame before returning.
+ */
+int mon_ipc_send_shm(int target_fd, const mon_shm *shm, const mon_buffer *app_bytes);
+
+/*
+ * Receives one shared-memory frame from the UNIX domain socket source_fd:
+ * 0 with *shm set to the region (the caller's; mon_ipc_shm_free) and the
+ * application's bytes appended to app_bytes. Before mapping anything it
+ * checks, in this order: the frame (MON_E_SHM_FD_COUNT, MON_E_SHM_SHORT),
+ * the announced seals (MON_E_SHM_SEALS) and size (MON_E_SHM_TOO_LARGE,
+ * above 4 GiB), then the fd itself: a memfd (MON_E_SHM_NOT_MEMFD) with
+ * shrink, grow, seal and every announced seal (MON_E_SHM_SEALS_MISSING),
+ * exactly the announced size (MON_E_SHM_SIZE_MISMATCH), open for reading
+ * (MON_E_SHM_NOT_READABLE). A data frame is MON_E_SHM_EXPECTED; a NULL
+ * app_bytes or shm is MON_E_INVALID_ARGUMENT; other errors as
+ * mon_ipc_recv_fd. On error *shm is NULL, nothing is appended
+ * or mapped, and every fd that came is closed. A refusal is a channel
+ * error (PROTOCOL.md 4.2): close the connection. The region is mapped
+ * writable only if its fd is open for writing and it is not sealed with
+ * F_SEAL_WRITE / F_SEAL_FUTURE_WRITE. Completes the frame before returning.
+ */
+int mon_ipc_recv_shm(int source_fd, mon_buffer *app_bytes, mon_shm **shm);
 
 #ifdef __cplusplus
 }

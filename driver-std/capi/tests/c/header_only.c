@@ -18,6 +18,18 @@ static int (*const buffer_append)(mon_buffer *, const void *, size_t) = mon_buff
 static void (*const buffer_clear)(mon_buffer *) = mon_buffer_clear;
 static const char *(*const strerror_)(int) = mon_ipc_strerror;
 static int (*const last_errno)(void) = mon_ipc_last_errno;
+/* The shared-memory extension. */
+static int (*const shm_create)(size_t, mon_shm **) = mon_ipc_shm_create;
+static int (*const shm_seal_read_only)(mon_shm *) = mon_ipc_shm_seal_read_only;
+static size_t (*const shm_size)(const mon_shm *) = mon_ipc_shm_size;
+static const void *(*const shm_data)(const mon_shm *) = mon_ipc_shm_data;
+static void *(*const shm_data_mut)(mon_shm *) = mon_ipc_shm_data_mut;
+static int (*const shm_read)(const mon_shm *, size_t, void *, size_t) = mon_ipc_shm_read;
+static int (*const shm_write)(mon_shm *, size_t, const void *, size_t) = mon_ipc_shm_write;
+static int (*const shm_fd)(const mon_shm *) = mon_ipc_shm_fd;
+static void (*const shm_free)(mon_shm *) = mon_ipc_shm_free;
+static int (*const send_shm)(int, const mon_shm *, const mon_buffer *) = mon_ipc_send_shm;
+static int (*const recv_shm)(int, mon_buffer *, mon_shm **) = mon_ipc_recv_shm;
 
 typedef char positive_codes[(MON_CONTINUE > 0 && MON_WANT_READ > 0 && MON_WANT_WRITE > 0) ? 1 : -1];
 typedef char pid_sentinel[(MON_IPC_PID_UNKNOWN == 0) ? 1 : -1];
@@ -32,7 +44,9 @@ int main(void)
     return (c.pid == 0 && client_init && client_step && client_end && server_init &&
             server_step && server_end && recv_fd && send_fd && buffer_new && buffer_free &&
             buffer_data && buffer_length && buffer_append && buffer_clear && strerror_ &&
-            last_errno && MON_E_INVALID_ARGUMENT < 0)
+            last_errno && shm_create && shm_seal_read_only && shm_size && shm_data &&
+            shm_data_mut && shm_read && shm_write && shm_fd && shm_free && send_shm && recv_shm &&
+            MON_E_INVALID_ARGUMENT < 0 && MON_E_SHM_NOT_MEMFD == -11 && MON_E_SHM_READ_ONLY == -17)
                ? 0
                : 1;
 }
