@@ -16,9 +16,12 @@
 //!   faults, shared with the fuzz targets;
 //! - [`transcript`]: the canonical exchanges rendered one line per event;
 //! - [`record`]: real exchanges over real sockets through `mon-ipc-std`,
-//!   written as vectors under `vectors/recorded/`.
+//!   written as vectors under `vectors/recorded/`;
+//! - [`peer`]: the `peer --exec` runner that verifies another program over
+//!   real sockets (`docs/SHIM.md`), and the case table of its reference shim.
 //!
 //! The format and the replay rules are in `docs/VECTORS.md`.
+#![forbid(unsafe_code)]
 
 pub mod chaos;
 pub mod chunking;
@@ -27,6 +30,7 @@ pub mod generate;
 pub mod hexbytes;
 pub mod load;
 pub mod model;
+pub mod peer;
 pub mod record;
 pub mod replay;
 pub mod transcript;

@@ -1,17 +1,22 @@
 //! `mon-ipc-conformance`: verify the in-tree core against the vectors,
-//! regenerate the vectors, or record live ones over real sockets.
+//! regenerate the vectors, record live ones over real sockets, or verify
+//! another program over real sockets (`peer --exec`, docs/SHIM.md).
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mon_ipc::SocketKind;
 
+use mon_ipc_conformance::peer::runner;
 use mon_ipc_conformance::{generate, verify};
 
 #[derive(Parser)]
 #[command(
     name = "mon-ipc-conformance",
-    about = "Test vectors for the mon-ipc protocol"
+    about = "Test vectors for the mon-ipc protocol",
+    after_help = PEER_USAGE
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,6 +51,88 @@ enum Command {
     },
 }
 
+const PEER_USAGE: &str = "\
+Also: peer --exec PROGRAM [ARGS...] [--filter NAME] [--socket stream|seqpacket]
+           [--json FILE] [--timeout SECS]
+  Runs every shim case (docs/SHIM.md) against PROGRAM over real sockets.
+  PROGRAM's own arguments run up to the next of these four options.";
+
+/// Parses `peer ...` by hand: the program's own arguments may look like
+/// options, so they run up to the next option of the runner.
+fn parse_peer(args: &[String]) -> Result<(runner::Options, Option<PathBuf>), String> {
+    let own = ["--filter", "--socket", "--json", "--timeout", "--exec"];
+    let mut opts = runner::Options {
+        program: Vec::new(),
+        filter: None,
+        sockets: vec![SocketKind::Stream, SocketKind::Seqpacket],
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let mut json = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--exec" {
+            i += 1;
+            while i < args.len() && !own.contains(&args[i].as_str()) {
+                opts.program.push(args[i].clone());
+                i += 1;
+            }
+            continue;
+        }
+        let v = args
+            .get(i + 1)
+            .ok_or_else(|| format!("{a} needs a value"))?
+            .clone();
+        match a {
+            "--filter" => opts.filter = Some(v),
+            "--socket" => {
+                opts.sockets = vec![match v.as_str() {
+                    "stream" => SocketKind::Stream,
+                    "seqpacket" => SocketKind::Seqpacket,
+                    _ => return Err(format!("--socket {v}: stream or seqpacket")),
+                }]
+            }
+            "--json" => json = Some(PathBuf::from(v)),
+            "--timeout" => {
+                let s: f64 = v.parse().map_err(|_| format!("--timeout {v}: seconds"))?;
+                opts.timeout = std::time::Duration::try_from_secs_f64(s)
+                    .map_err(|_| format!("--timeout {v}: seconds"))?;
+            }
+            _ => return Err(format!("unknown option {a}\n{PEER_USAGE}")),
+        }
+        i += 2;
+    }
+    if opts.program.is_empty() {
+        return Err(format!("peer needs --exec PROGRAM\n{PEER_USAGE}"));
+    }
+    Ok((opts, json))
+}
+
+fn peer(args: &[String]) -> ExitCode {
+    let (opts, json) = match parse_peer(args) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = runner::run(&opts);
+    for line in runner::lines(&report) {
+        println!("{line}");
+    }
+    if let Some(path) = json {
+        if let Err(e) = std::fs::write(&path, runner::render(&report)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn default_vectors() -> PathBuf {
     let here = PathBuf::from("vectors");
     if here.is_dir() {
@@ -55,6 +142,10 @@ fn default_vectors() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("peer") {
+        return peer(&args[2..]);
+    }
     match Cli::parse().command {
         Command::Verify {
             vectors,

@@ -81,3 +81,27 @@ pub fn pass_credentials(sock: impl AsFd, on: bool) -> Result<bool> {
     sys::sockopt::set_passcred(sock.as_fd(), on)?;
     sys::sockopt::set_passpidfd(sock.as_fd(), on)
 }
+
+/// Makes `cmd` start its program with `sock` on fd number `fd`, inheritable
+/// (every other fd of this crate is close-on-exec): how the conformance
+/// runner gives a program under test its socket as fd 3. Keep `sock` open
+/// until `cmd` is spawned; if it is closed by then, `spawn` fails with
+/// `EBADF`.
+pub fn pass_to_child(
+    cmd: &mut std::process::Command,
+    sock: BorrowedFd<'_>,
+    fd: std::os::fd::RawFd,
+) {
+    sys::inherit::put_in_child(cmd, sock, fd);
+}
+
+/// Takes over the socket the parent left on fd number `fd` (see
+/// [`pass_to_child`]; systemd's socket activation works the same way).
+/// Returns `None` if `fd` is not an open socket, or was taken already: each
+/// number is adopted at most once per process.
+///
+/// Call it first thing in `main`, before the process opens anything: an fd
+/// the process opened itself must not be adopted a second time.
+pub fn take_inherited_socket(fd: std::os::fd::RawFd) -> Option<OwnedFd> {
+    sys::inherit::take_socket(fd)
+}

@@ -10,8 +10,10 @@
 //! - [`sockopt`]: the `SOL_SOCKET` options about peers and credentials;
 //! - [`sock`]: creating, binding, connecting sockets; `poll`;
 //! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids;
-//! - [`memfd`]: sealed memfds and their mappings.
+//! - [`memfd`]: sealed memfds and their mappings;
+//! - [`inherit`]: a socket handed to a child at a fixed fd, and taken over there.
 
+pub(crate) mod inherit;
 pub(crate) mod memfd;
 pub(crate) mod msg;
 pub(crate) mod proc;
