@@ -44,6 +44,7 @@
 mod blocking;
 mod channel;
 mod connection;
+pub mod dbus;
 mod error;
 mod handshake;
 mod manual;

@@ -36,6 +36,7 @@ extern crate std;
 
 mod client;
 mod creds;
+pub mod dbus;
 mod decoder;
 mod encoder;
 mod error;

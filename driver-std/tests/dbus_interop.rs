@@ -1,0 +1,376 @@
+//! The D-Bus profile against real programs: our client authenticates to a
+//! private `dbus-daemon` and gets its unique name; `dbus-send` (libdbus)
+//! authenticates to our server, whose leftover is its first message.
+//!
+//! Needs `dbus-daemon` and `dbus-send` (Debian package `dbus`): missing
+//! tools fail the tests under `CI=true`, and print `SKIPPED` otherwise.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use std::os::fd::AsFd;
+
+use mon_ipc_std::dbus::{self, Mechanism, ServerConfig};
+use mon_ipc_std::{Listener, Progress, SocketKind};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether the tools are there; `false` means skip (never under CI).
+fn have_tools(test: &str) -> bool {
+    let missing: Vec<&str> = ["dbus-daemon", "dbus-send"]
+        .into_iter()
+        .filter(|t| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {missing:?} not installed (apt-get install dbus), and CI=true");
+    }
+    // Straight to stderr: the test harness captures `eprintln!`.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {missing:?} not installed (apt-get install dbus)"
+    );
+    false
+}
+
+/// A private temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("mon-dbus-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process, killed by its pid and reaped on drop.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `dbus-daemon` on `<dir>/bus` with a minimal session config and
+/// waits until it prints its address (it listens by then).
+fn start_daemon(dir: &Path) -> (Reaped, PathBuf) {
+    let bus = dir.join("bus");
+    let conf = dir.join("bus.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            bus.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", conf.display()))
+        .args(["--nofork", "--print-address"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon starts");
+    let stdout = child.stdout.take().unwrap();
+    let child = Reaped(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("unix:path="),
+        "dbus-daemon printed {line:?}"
+    );
+    (child, bus)
+}
+
+fn pad(m: &mut Vec<u8>, to: usize) {
+    while m.len() % to != 0 {
+        m.push(0);
+    }
+}
+
+/// The `Hello` method call, marshalled by hand: little-endian, serial 1,
+/// no body; header fields PATH, DESTINATION, INTERFACE, MEMBER.
+fn hello_message() -> Vec<u8> {
+    let mut m = vec![b'l', 1, 0, 1];
+    m.extend_from_slice(&0u32.to_le_bytes()); // body length
+    m.extend_from_slice(&1u32.to_le_bytes()); // serial
+    m.extend_from_slice(&0u32.to_le_bytes()); // header fields' array length, below
+    let start = m.len();
+    for (code, sig, value) in [
+        (1u8, b'o', "/org/freedesktop/DBus"),
+        (6, b's', "org.freedesktop.DBus"),
+        (2, b's', "org.freedesktop.DBus"),
+        (3, b's', "Hello"),
+    ] {
+        pad(&mut m, 8);
+        m.extend_from_slice(&[code, 1, sig, 0]);
+        m.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        m.extend_from_slice(value.as_bytes());
+        m.push(0);
+    }
+    let len = (m.len() - start) as u32;
+    m[12..16].copy_from_slice(&len.to_le_bytes());
+    pad(&mut m, 8);
+    m
+}
+
+/// Reads one whole D-Bus message from `input` + `sock`: (type, reply
+/// serial if any, body, endianness-aware u32 reader's flag).
+fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, Vec<u8>, bool) {
+    let fill = |sock: &mut UnixStream, buf: &mut Vec<u8>, n: usize| {
+        while buf.len() < n {
+            let mut chunk = [0u8; 4096];
+            let got = sock.read(&mut chunk).unwrap();
+            assert!(got > 0, "dbus-daemon closed the connection");
+            buf.extend_from_slice(&chunk[..got]);
+        }
+    };
+    fill(sock, buf, 16);
+    let le = match buf[0] {
+        b'l' => true,
+        b'B' => false,
+        b => panic!("bad endianness byte {b:#x}"),
+    };
+    let u32_at = |b: &[u8], at: usize| {
+        let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
+        if le {
+            u32::from_le_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        }
+    };
+    let body_len = u32_at(buf, 4) as usize;
+    let fields_len = u32_at(buf, 12) as usize;
+    let body_at = (16 + fields_len).div_ceil(8) * 8;
+    fill(sock, buf, body_at + body_len);
+    let msg: Vec<u8> = buf.drain(..body_at + body_len).collect();
+    // Header fields: find REPLY_SERIAL (5, "u").
+    let mut reply_serial = None;
+    let mut at = 16;
+    while at < 16 + fields_len {
+        at = at.div_ceil(8) * 8;
+        let code = msg[at];
+        let sig_len = msg[at + 1] as usize;
+        let sig = msg[at + 2];
+        at += 2 + sig_len + 1;
+        match sig {
+            b'u' => {
+                at = at.div_ceil(4) * 4;
+                if code == 5 {
+                    reply_serial = Some(u32_at(&msg, at));
+                }
+                at += 4;
+            }
+            b's' | b'o' => {
+                at = at.div_ceil(4) * 4;
+                at += 4 + u32_at(&msg, at) as usize + 1;
+            }
+            b'g' => at += 1 + msg[at] as usize + 1,
+            _ => panic!("unexpected header field signature {sig:#x}"),
+        }
+    }
+    (msg[1], reply_serial, msg[body_at..].to_vec(), le)
+}
+
+#[test]
+fn our_client_says_hello_to_dbus_daemon() {
+    if !have_tools("our_client_says_hello_to_dbus_daemon") {
+        return;
+    }
+    let dir = TempDir::new("client");
+    let (_daemon, bus) = start_daemon(&dir.0);
+
+    let sock = mon_ipc_std::connect(&bus, SocketKind::Stream).unwrap();
+    let (sock, auth) = dbus::client(sock, &dbus::client_config(), Some(TIMEOUT)).unwrap();
+    assert_eq!(auth.mechanism, Mechanism::External);
+    assert!(auth.unix_fd, "dbus-daemon agrees to fd passing");
+    assert_eq!(auth.guid.len(), 32);
+    assert!(auth.leftover.bytes.is_empty() && !auth.leftover.eof);
+
+    let mut sock = UnixStream::from(sock);
+    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+    sock.write_all(&hello_message()).unwrap();
+    let mut buf = auth.leftover.bytes;
+    // The reply to serial 1 (a NameAcquired signal may follow it).
+    let (kind, reply_serial, body, le) = read_message(&mut sock, &mut buf);
+    assert_eq!(kind, 2, "a METHOD_RETURN, not an error");
+    assert_eq!(reply_serial, Some(1));
+    let w: [u8; 4] = body[..4].try_into().unwrap();
+    let len = if le {
+        u32::from_le_bytes(w)
+    } else {
+        u32::from_be_bytes(w)
+    } as usize;
+    let name = std::str::from_utf8(&body[4..4 + len]).unwrap();
+    assert!(name.starts_with(':'), "unique name {name:?}");
+    eprintln!(
+        "dbus-daemon: guid {}, unix fds agreed, unique name {name}",
+        auth.guid
+    );
+}
+
+#[test]
+fn dbus_send_authenticates_to_our_server() {
+    if !have_tools("dbus_send_authenticates_to_our_server") {
+        return;
+    }
+    let dir = TempDir::new("server");
+    let path = dir.0.join("ours");
+    let listener = Listener::bind(&path, SocketKind::Stream).unwrap();
+
+    let client = Command::new("dbus-send")
+        .arg(format!("--address=unix:path={}", path.display()))
+        .args([
+            "--dest=org.freedesktop.DBus",
+            "--type=method_call",
+            "--reply-timeout=5000",
+            "/",
+            "org.freedesktop.DBus.Peer.Ping",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-send starts");
+    let _client = Reaped(client);
+
+    let sock = listener.accept().unwrap();
+    mon_ipc_std::set_nonblocking(&sock, true).unwrap();
+    let mut config = ServerConfig::new(*b"mon-ipc-dbus-srv");
+    config.unix_fd = true;
+    // The non-blocking driver, waiting with poll for what it asks.
+    let mut server = dbus::Server::new(sock, config).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let want = match server.step().unwrap() {
+            Progress::Continue | Progress::Decide => continue,
+            Progress::WantRead => PollFlags::POLLIN,
+            Progress::WantWrite => PollFlags::POLLOUT,
+            Progress::Done => break,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(server.as_fd(), want)];
+        assert!(
+            poll(&mut fds, PollTimeout::from(ms)).unwrap() > 0,
+            "handshake timed out"
+        );
+    }
+    let (sock, auth) = server.finish().unwrap();
+    assert_eq!(auth.mechanism, Mechanism::External);
+    let peer = auth.peer.as_ref().expect("the client's credentials");
+    assert_eq!(peer.uid(), Some(nix::unistd::geteuid().as_raw()));
+    // What follows BEGIN on the wire: the leftover (whatever came in the
+    // read that brought BEGIN; the kernel decides how much), then the
+    // socket. Nothing may be lost between them: together they must be the
+    // client's first message, from its first byte.
+    let leftover = auth.leftover.bytes.len();
+    let mut first = auth.leftover.bytes.clone();
+    let mut sock = UnixStream::from(sock);
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut chunk = [0u8; 4096];
+    while first.len() < 16 {
+        let n = sock.read(&mut chunk).unwrap();
+        assert!(n > 0, "EOF before the client's first message");
+        first.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        matches!(first[0], b'l' | b'B'),
+        "first message starts with an endianness byte: {first:?}"
+    );
+    assert_eq!(first[3], 1, "D-Bus major protocol version 1");
+    assert!((1..=4).contains(&first[1]), "a valid message type");
+    eprintln!("dbus-send: {leftover} bytes of its first message came as leftover");
+    eprintln!(
+        "dbus-send: EXTERNAL as uid {:?}, unix fds {}, message type {}",
+        peer.uid(),
+        auth.unix_fd,
+        first[1]
+    );
+}
+
+/// Both blocking drivers against each other on a socketpair (no external
+/// program needed): real `SCM_CREDENTIALS`, the uid check, the leftover.
+#[test]
+fn our_client_and_our_server_on_a_socketpair() {
+    let euid = nix::unistd::geteuid().as_raw();
+    let pair = mon_ipc_std::socketpair(SocketKind::Stream).unwrap();
+    let client = std::thread::spawn(move || {
+        let (sock, auth) = dbus::client(pair.client, &dbus::client_config(), Some(TIMEOUT))?;
+        let mut sock = UnixStream::from(sock);
+        sock.write_all(b"l\x01\x00\x01").unwrap();
+        Ok::<_, dbus::Error>(auth)
+    });
+    let (sock, auth) =
+        dbus::server(pair.server, &ServerConfig::new([7; 16]), Some(TIMEOUT)).unwrap();
+    let client = client.join().unwrap().unwrap();
+    // The client's first bytes after BEGIN: leftover, then the socket.
+    let mut first = auth.leftover.bytes.clone();
+    let mut sock = UnixStream::from(sock);
+    while first.len() < 4 {
+        let mut chunk = [0u8; 4];
+        let n = sock.read(&mut chunk[..4 - first.len()]).unwrap();
+        assert!(n > 0);
+        first.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(first, b"l\x01\x00\x01");
+    assert_eq!(client.guid, "07".repeat(16));
+    assert!(client.unix_fd && auth.unix_fd);
+    let peer = auth.peer.unwrap();
+    assert_eq!(peer.uid(), Some(euid));
+    assert_eq!(peer.pid(), std::num::NonZeroU32::new(std::process::id()));
+
+    // A claimed uid that is not ours: REJECTED, and the server's code once
+    // the client gives up and closes.
+    let pair = mon_ipc_std::socketpair(SocketKind::Stream).unwrap();
+    let client = std::thread::spawn(move || {
+        let mut config = dbus::client_config();
+        config.mechanism = dbus::ClientMechanism::External {
+            uid: Some(euid.wrapping_add(1)),
+        };
+        dbus::client(pair.client, &config, Some(TIMEOUT)).map(drop)
+    });
+    let server = dbus::server(pair.server, &ServerConfig::new([7; 16]), Some(TIMEOUT));
+    let client = client.join().unwrap();
+    assert_eq!(client.unwrap_err().code(), "dbus_rejected");
+    assert_eq!(server.unwrap_err().code(), "dbus_uid_mismatch");
+}

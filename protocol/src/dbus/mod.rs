@@ -1,0 +1,386 @@
+//! The D-Bus authentication protocol (the D-Bus specification, section
+//! "Authentication Protocol"), as a second profile of the same sans-io core.
+//!
+//! - [`ClientAuth`]: sends the NUL byte with [`Attach::OwnCredentials`],
+//!   `AUTH EXTERNAL <hex(uid)>` (or `AUTH ANONYMOUS`), answers an empty
+//!   `DATA` challenge, optionally `NEGOTIATE_UNIX_FD`, then `BEGIN`.
+//! - [`ServerAuth`]: takes the client's uid from the kernel credentials of
+//!   the read that brought the NUL byte (or the socket's), checks it
+//!   against the uid the client claims, answers `OK <guid>`,
+//!   `REJECTED <mechanisms>`, `DATA`, `ERROR`, `AGREE_UNIX_FD`, and hands
+//!   every byte after `BEGIN\r\n` to the caller as leftover.
+//!
+//! Both follow the native handshake's event model ([`Step`], `receive`,
+//! `receive_eof`, `finish`) and implement [`Handshake`](crate::Handshake).
+//! Their failures have stable codes of their own, prefixed `dbus_`
+//! ([`DbusError`]); [`AuthError`] adds the caller's misuse. Through the
+//! generic [`Handshake`](crate::Handshake) trait a failure is reported as
+//! the nearest core [`Error`] ([`DbusError::core`]); the precise one is
+//! [`ClientAuth::error`] / [`ServerAuth::error`].
+//!
+//! See `docs/DBUS.md` for the state diagrams.
+//!
+//! [`Step`]: crate::Step
+//! [`Attach::OwnCredentials`]: crate::Attach::OwnCredentials
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::creds::Credentials;
+use crate::error::{Error, PeerError, UsageError};
+use crate::established::Established;
+use crate::event::{Leftover, SocketKind};
+use crate::limits::Limits;
+
+mod client;
+mod server;
+
+pub use client::{ClientAuth, ClientConfig, ClientMechanism};
+pub use server::{ServerAuth, ServerConfig};
+
+/// The longest line either side accepts, without its `\r\n`: 16 KiB, as
+/// dbus-daemon's default.
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024;
+
+/// How many `REJECTED` and `ERROR` answers a server gives before it closes
+/// the connection (libdbus: 6).
+pub const DEFAULT_MAX_FAILURES: u32 = 6;
+
+macro_rules! dbus_codes {
+    (
+        $(#[$enum_meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$meta:meta])* $variant:ident = $code:literal => $core:ident, )*
+        }
+    ) => {
+        $(#[$enum_meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$meta])* $variant, )*
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
+
+            /// The stable code, as listed in `docs/PROTOCOL.md` section 9.
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $code, )*
+                }
+            }
+
+            /// The nearest core error, which the generic
+            /// [`Handshake`](crate::Handshake) trait reports.
+            pub const fn core(self) -> PeerError {
+                match self {
+                    $( $name::$variant => PeerError::$core, )*
+                }
+            }
+
+            /// The error whose code is `code`, if any.
+            pub fn from_code(code: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|e| e.code() == code)
+            }
+        }
+    };
+}
+
+dbus_codes! {
+    /// What the D-Bus peer did wrong, or how it refused us. Stable codes,
+    /// prefixed `dbus_`; each maps onto the nearest core [`PeerError`].
+    pub enum DbusError {
+        // --- Either side. ---
+        /// The connection closed before the authentication ended.
+        Eof = "dbus_eof" => EofBeforeHello,
+        /// A line longer than the configured maximum (16 KiB by default).
+        LineTooLong = "dbus_line_too_long" => HelloLimit,
+        /// A byte that is not printable ASCII outside a `\r\n` line end.
+        BadLine = "dbus_bad_line" => HelloBadMagic,
+        /// File descriptors arrived during the authentication (closed).
+        Fds = "dbus_fds" => HelloFds,
+        /// The kernel set `MSG_CTRUNC` on a read of the authentication.
+        ControlTruncated = "dbus_control_truncated" => ControlTruncated,
+
+        // --- The server judging the client. ---
+        /// The first byte is not NUL.
+        NulByte = "dbus_nul_byte" => HelloBadMagic,
+        /// EXTERNAL, but the kernel gave no usable credentials: rejected.
+        NoCredentials = "dbus_no_credentials" => NoCredentials,
+        /// EXTERNAL, but socket and message credentials differ: rejected.
+        CredentialsMismatch = "dbus_credentials_mismatch" => CredentialsMismatch,
+        /// EXTERNAL, and the claimed uid is not the kernel's: rejected.
+        UidMismatch = "dbus_uid_mismatch" => CredentialsMismatch,
+        /// EXTERNAL's response is not hex-encoded decimal digits: rejected.
+        BadResponse = "dbus_bad_response" => HelloReserved,
+        /// `AUTH` named no mechanism or one the server does not offer: rejected.
+        MechanismRejected = "dbus_mechanism_rejected" => Denied,
+        /// More failures (`REJECTED` or `ERROR` answers) than allowed.
+        TooManyFailures = "dbus_too_many_failures" => Denied,
+        /// `BEGIN` before the server said `OK`.
+        BeginUnauthenticated = "dbus_begin_unauthenticated" => HelloTrailingBytes,
+
+        // --- The client judging the server. ---
+        /// The server answered `REJECTED` (see [`ClientAuth::mechanisms`]).
+        Rejected = "dbus_rejected" => RefusedDenied,
+        /// The server's `OK` does not carry a 32-digit hex guid.
+        BadGuid = "dbus_bad_guid" => ReplyBadMagic,
+        /// A line the client cannot expect in its state.
+        UnexpectedReply = "dbus_unexpected_reply" => ReplyBadStatus,
+        /// The server refused `NEGOTIATE_UNIX_FD` and the client requires fds.
+        UnixFdRefused = "dbus_unix_fd_refused" => ReplyLimit,
+    }
+}
+
+/// A failure of a D-Bus state machine: the peer's or the caller's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthError {
+    /// The peer misbehaved, failed authentication or refused.
+    Dbus(DbusError),
+    /// The caller misused the API (the core's [`UsageError`] codes).
+    Usage(UsageError),
+}
+
+impl AuthError {
+    /// The stable code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            AuthError::Dbus(e) => e.code(),
+            AuthError::Usage(e) => e.code(),
+        }
+    }
+
+    /// The nearest core error.
+    pub const fn core(self) -> Error {
+        match self {
+            AuthError::Dbus(e) => Error::Peer(e.core()),
+            AuthError::Usage(e) => Error::Usage(e),
+        }
+    }
+}
+
+impl From<DbusError> for AuthError {
+    fn from(e: DbusError) -> Self {
+        AuthError::Dbus(e)
+    }
+}
+
+impl From<UsageError> for AuthError {
+    fn from(e: UsageError) -> Self {
+        AuthError::Usage(e)
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        e.core()
+    }
+}
+
+impl fmt::Display for DbusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "D-Bus authentication: {}", self.code())
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Dbus(e) => e.fmt(f),
+            AuthError::Usage(e) => e.fmt(f),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DbusError {}
+#[cfg(feature = "std")]
+impl std::error::Error for AuthError {}
+
+/// The SASL mechanism that succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// `EXTERNAL`: the kernel's credentials.
+    External,
+    /// `ANONYMOUS`: no one in particular.
+    Anonymous,
+}
+
+impl Mechanism {
+    /// The name on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mechanism::External => "EXTERNAL",
+            Mechanism::Anonymous => "ANONYMOUS",
+        }
+    }
+}
+
+/// The outcome of a successful D-Bus authentication, from `finish`.
+#[derive(Debug)]
+pub struct Authenticated<F> {
+    /// The mechanism that succeeded.
+    pub mechanism: Mechanism,
+    /// The server's guid: 32 lower-case hex digits.
+    pub guid: String,
+    /// Both sides agreed on passing fds (`AGREE_UNIX_FD`).
+    pub unix_fd: bool,
+    /// Server side, `EXTERNAL`: the client's credentials (the uid it
+    /// claimed and the kernel attested). `None` on the client and for
+    /// `ANONYMOUS`.
+    pub peer: Option<Credentials<F>>,
+    /// Server: every byte after `BEGIN\r\n` (the first D-Bus messages).
+    /// Client: any byte after the last line it expected (normally none).
+    /// `eof` if the connection closed behind them. Never any fds.
+    pub leftover: Leftover<F>,
+}
+
+impl<F> Authenticated<F> {
+    /// As the core's [`Established`], for the generic
+    /// [`Handshake`](crate::Handshake) trait: version 1 (the D-Bus protocol
+    /// major version), the default limits with 0 fds unless `unix_fd`.
+    pub fn into_established(self) -> Established<F> {
+        let d = Limits::default();
+        let fds = if self.unix_fd { d.max_fds() } else { 0 };
+        Established {
+            version: 1,
+            limits: Limits::new(fds, d.max_payload()).unwrap_or(d),
+            socket: SocketKind::Stream,
+            peer: self.peer,
+            leftover: self.leftover,
+        }
+    }
+}
+
+/// Lower-case hex of `bytes`, appended to `out`.
+pub(crate) fn hex_encode(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
+    }
+}
+
+/// Decodes hex (either case); `None` if odd or not hex.
+pub(crate) fn hex_decode(hex: &[u8]) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    hex.chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// EXTERNAL's response: the uid as decimal ASCII digits, hex-encoded.
+pub(crate) fn external_response(uid: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    hex_encode(alloc::format!("{uid}").as_bytes(), &mut out);
+    out
+}
+
+/// The uid in an EXTERNAL response, if it is hex-encoded decimal digits.
+pub(crate) fn parse_external(hex: &[u8]) -> Option<u32> {
+    let digits = hex_decode(hex)?;
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let uid = digits
+        .iter()
+        .try_fold(0u64, |n, d| Some(n * 10 + u64::from(d - b'0')))?;
+    u32::try_from(uid).ok()
+}
+
+/// What the line reader found at the front of its buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// A complete line of `len` bytes (without `\r\n`).
+    Complete(usize),
+    /// Not yet complete; bytes before this index need no second look.
+    Partial(usize),
+}
+
+/// Looks for the first line in `buf`: printable ASCII up to `\r\n`.
+/// `from` is what the last call's `Partial` said (0 for a new line), so
+/// that a line delivered one byte per read is scanned once, not
+/// quadratically.
+pub(crate) fn find_line(buf: &[u8], from: usize, max: usize) -> Result<Line, DbusError> {
+    for (i, &b) in buf.iter().enumerate().skip(from) {
+        match b {
+            b'\r' => {
+                return match buf.get(i + 1) {
+                    Some(b'\n') if i <= max => Ok(Line::Complete(i)),
+                    Some(b'\n') => Err(DbusError::LineTooLong),
+                    Some(_) => Err(DbusError::BadLine),
+                    None if i > max => Err(DbusError::LineTooLong),
+                    None => Ok(Line::Partial(i)),
+                };
+            }
+            0x20..=0x7e if i < max => {}
+            0x20..=0x7e => return Err(DbusError::LineTooLong),
+            _ => return Err(DbusError::BadLine),
+        }
+    }
+    Ok(Line::Partial(buf.len()))
+}
+
+/// Splits a line into its command and its argument (after one space).
+pub(crate) fn split(line: &[u8]) -> (&[u8], &[u8]) {
+    match line.iter().position(|&b| b == b' ') {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(external_response(1000), b"31303030");
+        assert_eq!(parse_external(b"31303030"), Some(1000));
+        assert_eq!(parse_external(b"30"), Some(0));
+        assert_eq!(parse_external(b"3"), None);
+        assert_eq!(parse_external(b"zz"), None);
+        assert_eq!(parse_external(b"41"), None); // "A"
+        assert_eq!(parse_external(b""), None);
+        assert_eq!(parse_external(b"3432393439363732393536"), None); // 4294967296
+    }
+
+    #[test]
+    fn lines() {
+        assert_eq!(find_line(b"OK\r\n", 0, 10), Ok(Line::Complete(2)));
+        assert_eq!(find_line(b"OK\r", 0, 10), Ok(Line::Partial(2)));
+        assert_eq!(find_line(b"OK", 0, 10), Ok(Line::Partial(2)));
+        assert_eq!(find_line(b"O\x01", 2, 10), Ok(Line::Partial(2)));
+        assert_eq!(find_line(b"O\rK", 0, 10), Err(DbusError::BadLine));
+        assert_eq!(find_line(b"O\nK", 0, 10), Err(DbusError::BadLine));
+        assert_eq!(find_line(b"\xff", 0, 10), Err(DbusError::BadLine));
+        assert_eq!(find_line(b"0123456789\r\n", 0, 10), Ok(Line::Complete(10)));
+        assert_eq!(
+            find_line(b"0123456789A", 0, 10),
+            Err(DbusError::LineTooLong)
+        );
+        assert_eq!(
+            find_line(b"0123456789A\r\n", 0, 10),
+            Err(DbusError::LineTooLong)
+        );
+        assert_eq!(
+            split(b"AUTH EXTERNAL 30"),
+            (&b"AUTH"[..], &b"EXTERNAL 30"[..])
+        );
+        assert_eq!(split(b"BEGIN"), (&b"BEGIN"[..], &b""[..]));
+    }
+
+    #[test]
+    fn codes_are_unique_and_prefixed() {
+        for (i, e) in DbusError::ALL.iter().enumerate() {
+            assert!(e.code().starts_with("dbus_"));
+            assert_eq!(DbusError::from_code(e.code()), Some(*e));
+            assert!(DbusError::ALL[..i].iter().all(|o| o.code() != e.code()));
+        }
+    }
+}
