@@ -25,16 +25,13 @@ pub use mon_ipc::dbus::{
     AuthError, Authenticated, ClientConfig, ClientMechanism, DbusError, Mechanism, ServerConfig,
 };
 use mon_ipc::dbus::{ClientAuth, ServerAuth};
-use mon_ipc::{Ancillary, Attach, Handshake, Step};
+use mon_ipc::{Attach, Handshake, Step};
 
 use crate::handshake::Progress;
+use crate::handshake_io::{self, Io};
 use crate::peer;
 use crate::sys;
-use crate::sys::msg::{Ctrl, Dest};
-
-/// Bytes one read asks for: auth lines are short; the server's read that
-/// brings `BEGIN` may bring the first messages, which become leftover.
-const READ_BUF: usize = 4096;
+use crate::sys::msg::Ctrl;
 
 /// A failure of the D-Bus authentication: the peer's or the caller's (with
 /// its `dbus_` or usage code), or the system's.
@@ -253,60 +250,24 @@ impl<H: Side, S: AsFd> Auth<H, S> {
     }
 
     fn write(&mut self) -> Result<Progress> {
-        let creds = match self.attach {
-            Attach::OwnCredentials => Some(sys::proc::own_claim()),
-            Attach::Nothing => None,
-        };
-        let r = sys::msg::sendmsg(
-            self.sock.as_fd(),
-            &[&self.out[self.sent..]],
-            creds,
-            std::iter::empty(),
-            self.dontwait,
-        );
-        match r {
-            Ok(n) => {
+        let bytes = &self.out[self.sent..];
+        match handshake_io::write(self.sock.as_fd(), bytes, self.attach, self.dontwait) {
+            Ok(Io::Moved(n)) => {
                 self.sent += n;
                 Ok(Progress::Continue)
             }
-            Err(e) if e.is_would_block() => Ok(Progress::WantWrite),
+            Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
             Err(e) => Err(self.die(e.into())),
         }
     }
 
     fn read(&mut self) -> Result<Progress> {
-        let mut buf = [0u8; READ_BUF];
-        let mut fds = Vec::new();
-        let r = sys::msg::recvmsg(
-            self.sock.as_fd(),
-            Dest::Slice(&mut buf),
-            &mut self.ctrl,
-            &mut fds,
-            self.dontwait,
-            false,
-        );
-        // Errors of `receive` are sticky in the core: the next step reports them.
-        match r {
-            Ok(got) if got.len == 0 && fds.is_empty() && !got.ctrunc => {
-                let _ = self.side.receive_eof();
-            }
-            Ok(got) => {
-                let anc = Ancillary {
-                    creds: got.creds,
-                    pidfd: got.pidfd,
-                    fds,
-                    ctrunc: got.ctrunc,
-                    trunc: got.trunc,
-                };
-                let _ = self.side.receive(&buf[..got.len], anc);
-            }
-            Err(e) if e.is_would_block() => return Ok(Progress::WantRead),
-            Err(e) if e.is_reset() => {
-                let _ = self.side.receive_eof();
-            }
-            Err(e) => return Err(self.die(e.into())),
+        let sock = self.sock.as_fd();
+        match handshake_io::read(sock, &mut self.ctrl, &mut self.side, self.dontwait) {
+            Ok(Io::Moved(_)) => Ok(Progress::Continue),
+            Ok(Io::WouldBlock) => Ok(Progress::WantRead),
+            Err(e) => Err(self.die(e.into())),
         }
-        Ok(Progress::Continue)
     }
 }
 

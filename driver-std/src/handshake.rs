@@ -7,22 +7,17 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use mon_ipc::{
-    Ancillary, Attach, ClientAuth, ClientConfig, Credentials, ServerAuth, ServerConfig, SocketKind,
-    Step,
+    Attach, ClientAuth, ClientConfig, Credentials, ServerAuth, ServerConfig, SocketKind, Step,
 };
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::handshake_io::{self, Io};
 use crate::options::{ClientOptions, ServerOptions};
 use crate::peer;
 use crate::socket::pass_credentials;
 use crate::sys;
-use crate::sys::msg::{Ctrl, Dest};
-
-/// Bytes one handshake read asks for. The hello and the reply are 16 bytes;
-/// the client's read may also bring the first frames, which the channel
-/// then gets as leftover (and any rest with its next read).
-const READ_BUF: usize = 4096;
+use crate::sys::msg::Ctrl;
 
 /// What a step achieved; see [`Authenticating`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -304,24 +299,13 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     }
 
     fn write(&mut self) -> Result<Progress> {
-        let creds = match self.attach {
-            Attach::OwnCredentials => Some(sys::proc::own_claim()),
-            Attach::Nothing => None,
-        };
         let bytes = &self.out[self.sent..];
-        let r = sys::msg::sendmsg(
-            self.sock.as_fd(),
-            &[bytes],
-            creds,
-            std::iter::empty(),
-            self.dontwait,
-        );
-        match r {
-            Ok(n) => {
+        match handshake_io::write(self.sock.as_fd(), bytes, self.attach, self.dontwait) {
+            Ok(Io::Moved(n)) => {
                 self.sent += n;
                 Ok(Progress::Continue)
             }
-            Err(e) if e.is_would_block() => Ok(Progress::WantWrite),
+            Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
             Err(e) => {
                 // A refusal the peer can no longer read: the refusal's
                 // reason is the better error (e.g. hello_short after the
@@ -348,44 +332,12 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     }
 
     fn read(&mut self) -> Result<Progress> {
-        let mut buf = [0u8; READ_BUF];
-        let mut fds = Vec::new();
-        let r = sys::msg::recvmsg(
-            self.sock.as_fd(),
-            Dest::Slice(&mut buf),
-            &mut self.ctrl,
-            &mut fds,
-            self.dontwait,
-            false,
-        );
-        // Errors of `receive` are sticky in the core: the next step reports
-        // them (a server first sends its refusal).
-        match r {
-            // EOF. Seen on Linux 6.18: with SO_PASSCRED on, a stream read at
-            // EOF still carries an SCM_CREDENTIALS (of no one: pid 0), so
-            // credentials do not make a 0-byte read data. (A seqpacket read
-            // at EOF has none; an empty record reads the same as EOF, and
-            // the protocol never sends one.)
-            Ok(got) if got.len == 0 && fds.is_empty() && !got.ctrunc => {
-                let _ = self.side.receive_eof();
-            }
-            Ok(got) => {
-                let anc = Ancillary {
-                    creds: got.creds,
-                    pidfd: got.pidfd,
-                    fds,
-                    ctrunc: got.ctrunc,
-                    trunc: got.trunc,
-                };
-                let _ = self.side.receive(&buf[..got.len], anc);
-            }
-            Err(e) if e.is_would_block() => return Ok(Progress::WantRead),
-            Err(e) if e.is_reset() => {
-                let _ = self.side.receive_eof();
-            }
-            Err(e) => return Err(self.die(e)),
+        let sock = self.sock.as_fd();
+        match handshake_io::read(sock, &mut self.ctrl, &mut self.side, self.dontwait) {
+            Ok(Io::Moved(_)) => Ok(Progress::Continue),
+            Ok(Io::WouldBlock) => Ok(Progress::WantRead),
+            Err(e) => Err(self.die(e)),
         }
-        Ok(Progress::Continue)
     }
 }
 

@@ -47,6 +47,7 @@ mod connection;
 pub mod dbus;
 mod error;
 mod handshake;
+mod handshake_io;
 mod manual;
 mod options;
 mod peer;
