@@ -218,6 +218,9 @@ fn check_case(file: &VectorFile, group: &TestGroup, case: &TestCase) -> Result<(
             (_, Event::Misuse { .. }) => true,
             (Role::ClientHandshake | Role::ServerHandshake, Event::Push(_) | Event::Flush) => false,
             (Role::ClientHandshake | Role::ServerHandshake, _) => true,
+            (Role::DbusClient | Role::DbusServer, Event::In(_) | Event::Eof | Event::Out(_)) => {
+                true
+            }
             (Role::FrameDecoder, Event::In(_) | Event::Eof) => true,
             (Role::FrameEncoder, Event::Push(_) | Event::Flush | Event::Out(_)) => true,
             _ => false,
@@ -251,12 +254,77 @@ fn check_case(file: &VectorFile, group: &TestGroup, case: &TestCase) -> Result<(
             }
         }
         if let Some(code) = code {
-            if mon_ipc::Error::from_code(code).is_none() {
+            if !known_code(group.role, code) {
                 return Err((field("error"), format!("unknown error code {code:?}")));
             }
         }
     }
+    check_config(group).map_err(|(f, m)| (format!("config.{f}"), m))?;
     check_expected(group.role, &case.expected).map_err(|(f, m)| (format!("expected.{f}"), m))
+}
+
+/// Whether `code` is an error code a case of `role` may name: the core's
+/// codes (PROTOCOL.md section 5), or for the D-Bus roles the `dbus_` codes
+/// (section 9) and the core's usage codes.
+pub fn known_code(role: Role, code: &str) -> bool {
+    if role.is_dbus() {
+        mon_ipc::dbus::DbusError::from_code(code).is_some()
+            || matches!(
+                mon_ipc::Error::from_code(code),
+                Some(mon_ipc::Error::Usage(_))
+            )
+    } else {
+        mon_ipc::Error::from_code(code).is_some()
+    }
+}
+
+/// Each role's configuration has what it needs and nothing of another role's.
+fn check_config(group: &TestGroup) -> Result<(), Problem> {
+    let c = &group.config;
+    let role = group.role;
+    if role.is_dbus() == c.limits.is_some() {
+        return Err((
+            "limits".into(),
+            format!(
+                "{} for a {}",
+                if role.is_dbus() {
+                    "not allowed"
+                } else {
+                    "required"
+                },
+                role.name()
+            ),
+        ));
+    }
+    if (role == Role::DbusClient) != c.dbus_client.is_some() {
+        return Err((
+            "dbusClient".into(),
+            format!("present exactly for a dbus_client, not a {}", role.name()),
+        ));
+    }
+    if (role == Role::DbusServer) != c.dbus_server.is_some() {
+        return Err((
+            "dbusServer".into(),
+            format!("present exactly for a dbus_server, not a {}", role.name()),
+        ));
+    }
+    if let Some(s) = &c.dbus_server {
+        if s.guid.0.len() != 16 {
+            return Err((
+                "dbusServer.guid".into(),
+                format!("a guid is 16 bytes, found {}", s.guid.0.len()),
+            ));
+        }
+    }
+    if let Some(cl) = &c.dbus_client {
+        if cl.mechanism == crate::model::DbusMechanism::Anonymous && cl.uid.is_some() {
+            return Err((
+                "dbusClient.uid".into(),
+                "an anonymous client claims no uid".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_expected(role: Role, e: &Expected) -> Result<(), Problem> {
@@ -264,6 +332,7 @@ fn check_expected(role: Role, e: &Expected) -> Result<(), Problem> {
         Role::ClientHandshake | Role::ServerHandshake => &[Outcome::Authenticated, Outcome::Failed],
         Role::FrameDecoder => &[Outcome::Open, Outcome::Closed, Outcome::Failed],
         Role::FrameEncoder => &[Outcome::Ok, Outcome::Failed],
+        Role::DbusClient | Role::DbusServer => &[Outcome::Authenticated, Outcome::Failed],
     };
     if !ok_outcomes.contains(&e.outcome) {
         return Err((
@@ -275,14 +344,31 @@ fn check_expected(role: Role, e: &Expected) -> Result<(), Problem> {
         (Outcome::Failed, None) => {
             return Err(("error".into(), "a failed case names its error".into()));
         }
-        (Outcome::Failed, Some(code)) if mon_ipc::Error::from_code(code).is_none() => {
+        (Outcome::Failed, Some(code)) if !known_code(role, code) => {
             return Err(("error".into(), format!("unknown error code {code:?}")));
         }
         (Outcome::Failed, Some(_)) => {}
         (_, Some(_)) => return Err(("error".into(), "only a failed case names an error".into())),
         (_, None) => {}
     }
+    if role.is_dbus() {
+        if e.version.is_some() || e.limits.is_some() || e.frames.is_some() {
+            return Err((
+                "version".into(),
+                "a D-Bus case gives no version, limits or frames".into(),
+            ));
+        }
+        if e.outcome == Outcome::Authenticated && (e.dbus.is_none() || e.leftover.is_none()) {
+            return Err((
+                "dbus".into(),
+                "an authenticated D-Bus case gives dbus and leftover".into(),
+            ));
+        }
+    } else if e.dbus.is_some() {
+        return Err(("dbus".into(), "only a D-Bus case gives dbus".into()));
+    }
     if e.outcome == Outcome::Authenticated
+        && !role.is_dbus()
         && (e.limits.is_none() || e.version.is_none() || e.leftover.is_none())
     {
         return Err((

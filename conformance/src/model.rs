@@ -69,6 +69,13 @@ pub enum Role {
     FrameDecoder,
     /// The frame encoder: frames in, `sendmsg`s out.
     FrameEncoder,
+    /// The D-Bus profile's client (`mon_ipc::dbus::ClientAuth`): sends the
+    /// NUL byte and `AUTH`, judges the server's lines (docs/DBUS.md).
+    DbusClient,
+    /// The D-Bus profile's server (`mon_ipc::dbus::ServerAuth`): judges the
+    /// NUL byte's credentials and the client's lines, hands over every byte
+    /// after `BEGIN`.
+    DbusServer,
 }
 
 impl Role {
@@ -79,7 +86,14 @@ impl Role {
             Role::ServerHandshake => "server_handshake",
             Role::FrameDecoder => "frame_decoder",
             Role::FrameEncoder => "frame_encoder",
+            Role::DbusClient => "dbus_client",
+            Role::DbusServer => "dbus_server",
         }
+    }
+
+    /// Whether the role is one of the D-Bus profile's sides.
+    pub fn is_dbus(self) -> bool {
+        matches!(self, Role::DbusClient | Role::DbusServer)
     }
 }
 
@@ -101,7 +115,9 @@ pub struct Config {
     pub socket: Socket,
     /// The side's own limits (handshake) or the negotiated ones (frames).
     /// Wider than the wire types so that out-of-range values can be tested.
-    pub limits: WireLimits,
+    /// Required for every role but the D-Bus ones, which have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<WireLimits>,
     /// Client only: ask for the server's credentials (hello flag bit 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutual: Option<bool>,
@@ -115,6 +131,56 @@ pub struct Config {
     /// Decoder only: the largest shared-memory region accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_shm_size: Option<u64>,
+    /// `dbus_client` only (and required there): how the client authenticates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbus_client: Option<DbusClientConfig>,
+    /// `dbus_server` only (and required there): how the server authenticates.
+    /// The server also uses `credentialPolicy` and `peerSocket`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbus_server: Option<DbusServerConfig>,
+}
+
+/// A SASL mechanism of the D-Bus profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbusMechanism {
+    /// `EXTERNAL`: the kernel's credentials.
+    External,
+    /// `ANONYMOUS`.
+    Anonymous,
+}
+
+/// A D-Bus client's configuration (`mon_ipc::dbus::ClientConfig`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbusClientConfig {
+    /// The mechanism the client tries.
+    pub mechanism: DbusMechanism,
+    /// `external` only: the uid sent as the initial response; null sends
+    /// none and answers the empty `DATA` challenge with an empty `DATA`.
+    pub uid: Option<u32>,
+    /// Send `NEGOTIATE_UNIX_FD` after `OK`.
+    pub unix_fd: bool,
+    /// Fail with `dbus_unix_fd_refused` if the server answers it with `ERROR`.
+    pub require_unix_fd: bool,
+    /// The longest line accepted, without `\r\n`.
+    pub max_line: u64,
+}
+
+/// A D-Bus server's configuration (`mon_ipc::dbus::ServerConfig`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbusServerConfig {
+    /// The server's guid: 16 bytes, sent as 32 lower-case hex digits with `OK`.
+    pub guid: Hex,
+    /// Answer `NEGOTIATE_UNIX_FD` with `AGREE_UNIX_FD` (else `ERROR`).
+    pub unix_fd: bool,
+    /// Offer and accept `ANONYMOUS`.
+    pub allow_anonymous: bool,
+    /// The longest line accepted, without `\r\n`.
+    pub max_line: u64,
+    /// How many `REJECTED` / `ERROR` answers before the server closes.
+    pub max_failures: u32,
 }
 
 /// Most fds per frame and largest payload per frame.
@@ -360,6 +426,21 @@ pub struct Expected {
     /// before the offending input; a replay may deliver a prefix of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<FrameOut>>,
+    /// D-Bus roles, `authenticated`: what the authentication agreed on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbus: Option<DbusOutcome>,
+}
+
+/// What a successful D-Bus authentication agreed on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbusOutcome {
+    /// The mechanism that succeeded.
+    pub mechanism: DbusMechanism,
+    /// The server's guid, 32 lower-case hex digits.
+    pub guid: String,
+    /// Both sides agreed on passing fds (`AGREE_UNIX_FD`).
+    pub unix_fd: bool,
 }
 
 /// How a case ends.

@@ -20,8 +20,11 @@ fn every_seed_decodes_to_its_case() {
     for loaded in load_dir(&dir).unwrap() {
         for group in &loaded.file.test_groups {
             for case in &group.tests {
-                let (_, bytes) = seed::seed(group, case);
                 let id = case.tc_id;
+                let Some((_, bytes)) = seed::seed(group, case) else {
+                    assert!(group.role.is_dbus(), "tcId {id}: no seed");
+                    continue;
+                };
                 match group.role {
                     Role::ClientHandshake | Role::ServerHandshake => {
                         let want = seed::script(group, case);
@@ -35,6 +38,7 @@ fn every_seed_decodes_to_its_case() {
                         let want = seed::roundtrip_input(group, case);
                         assert_eq!(decode::<frame_roundtrip::Input>(&bytes), want, "tcId {id}");
                     }
+                    Role::DbusClient | Role::DbusServer => unreachable!("no seed"),
                 }
                 checked += 1;
             }
@@ -59,6 +63,8 @@ fn seeds_run_clean_through_their_harness() {
                     }
                     Role::FrameDecoder => frame_decoder::run(&seed::decoder_input(group, case)),
                     Role::FrameEncoder => frame_roundtrip::run(&seed::roundtrip_input(group, case)),
+                    // No fuzz target for the D-Bus profile.
+                    Role::DbusClient | Role::DbusServer => {}
                 }
             }
         }

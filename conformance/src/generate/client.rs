@@ -73,7 +73,7 @@ pub(super) fn cases() -> Vec<Draft> {
             .expect(done()),
         {
             let mut c = client_cfg(false);
-            c.limits = lim(8, 1024);
+            c.limits = Some(lim(8, 1024));
             dc(c, "client-smaller-limits", "The client's own smaller limits are in its hello and win.")
                 .flags(&["Limits"])
                 .events(vec![out_creds(&hello_limits(false, 8, 1024)), rd0(&reply_ok())])
@@ -81,7 +81,7 @@ pub(super) fn cases() -> Vec<Draft> {
         },
         {
             let mut c = client_cfg(false);
-            c.limits = lim(253, u32::MAX);
+            c.limits = Some(lim(253, u32::MAX));
             dc(c, "client-max-limits", "A client at the largest legal limits.")
                 .flags(&["Limits"])
                 .events(vec![out_creds(&hello_limits(false, 253, u32::MAX)), rd0(&reply(1, 0, 253, u32::MAX))])
@@ -89,7 +89,7 @@ pub(super) fn cases() -> Vec<Draft> {
         },
         {
             let mut c = client_cfg(false);
-            c.limits = lim(254, PAYLOAD);
+            c.limits = Some(lim(254, PAYLOAD));
             dc(c, "config-limit-254", "A client configured with 254 fds per frame is refused before it sends anything.")
                 .flags(&["Config", "Limits"])
                 .events(vec![])

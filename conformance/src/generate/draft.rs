@@ -49,6 +49,8 @@ impl Draft {
             Role::ServerHandshake => "server",
             Role::FrameDecoder => "decoder",
             Role::FrameEncoder => "encoder",
+            Role::DbusClient => "dbus-client",
+            Role::DbusServer => "dbus-server",
         };
         let sock = match config.socket {
             Socket::Stream => "stream",
@@ -70,6 +72,7 @@ impl Draft {
                 peer: None,
                 leftover: None,
                 frames: None,
+                dbus: None,
             },
         }
     }
@@ -93,6 +96,13 @@ impl Draft {
             self.result = Verdict::Invalid;
         }
         self.expected = expected;
+        self
+    }
+
+    /// Marks the case acceptable: either outcome is defensible, the
+    /// expectation records this project's choice.
+    pub(crate) fn acceptable(mut self) -> Self {
+        self.result = Verdict::Acceptable;
         self
     }
 
@@ -145,7 +155,7 @@ pub(crate) fn linux() -> Policy {
 pub(crate) fn hs_config(socket: Socket, peer: Option<Creds>, mutual: Option<bool>) -> Config {
     Config {
         socket,
-        limits: lim_default(),
+        limits: Some(lim_default()),
         mutual,
         credential_policy: Some(linux()),
         peer_socket: Some(PeerSocket {
@@ -153,6 +163,8 @@ pub(crate) fn hs_config(socket: Socket, peer: Option<Creds>, mutual: Option<bool
             pidfd: None,
         }),
         max_shm_size: None,
+        dbus_client: None,
+        dbus_server: None,
     }
 }
 
@@ -170,11 +182,13 @@ pub(crate) fn client_cfg(mutual: bool) -> Config {
 pub(crate) fn codec_cfg(socket: Socket, limits: WireLimits) -> Config {
     Config {
         socket,
-        limits,
+        limits: Some(limits),
         mutual: None,
         credential_policy: None,
         peer_socket: None,
         max_shm_size: None,
+        dbus_client: None,
+        dbus_server: None,
     }
 }
 
@@ -324,6 +338,7 @@ fn blank(outcome: Outcome) -> Expected {
         peer: None,
         leftover: None,
         frames: None,
+        dbus: None,
     }
 }
 

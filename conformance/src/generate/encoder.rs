@@ -131,7 +131,7 @@ pub(super) fn cases() -> Vec<Draft> {
             .expect(fail("advance_past_end")),
         {
             let mut c = codec_cfg(Socket::Stream, lim_default());
-            c.limits = lim(254, PAYLOAD);
+            c.limits = Some(lim(254, PAYLOAD));
             Draft::new(ENC, c, "config-limit-254", "An encoder configured for 254 fds per frame is refused.")
                 .flags(&["Config", "Limits"])
                 .events(vec![])

@@ -12,6 +12,7 @@
 //! renumbering as a diff.
 
 mod client;
+mod dbus;
 mod decoder;
 pub(crate) mod draft;
 mod encoder;
@@ -77,6 +78,26 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
                     "Shared-memory frames (kind 1): exactly one fd, the 12-byte size and seals header, the receiver's checks (DESIGN 5).",
                 ],
                 shm::cases(),
+            ),
+        ),
+        (
+            "dbus_client.json",
+            file(
+                6000,
+                &[
+                    "The D-Bus profile's client (mon_ipc::dbus::ClientAuth): the NUL byte with credentials, AUTH, DATA, CANCEL, NEGOTIATE_UNIX_FD, BEGIN; how it judges the server's lines (docs/DBUS.md).",
+                ],
+                dbus::client_cases(),
+            ),
+        ),
+        (
+            "dbus_server.json",
+            file(
+                7000,
+                &[
+                    "The D-Bus profile's server (mon_ipc::dbus::ServerAuth): the NUL byte's credentials, EXTERNAL's uid check, REJECTED, DATA, ERROR, AGREE_UNIX_FD, the line and failure bounds, every byte after BEGIN handed over (docs/DBUS.md).",
+                ],
+                dbus::server_cases(),
             ),
         ),
     ]

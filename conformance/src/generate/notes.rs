@@ -159,6 +159,48 @@ pub(crate) fn all() -> BTreeMap<&'static str, Note> {
             ),
         ),
         (
+            "Sasl",
+            n(
+                "AUTHENTICATION",
+                "D-Bus: the SASL exchange of the D-Bus specification's state tables: AUTH and its mechanisms, REJECTED with the server's list, DATA, CANCEL, ERROR.",
+            ),
+        ),
+        (
+            "NulCredentials",
+            n(
+                "AUTHENTICATION",
+                "D-Bus: the server judges the SCM_CREDENTIALS of the read that brings the NUL byte (later reads' are ignored) against SO_PEERCRED with the native policy; EXTERNAL's claimed uid must be that uid. A failure there is a REJECTED, not fatal at once; EOF after it fails with its reason.",
+            ),
+        ),
+        (
+            "UnixFd",
+            n(
+                "EDGE_CASE",
+                "D-Bus: NEGOTIATE_UNIX_FD after OK, answered with AGREE_UNIX_FD or, by a server without fd passing, ERROR.",
+            ),
+        ),
+        (
+            "AfterBegin",
+            n(
+                "EDGE_CASE",
+                "D-Bus: every byte after the line that ends the authentication (BEGIN\\r\\n for the server, the last expected line for the client), in its read and in later reads, and later fds and EOF, belong to the D-Bus connection: `expected.leftover`. The authentication consumes none.",
+            ),
+        ),
+        (
+            "Bounds",
+            n(
+                "RESOURCE",
+                "D-Bus: lines of at most 16 KiB without \\r\\n (longer fails as soon as the bound is passed), and at most 6 REJECTED / ERROR answers (the 7th failure closes without a reply).",
+            ),
+        ),
+        (
+            "ErrorText",
+            n(
+                "EDGE_CASE",
+                "D-Bus: the explanation inside the server's ERROR \"...\" is free text that the specification does not fix; the vector has this implementation's. Another implementation may compare only up to the command.",
+            ),
+        ),
+        (
             "ShortWrite",
             n(
                 "EDGE_CASE",

@@ -432,7 +432,7 @@ fn limit_cases() -> Vec<Draft> {
         (4, 4096),
     ));
     let mut c = server_cfg();
-    c.limits = lim(0, 0);
+    c.limits = Some(lim(0, 0));
     v.push(
         ds(
             c,
@@ -448,7 +448,7 @@ fn limit_cases() -> Vec<Draft> {
         .expect(authed(lim(0, 0), peer(CLIENT, "both", None), nothing())),
     );
     let mut c = server_cfg();
-    c.limits = lim(253, u32::MAX);
+    c.limits = Some(lim(253, u32::MAX));
     v.push(
         ds(
             c,
@@ -464,7 +464,7 @@ fn limit_cases() -> Vec<Draft> {
         .expect(accepted()),
     );
     let mut c = server_cfg();
-    c.limits = lim(254, PAYLOAD);
+    c.limits = Some(lim(254, PAYLOAD));
     v.push(
         ds(
             c,

@@ -78,7 +78,7 @@ fn run_with(
     ledger: &Rc<Ledger>,
 ) -> Result<(), String> {
     let c = &group.config;
-    let lim = match limits(c.limits) {
+    let lim = match limits(c.limits.ok_or("config.limits missing")?) {
         Ok(l) => l,
         Err(e) => return compare(&[], Some(e.into()), false, case),
     };

@@ -35,7 +35,7 @@ fn run_with(
 ) -> Result<(), String> {
     let c = &group.config;
     let mut first_error: Option<&'static str> = None;
-    let lim = match limits(c.limits) {
+    let lim = match limits(c.limits.ok_or("config.limits missing")?) {
         Ok(l) => l,
         Err(e) => return outcome(Some(Error::from(e).code()), case),
     };

@@ -158,7 +158,7 @@ fn run_with(
     ledger: &Rc<Ledger>,
 ) -> Result<(), String> {
     let c = &group.config;
-    let lim = match limits(c.limits) {
+    let lim = match limits(c.limits.ok_or("config.limits missing")?) {
         Ok(l) => l,
         Err(e) => return compare_outcome(Err(e.into()), &Leftover::default(), &case.expected),
     };

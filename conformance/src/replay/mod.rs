@@ -2,6 +2,7 @@
 //! [`Plan::for_case`], and says whether the core did what the case expects.
 
 mod config;
+mod dbus;
 mod decoder;
 mod encoder;
 mod handshake;
@@ -43,6 +44,7 @@ pub fn run_plan(
         Role::ClientHandshake | Role::ServerHandshake => handshake::run(group, case, plan, states),
         Role::FrameDecoder => decoder::run(group, case, plan),
         Role::FrameEncoder => encoder::run(group, case, plan),
+        Role::DbusClient | Role::DbusServer => dbus::run(group, case, plan, states),
     }
 }
 

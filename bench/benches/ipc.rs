@@ -1,0 +1,1146 @@
+//! The `ipc` benchmark: every case through the public API of `mon-ipc-std`
+//! and, in the same run, with raw syscalls (`mon_ipc_bench::raw`), plus the
+//! peer crates and Python where they fit. Run it pinned to one CPU:
+//! `bench/run.sh` (3 runs, median and spread, ours / raw / ratio table).
+//!
+//! `MON_BENCH_QUICK=1` shortens every case (CI smoke run); criterion's own
+//! filters work as usual (`cargo bench -p mon-ipc-bench -- fd_rt`).
+//!
+//! Benchmark ids are `<case>/<variant>`: `ours*` is the public API, `raw*`
+//! the bare syscalls, anything else a peer.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use mon_ipc::{Decoder, Encoder, Kind, Limits, ReadFlags};
+use mon_ipc_bench::raw;
+use mon_ipc_std::{
+    Channel, ClientHandshake, ClientOptions, Connection, Listener, Progress, ServerHandshake,
+    ServerOptions, SocketKind,
+};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+
+const PAYLOAD: [u8; 64] = [0x5a; 64];
+/// Messages per iteration of the one-way cases (then one acknowledgement).
+const ONEWAY_BATCH: usize = 256;
+/// Frames per `flush` in the batched case.
+const FRAMES_PER_FLUSH: usize = 16;
+
+/// Whether criterion's filter (the first positional argument) may select
+/// something in `group`: the setup of other groups (threads, handshakes,
+/// the Python subprocess) is then skipped.
+fn selected(group: &str) -> bool {
+    const WITH_VALUE: &[&str] = &[
+        "--profile-time",
+        "--measurement-time",
+        "--warm-up-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--output-format",
+        "--plotting-backend",
+        "--color",
+        "--noise-threshold",
+        "--significance-level",
+        "--confidence-level",
+        "--nresamples",
+        "--format",
+    ];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            // Alternatives of a regex filter; each `group/case` or a prefix.
+            return a.split('|').any(|alt| {
+                let f = alt.trim_start_matches('^');
+                let g = f.split('/').next().unwrap_or("");
+                group.starts_with(g) || (f.contains('/') && g.starts_with(group))
+            });
+        }
+    }
+    true
+}
+
+fn quick() -> bool {
+    std::env::var_os("MON_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The CPU time of this process (`CLOCK_PROCESS_CPUTIME_ID`): all its
+/// threads, user and kernel.
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec the call writes.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(r, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Criterion's measurement: the process's CPU time instead of wall time.
+///
+/// Every case runs pinned to one CPU with both ends in this process, and
+/// every case but the Python peer keeps that CPU busy from start to end
+/// (one end always runs), so on an idle machine its CPU time equals its
+/// wall time. On a shared machine it leaves out the time slices the
+/// scheduler gives to other processes on that CPU, which wall time counts.
+struct CpuTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        cpu_now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        cpu_now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+/// Formats nanoseconds of CPU time, as criterion does wall time.
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (d, unit) = match typical {
+            t if t < 1e3 => (1.0, "ns"),
+            t if t < 1e6 => (1e3, "µs"),
+            t if t < 1e9 => (1e6, "ms"),
+            _ => (1e9, "s"),
+        };
+        values.iter_mut().for_each(|v| *v /= d);
+        unit
+    }
+    fn scale_throughputs(&self, typical: f64, tp: &Throughput, values: &mut [f64]) -> &'static str {
+        let (per, unit_small, unit_big) = match *tp {
+            Throughput::Bytes(b) | Throughput::BytesDecimal(b) => (b as f64, "MB/s", "GB/s"),
+            Throughput::Elements(e) => (e as f64, "Kelem/s", "Melem/s"),
+            _ => (1.0, "Kelem/s", "Melem/s"),
+        };
+        let rate = per * 1e9 / typical;
+        let (d, unit) = if matches!(*tp, Throughput::Elements(_)) {
+            if rate < 1e6 {
+                (1e3, unit_small)
+            } else {
+                (1e6, unit_big)
+            }
+        } else if rate < 1e9 {
+            (1e6, unit_small)
+        } else {
+            (1e9, unit_big)
+        };
+        values.iter_mut().for_each(|v| *v = per * 1e9 / *v / d);
+        unit
+    }
+    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn config() -> Criterion<CpuTime> {
+    let c = Criterion::default().with_measurement(CpuTime);
+    let c = if quick() {
+        c.warm_up_time(Duration::from_millis(50))
+            .measurement_time(Duration::from_millis(200))
+            .sample_size(10)
+    } else {
+        c.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .sample_size(50)
+    };
+    c.configure_from_args()
+}
+
+type Chan = Channel<OwnedFd>;
+
+/// A handshake over a socketpair of `kind` with `limits` on both sides.
+fn connected(kind: SocketKind, limits: Limits) -> (Chan, Chan) {
+    let pair = mon_ipc_std::socketpair(kind).unwrap();
+    let copts = ClientOptions::default().limits(limits);
+    let client = thread::spawn(move || mon_ipc_std::client(pair.client, &copts).unwrap());
+    let server =
+        mon_ipc_std::server(pair.server, &ServerOptions::default().limits(limits)).unwrap();
+    (client.join().unwrap().channel, server.channel)
+}
+
+/// The public API's echo: receive a frame (checking its fd count), close
+/// its fds, reply with an empty frame (or the payload, if `echo`).
+fn ours_echo(mut ch: Chan, nfds: usize, echo: bool) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        loop {
+            let n = match ch.recv().unwrap() {
+                None => return,
+                Some(m) => {
+                    assert_eq!(m.fds.len(), nfds);
+                    let n = m.payload.len().min(64);
+                    buf[..n].copy_from_slice(&m.payload[..n]);
+                    n
+                } // the frame's fds close here
+            };
+            let reply = if echo { &buf[..n] } else { &[][..] };
+            ch.send(reply, []).unwrap();
+        }
+    })
+}
+
+/// The raw echo: recvmsg 64 B + `nfds` fds, check, close, reply 1 byte
+/// (or the 64 bytes, if `echo`). Follows the yardstick's cases (a), (b), (g), (d).
+fn raw_echo(sock: OwnedFd, nfds: usize, echo: bool) -> JoinHandle<()> {
+    raw_echo_with(sock, nfds, echo, false)
+}
+
+/// [`raw_echo`]; with `msg`, every read is a `recvmsg` with room for 32
+/// fds and every reply a `sendmsg`, as any channel that may carry fds must
+/// do (the yardstick's echo uses `read` / `write` where it can).
+fn raw_echo_with(sock: OwnedFd, nfds: usize, echo: bool, msg: bool) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let (mut buf, mut cbuf) = ([0u8; 64], raw::CmsgBuf::for_fds(nfds.max(32)));
+        let mut fds = Vec::with_capacity(nfds.max(32));
+        loop {
+            if echo && !msg {
+                if !raw::read_exact(&sock, &mut buf).unwrap() {
+                    return;
+                }
+                raw::write_all(&sock, &buf).unwrap();
+                continue;
+            }
+            let (n, flags) = raw::recv_fds(&sock, &mut buf, &mut cbuf, &mut fds).unwrap();
+            if n == 0 {
+                return;
+            }
+            assert!(n == 64 && fds.len() == nfds && flags & libc::MSG_CTRUNC == 0);
+            fds.clear();
+            let reply = if echo { &buf[..] } else { &[1u8][..] };
+            match msg {
+                true => assert_eq!(raw::send_fds(&sock, reply, &[]).unwrap(), reply.len()),
+                false => raw::write_all(&sock, reply).unwrap(),
+            }
+        }
+    })
+}
+
+/// One variant of a case: an operation, run by criterion and by the
+/// paired comparison.
+struct Variant<'a> {
+    name: &'static str,
+    op: Box<dyn FnMut() + 'a>,
+}
+
+fn variant<'a>(name: &'static str, op: impl FnMut() + 'a) -> Variant<'a> {
+    Variant {
+        name,
+        op: Box::new(op),
+    }
+}
+
+/// Benches every variant with criterion, then compares the `pairs`
+/// (first, second) with [`paired`]. `extra` adds benches that need their
+/// own timing.
+fn run_case(
+    c: &mut Criterion<CpuTime>,
+    group: &str,
+    throughput: Option<Throughput>,
+    variants: &mut [Variant<'_>],
+    pairs: &[(&str, &str)],
+    extra: impl FnOnce(&mut BenchmarkGroup<'_, CpuTime>),
+) {
+    let mut g = c.benchmark_group(group);
+    if let Some(t) = throughput {
+        g.throughput(t);
+    }
+    for v in variants.iter_mut() {
+        g.bench_function(v.name, |b| b.iter(&mut v.op));
+    }
+    extra(&mut g);
+    g.finish();
+    paired(group, variants, pairs);
+}
+
+/// The paired comparison: the load on a shared machine drifts between
+/// criterion's measurements of two variants, seconds apart. Here the two
+/// alternate in slices of ~10 ms of CPU time (A B A B ...), and the ratio
+/// A/B of each adjacent pair of slices is kept: the median of those
+/// ratios is what `bench/run.sh` reports as the ratio. Appends one JSON line per pair to
+/// `$CRITERION_HOME/paired.jsonl` when `CRITERION_HOME` is set.
+fn paired(group: &str, variants: &mut [Variant<'_>], pairs: &[(&str, &str)]) {
+    let rounds = if quick() { 3 } else { 40 };
+    let slice = Duration::from_millis(if quick() { 2 } else { 10 });
+    let names: Vec<&str> = variants.iter().map(|v| v.name).collect();
+    let idx = |n: &str| names.iter().position(|&v| v == n).unwrap();
+    for &(a, b) in pairs {
+        let (ia, ib) = (idx(a), idx(b));
+        // Operations per slice, from the slower of the two (over ~20 ms each).
+        let mut per_op = Duration::ZERO;
+        for i in [ia, ib] {
+            let (t, mut n) = (cpu_now(), 0u32);
+            while cpu_now() - t < slice * 2 {
+                (variants[i].op)();
+                n += 1;
+            }
+            per_op = per_op.max((cpu_now() - t) / n);
+        }
+        let k = (slice.as_nanos() / per_op.as_nanos().max(1)).max(1) as u32;
+        let mut time = |i: usize| {
+            let t = cpu_now();
+            for _ in 0..k {
+                (variants[i].op)();
+            }
+            (cpu_now() - t).as_secs_f64()
+        };
+        let mut ratios: Vec<f64> = (0..rounds)
+            .map(|r| {
+                // Alternate which goes first, so neither always follows the other.
+                let (ta, tb) = if r % 2 == 0 {
+                    let ta = time(ia);
+                    (ta, time(ib))
+                } else {
+                    let tb = time(ib);
+                    (time(ia), tb)
+                };
+                ta / tb
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let med = ratios[ratios.len() / 2];
+        let (lo, hi) = (ratios[0], ratios[ratios.len() - 1]);
+        eprintln!(
+            "paired {group}: {a} / {b} = {med:.3} [{lo:.3}..{hi:.3}] ({rounds} rounds of {k} ops)"
+        );
+        if let Some(home) = std::env::var_os("CRITERION_HOME") {
+            let path = Path::new(&home).join("paired.jsonl");
+            let _ = std::fs::create_dir_all(&home);
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            writeln!(
+                f,
+                r#"{{"group":"{group}","a":"{a}","b":"{b}","median":{med},"min":{lo},"max":{hi},"rounds":{rounds},"ops":{k}}}"#
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// Cases (a), (b), (g): 64 B + `nfds` fds, one round trip per iteration.
+fn fd_roundtrip(c: &mut Criterion<CpuTime>, group: &str, kind: SocketKind, nfds: usize) {
+    let ev = raw::eventfd().unwrap();
+    let ev = &ev;
+    let mut threads = Vec::new();
+    // Ours: the channel takes `OwnedFd`s and closes them once sent, so a
+    // sender that keeps its fd passes a duplicate.
+    let limits = Limits::new(nfds.max(32) as u8, mon_ipc::DEFAULT_MAX_PAYLOAD).unwrap();
+    let (mut client, server) = connected(kind, limits);
+    threads.push(ours_echo(server, nfds, false));
+    let ours = variant("ours", move || {
+        client
+            .send(&PAYLOAD, (0..nfds).map(|_| ev.try_clone().unwrap()))
+            .unwrap();
+        drop(client.recv().unwrap().unwrap());
+    });
+    let ty = match kind {
+        SocketKind::Stream => libc::SOCK_STREAM,
+        SocketKind::Seqpacket => libc::SOCK_SEQPACKET,
+    };
+    // Raw: the yardstick's case; the sender keeps its fds.
+    let dups: Vec<OwnedFd> = (0..nfds).map(|_| ev.try_clone().unwrap()).collect();
+    let raws: Vec<RawFd> = dups.iter().map(|f| f.as_raw_fd()).collect();
+    let (client, server) = raw::socketpair(ty).unwrap();
+    threads.push(raw_echo(server, nfds, false));
+    let raw = variant("raw", move || {
+        assert_eq!(raw::send_fds(&client, &PAYLOAD, &raws).unwrap(), 64);
+        assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+    });
+    // Raw with what the owning API adds: dup before and close after.
+    let (client, server) = raw::socketpair(ty).unwrap();
+    threads.push(raw_echo(server, nfds, false));
+    let mut tmp: Vec<OwnedFd> = Vec::with_capacity(nfds);
+    let mut tmp_raw: Vec<RawFd> = Vec::with_capacity(nfds);
+    let raw_dup = variant("raw_dup", move || {
+        tmp.extend((0..nfds).map(|_| ev.try_clone().unwrap()));
+        tmp_raw.extend(tmp.iter().map(|f| f.as_raw_fd()));
+        assert_eq!(raw::send_fds(&client, &PAYLOAD, &tmp_raw).unwrap(), 64);
+        tmp.clear();
+        tmp_raw.clear();
+        assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+    });
+    // Raw as an fd-capable channel must be: the reply read with recvmsg
+    // (room for 32 fds) and sent with sendmsg.
+    let (client, server) = raw::socketpair(ty).unwrap();
+    threads.push(raw_echo_with(server, nfds, false, true));
+    let raws2: Vec<RawFd> = dups.iter().map(|f| f.as_raw_fd()).collect();
+    let (mut cbuf, mut got) = (raw::CmsgBuf::for_fds(32), Vec::with_capacity(32));
+    let raw_msg = variant("raw_msg", move || {
+        assert_eq!(raw::send_fds(&client, &PAYLOAD, &raws2).unwrap(), 64);
+        let (n, _) = raw::recv_fds(&client, &mut [0u8; 1], &mut cbuf, &mut got).unwrap();
+        assert_eq!(n, 1);
+    });
+    let mut variants = vec![ours, raw, raw_dup, raw_msg];
+    let mut pairs = vec![
+        ("ours", "raw"),
+        ("ours", "raw_dup"),
+        ("raw_dup", "raw"),
+        ("ours", "raw_msg"),
+        ("raw_msg", "raw"),
+    ];
+    let peers = kind == SocketKind::Stream && nfds == 1;
+    if peers {
+        variants.extend(peer_variants(ev, &mut threads));
+        pairs.extend([("sendfd", "raw"), ("passfd", "raw"), ("uds", "raw")]);
+    }
+    let tp = (nfds > 1).then_some(Throughput::Elements(nfds as u64));
+    run_case(c, group, tp, &mut variants, &pairs, |g| {
+        if !peers {
+            return;
+        }
+        // Python's socket.send_fds / recv_fds, both ends in Python (the
+        // peer a forked process), timed by Python itself.
+        if let Some(mut py) = Python::spawn() {
+            g.bench_function("python", |b| b.iter_custom(|iters| py.run(iters)));
+        } else {
+            eprintln!("python3 not available: python peer skipped");
+        }
+    });
+    drop(variants);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// The peer crates on case (a): each sends 64 B + 1 fd its way, the echo
+/// receives it its way, closes the fd and writes 1 byte.
+fn peer_variants<'a>(ev: &'a OwnedFd, threads: &mut Vec<JoinHandle<()>>) -> Vec<Variant<'a>> {
+    use sendfd::{RecvWithFd, SendWithFd};
+    let fd = ev.as_raw_fd();
+    let close = |raw_fd: RawFd| {
+        // SAFETY: a fd the peer crate just received for us; closed once.
+        drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw_fd) })
+    };
+    let mut out = Vec::new();
+    // sendfd
+    let (client, server) = UnixStream::pair().unwrap();
+    threads.push(thread::spawn(move || {
+        let (mut buf, mut fds) = ([0u8; 64], [0 as RawFd; 1]);
+        loop {
+            let (n, nf) = server.recv_with_fd(&mut buf, &mut fds).unwrap();
+            if n == 0 {
+                return;
+            }
+            assert_eq!((n, nf), (64, 1));
+            close(fds[0]);
+            raw::write_all(&server, &[1]).unwrap();
+        }
+    }));
+    out.push(variant("sendfd", move || {
+        assert_eq!(client.send_with_fd(&PAYLOAD, &[fd]).unwrap(), 64);
+        assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+    }));
+    // passfd: its payload is a 4-byte dummy (its receiver reads 4 bytes).
+    {
+        use passfd::FdPassingExt;
+        let (client, server) = UnixStream::pair().unwrap();
+        threads.push(thread::spawn(move || {
+            while let Ok(f) = server.recv_fd() {
+                close(f);
+                raw::write_all(&server, &[1]).unwrap();
+            }
+        }));
+        out.push(variant("passfd", move || {
+            client.send_fd(fd).unwrap();
+            assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+        }));
+    }
+    // uds
+    {
+        use uds::UnixStreamExt;
+        let (client, server) = UnixStream::pair().unwrap();
+        threads.push(thread::spawn(move || {
+            let (mut buf, mut fds) = ([0u8; 64], [0 as RawFd; 1]);
+            loop {
+                let (n, nf) = server.recv_fds(&mut buf, &mut fds).unwrap();
+                if n == 0 {
+                    return;
+                }
+                assert_eq!((n, nf), (64, 1));
+                close(fds[0]);
+                raw::write_all(&server, &[1]).unwrap();
+            }
+        }));
+        out.push(variant("uds", move || {
+            assert_eq!(client.send_fds(&PAYLOAD, &[fd]).unwrap(), 64);
+            assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+        }));
+    }
+    out
+}
+
+/// `bench/py_peer.py` as a subprocess: given N on stdin, it does N round
+/// trips and answers with the nanoseconds they took.
+struct Python {
+    child: Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Python {
+    fn spawn() -> Option<Python> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py_peer.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .ok()?;
+        let out = BufReader::new(child.stdout.take()?);
+        Some(Python { child, out })
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{iters}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        Duration::from_nanos(line.trim().parse().expect("python peer answer"))
+    }
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Case (c): 64 B + 1 fd one way, [`ONEWAY_BATCH`] messages per iteration,
+/// then one acknowledgement: timed from the first send to the last receive.
+fn fd_oneway(c: &mut Criterion<CpuTime>) {
+    let ev = raw::eventfd().unwrap();
+    let ev = &ev;
+    let mut threads = Vec::new();
+    let (mut tx, mut rx) = connected(SocketKind::Stream, Limits::default());
+    threads.push(thread::spawn(move || {
+        loop {
+            for _ in 0..ONEWAY_BATCH {
+                match rx.recv().unwrap() {
+                    None => return,
+                    Some(m) => assert_eq!(m.fds.len(), 1),
+                }
+            }
+            rx.send(&[], []).unwrap();
+        }
+    }));
+    let ours = variant("ours", move || {
+        for _ in 0..ONEWAY_BATCH {
+            tx.send(&PAYLOAD, [ev.try_clone().unwrap()]).unwrap();
+        }
+        drop(tx.recv().unwrap().unwrap());
+    });
+    let raw_sink = |rx: OwnedFd| {
+        thread::spawn(move || {
+            let (mut buf, mut cbuf, mut fds) =
+                ([0u8; 64], raw::CmsgBuf::for_fds(1), Vec::with_capacity(1));
+            loop {
+                for _ in 0..ONEWAY_BATCH {
+                    let (n, _) = raw::recv_fds(&rx, &mut buf, &mut cbuf, &mut fds).unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    assert!(n == 64 && fds.len() == 1);
+                    fds.clear();
+                }
+                raw::write_all(&rx, &[1]).unwrap();
+            }
+        })
+    };
+    let (tx, rx) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(raw_sink(rx));
+    let fd = [ev.as_raw_fd()];
+    let raw = variant("raw", move || {
+        for _ in 0..ONEWAY_BATCH {
+            assert_eq!(raw::send_fds(&tx, &PAYLOAD, &fd).unwrap(), 64);
+        }
+        assert!(raw::read_exact(&tx, &mut [0u8; 1]).unwrap());
+    });
+    let (tx, rx) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(raw_sink(rx));
+    let raw_dup = variant("raw_dup", move || {
+        for _ in 0..ONEWAY_BATCH {
+            let d = ev.try_clone().unwrap();
+            assert_eq!(raw::send_fds(&tx, &PAYLOAD, &[d.as_raw_fd()]).unwrap(), 64);
+        }
+        assert!(raw::read_exact(&tx, &mut [0u8; 1]).unwrap());
+    });
+    let mut variants = vec![ours, raw, raw_dup];
+    let pairs = [("ours", "raw"), ("ours", "raw_dup"), ("raw_dup", "raw")];
+    let tp = Some(Throughput::Elements(ONEWAY_BATCH as u64));
+    run_case(c, "fd_oneway", tp, &mut variants, &pairs, |_| {});
+    drop(variants);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// Case (d): a 64 B frame there and back, no fds.
+fn bytes_roundtrip(c: &mut Criterion<CpuTime>) {
+    let (mut client, server) = connected(SocketKind::Stream, Limits::default());
+    let mut threads = vec![ours_echo(server, 0, true)];
+    let ours = variant("ours", move || {
+        client.send(&PAYLOAD, []).unwrap();
+        let m = client.recv().unwrap().unwrap();
+        assert_eq!(m.payload.len(), 64);
+    });
+    let (client, server) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(raw_echo(server, 0, true));
+    let mut buf = [0u8; 64];
+    let raw = variant("raw", move || {
+        raw::write_all(&client, &PAYLOAD).unwrap();
+        assert!(raw::read_exact(&client, &mut buf).unwrap());
+    });
+    let (client, server) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(raw_echo_with(server, 0, true, true));
+    let (mut cbuf, mut got) = (raw::CmsgBuf::for_fds(32), Vec::with_capacity(32));
+    let raw_msg = variant("raw_msg", move || {
+        assert_eq!(raw::send_fds(&client, &PAYLOAD, &[]).unwrap(), 64);
+        let (n, _) = raw::recv_fds(&client, &mut [0u8; 64], &mut cbuf, &mut got).unwrap();
+        assert_eq!(n, 64);
+    });
+    let mut variants = vec![ours, raw, raw_msg];
+    let pairs = [("ours", "raw"), ("ours", "raw_msg"), ("raw_msg", "raw")];
+    run_case(c, "bytes_rt_64", None, &mut variants, &pairs, |_| {});
+    drop(variants);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// Batched fd-less 64 B frames one way: ours pushes [`FRAMES_PER_FLUSH`]
+/// frames per `flush` (one `sendmsg`), the receiver reads 16 KiB at a time;
+/// raw sends one 64 B message per `write` and reads one per `read`.
+fn batched(c: &mut Criterion<CpuTime>) {
+    let (mut tx, mut rx) = connected(SocketKind::Stream, Limits::default());
+    let mut threads = vec![thread::spawn(move || {
+        loop {
+            for _ in 0..ONEWAY_BATCH {
+                match rx.recv().unwrap() {
+                    None => return,
+                    Some(m) => assert_eq!(m.payload.len(), 64),
+                }
+            }
+            rx.send(&[], []).unwrap();
+        }
+    })];
+    let ours = variant("ours", move || {
+        for _ in 0..ONEWAY_BATCH / FRAMES_PER_FLUSH {
+            for _ in 0..FRAMES_PER_FLUSH {
+                tx.push_copy(&PAYLOAD, []).unwrap();
+            }
+            tx.flush_all().unwrap();
+        }
+        drop(tx.recv().unwrap().unwrap());
+    });
+    let (tx, rx) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        loop {
+            for _ in 0..ONEWAY_BATCH {
+                if !raw::read_exact(&rx, &mut buf).unwrap() {
+                    return;
+                }
+            }
+            raw::write_all(&rx, &[1]).unwrap();
+        }
+    }));
+    let raw = variant("raw", move || {
+        for _ in 0..ONEWAY_BATCH {
+            raw::write_all(&tx, &PAYLOAD).unwrap();
+        }
+        assert!(raw::read_exact(&tx, &mut [0u8; 1]).unwrap());
+    });
+    // The limit of batching: the same 16 framed messages per write,
+    // prebuilt, and 16 KiB reads.
+    const FRAME: usize = 72;
+    let (tx, rx) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(thread::spawn(move || {
+        let mut buf = vec![0u8; 16 << 10];
+        let mut have = 0usize;
+        loop {
+            while have < ONEWAY_BATCH * FRAME {
+                // SAFETY: `buf` is an exclusively borrowed live buffer.
+                let n = unsafe { libc::read(rx.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n <= 0 {
+                    return;
+                }
+                have += n as usize;
+            }
+            have -= ONEWAY_BATCH * FRAME;
+            raw::write_all(&rx, &[1]).unwrap();
+        }
+    }));
+    let block = vec![0x5au8; FRAME * FRAMES_PER_FLUSH];
+    let raw_batched = variant("raw_batched", move || {
+        for _ in 0..ONEWAY_BATCH / FRAMES_PER_FLUSH {
+            raw::write_all(&tx, &block).unwrap();
+        }
+        assert!(raw::read_exact(&tx, &mut [0u8; 1]).unwrap());
+    });
+    let mut variants = vec![ours, raw, raw_batched];
+    let pairs = [("ours", "raw"), ("ours", "raw_batched")];
+    let tp = Some(Throughput::Elements(ONEWAY_BATCH as u64));
+    run_case(c, "batched_64", tp, &mut variants, &pairs, |_| {});
+    drop(variants);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+fn sock_path(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("mon-ipc-bench-{}-{tag}.sock", std::process::id()))
+}
+
+/// A listener at a fresh path with a server thread that runs `serve` on
+/// every accepted connection; stopped (and its path removed) on drop.
+struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(
+        tag: &str,
+        bind: impl FnOnce(&Path) -> Box<dyn FnMut() -> Option<OwnedFd> + Send>,
+        mut serve: impl FnMut(OwnedFd) + Send + 'static,
+    ) -> Server {
+        let path = sock_path(tag);
+        let _ = std::fs::remove_file(&path);
+        let mut accept = bind(&path);
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = thread::spawn(move || {
+            while let Some(conn) = accept() {
+                if s.load(SeqCst) {
+                    return;
+                }
+                serve(conn);
+            }
+        });
+        Server {
+            path,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, SeqCst);
+        drop(UnixStream::connect(&self.path));
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Ours (plain and mutual) against raw (f), with and without a pidfd:
+/// one complete, sequential connection per iteration.
+fn handshake(c: &mut Criterion<CpuTime>) {
+    const SO_PASSPIDFD: libc::c_int = 76;
+    const SCM_PIDFD: libc::c_int = 4;
+    let ours_srv = Server::start(
+        "hs",
+        |path| {
+            let l = Listener::bind(path, SocketKind::Stream).unwrap();
+            Box::new(move || l.accept().ok())
+        },
+        |fd| drop(mon_ipc_std::server(fd, &ServerOptions::default()).unwrap()),
+    );
+    let cred = raw::self_cred();
+    // Raw (f): a SO_PASSCRED listener; the client sends an 8-byte hello
+    // with SCM_CREDENTIALS, the server checks it and replies 8 bytes. With
+    // `pidfd`, the listener also has SO_PASSPIDFD, so the hello brings an
+    // SCM_PIDFD too (which the server closes), as ours does.
+    let raw_srv = |tag: &str, pidfd: bool| {
+        Server::start(
+            tag,
+            |path| {
+                let l = UnixListener::bind(path).unwrap();
+                raw::setsockopt_int(&l, libc::SO_PASSCRED, 1).unwrap();
+                if pidfd {
+                    raw::setsockopt_int(&l, SO_PASSPIDFD, 1).unwrap();
+                }
+                Box::new(move || l.accept().ok().map(|(s, _)| OwnedFd::from(s)))
+            },
+            move |conn| {
+                // CMSG_SPACE(40) = CMSG_SPACE(12) + CMSG_SPACE(4): ucred and pidfd.
+                let mut cbuf = raw::CmsgBuf::for_payload(40);
+                let (mut buf, mut got, mut pidfd_got) = ([0u8; 8], None, None);
+                let (n, flags) = raw::recv_msg(&conn, &mut buf, &mut cbuf, |l, t, d| {
+                    if l == libc::SOL_SOCKET && t == libc::SCM_CREDENTIALS {
+                        // SAFETY: SCM_CREDENTIALS data is a struct ucred.
+                        got = Some(unsafe { d.as_ptr().cast::<libc::ucred>().read_unaligned() });
+                    } else if l == libc::SOL_SOCKET && t == SCM_PIDFD {
+                        let fd = RawFd::from_ne_bytes(d[..4].try_into().unwrap());
+                        // SAFETY: the kernel just installed this pidfd for us.
+                        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                        pidfd_got = Some(fd);
+                    }
+                })
+                .unwrap();
+                assert!(n == 8 && flags & libc::MSG_CTRUNC == 0);
+                let got = got.expect("SCM_CREDENTIALS");
+                assert!(got.pid == cred.pid && got.uid == cred.uid && got.gid == cred.gid);
+                assert_eq!(pidfd_got.is_some(), pidfd);
+                raw::write_all(&conn, b"welcome!").unwrap();
+            },
+        )
+    };
+    let raw_plain = raw_srv("raw", false);
+    let raw_pidfd = raw_srv("rawpidfd", true);
+    let ours_client = |mutual: bool| {
+        let opts = ClientOptions::default().mutual(mutual);
+        let path = ours_srv.path.clone();
+        move || {
+            let sock = mon_ipc_std::connect(&path, SocketKind::Stream).unwrap();
+            drop(mon_ipc_std::client(sock, &opts).unwrap());
+        }
+    };
+    let raw_client = |srv: &Server| {
+        let path = srv.path.clone();
+        move || {
+            let conn = UnixStream::connect(&path).unwrap();
+            assert_eq!(raw::send_creds(&conn, b"hello!!!", cred).unwrap(), 8);
+            assert!(raw::read_exact(&conn, &mut [0u8; 8]).unwrap());
+        }
+    };
+    let mut variants = vec![
+        variant("ours", ours_client(false)),
+        variant("ours_mutual", ours_client(true)),
+        variant("raw_1rtt", raw_client(&raw_plain)),
+        variant("raw_1rtt_pidfd", raw_client(&raw_pidfd)),
+    ];
+    let pairs = [
+        ("ours", "raw_1rtt"),
+        ("ours_mutual", "raw_1rtt"),
+        ("ours", "raw_1rtt_pidfd"),
+        ("raw_1rtt_pidfd", "raw_1rtt"),
+    ];
+    run_case(c, "handshake", None, &mut variants, &pairs, |_| {});
+}
+
+/// The codec alone: encode (push, transmit, advance) and decode (append
+/// one read, commit, next frame) of one frame per iteration.
+fn codec(c: &mut Criterion<CpuTime>) {
+    let mut g = c.benchmark_group("codec");
+    let limits = Limits::default();
+    for (name, len) in [("64", 64usize), ("64k", 64 << 10)] {
+        g.throughput(Throughput::Bytes((len + 8) as u64));
+        let payload = vec![0x5au8; len];
+        let shared = Bytes::from(payload.clone());
+        let mut enc = Encoder::<OwnedFd>::new(limits, SocketKind::Stream);
+        let mut wire = Vec::new();
+        enc.push_copy(Kind::Data, &payload, []).unwrap();
+        {
+            let mut s = [&[][..]; 4];
+            let t = enc.transmit(&mut s).unwrap();
+            for x in &s[..t.slices] {
+                wire.extend_from_slice(x);
+            }
+            let n = t.len;
+            enc.advance(n).unwrap();
+        }
+        let encode = |enc: &mut Encoder<OwnedFd>| {
+            let mut s = [&[][..]; 4];
+            let t = enc.transmit(&mut s).unwrap();
+            let n = black_box(t.len);
+            black_box(&s);
+            enc.advance(n).unwrap();
+        };
+        g.bench_function(format!("encode_{name}"), |b| {
+            b.iter(|| {
+                enc.push_copy(Kind::Data, black_box(&payload), []).unwrap();
+                encode(&mut enc);
+            })
+        });
+        if len > 64 {
+            g.bench_function(format!("encode_{name}_shared"), |b| {
+                b.iter(|| {
+                    enc.push(Kind::Data, shared.clone(), []).unwrap();
+                    encode(&mut enc);
+                })
+            });
+        }
+        // As the driver reads: each read fills at most the spare capacity
+        // `read_buffer` reserved (16 KiB, or the rest of a started frame),
+        // then is committed; so a 64 KiB frame takes two reads.
+        let mut dec = Decoder::<OwnedFd>::new(limits, SocketKind::Stream);
+        g.bench_function(format!("decode_{name}"), |b| {
+            b.iter(|| {
+                let mut rest = black_box(&wire[..]);
+                loop {
+                    let buf = dec.read_buffer().unwrap();
+                    let n = rest.len().min(buf.capacity() - buf.len());
+                    buf.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    dec.commit_read([], ReadFlags::default()).unwrap();
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+                let f = dec.next_frame().unwrap().unwrap();
+                black_box(f.payload.len());
+            })
+        });
+    }
+    g.finish();
+}
+
+fn fd_stream(c: &mut Criterion<CpuTime>) {
+    fd_roundtrip(c, "fd_rt_stream", SocketKind::Stream, 1);
+}
+
+fn fd_seqpacket(c: &mut Criterion<CpuTime>) {
+    fd_roundtrip(c, "fd_rt_seqpacket", SocketKind::Seqpacket, 1);
+}
+
+fn fds_253(c: &mut Criterion<CpuTime>) {
+    fd_roundtrip(c, "fds_253", SocketKind::Stream, 253);
+}
+
+/// One round of the scale case: a single thread, one epoll, no blocking
+/// call: `n` clients connect (as fast as the listen backlog takes them)
+/// and handshake step-wise with a server that accepts and handshakes them
+/// step-wise, all `n` in flight at once. Returns the CPU time until every
+/// handshake on both sides is done; the connections are closed afterwards,
+/// untimed.
+fn scale_round(listener: &Listener, path: &Path, n: usize) -> Duration {
+    const LISTENER: u64 = u64::MAX;
+    let copts = ClientOptions::default();
+    let sopts = ServerOptions::default();
+    let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).unwrap();
+    ep.add(listener, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER))
+        .unwrap();
+    let addr = nix::sys::socket::UnixAddr::new(path).unwrap();
+    let mut clients: Vec<Option<ClientHandshake<OwnedFd>>> = Vec::with_capacity(n);
+    let mut servers: Vec<Option<ServerHandshake<OwnedFd>>> = Vec::with_capacity(n);
+    let mut done_c = 0;
+    let mut done_s: Vec<Connection<OwnedFd>> = Vec::with_capacity(n);
+    let mut events = vec![EpollEvent::empty(); 1024];
+    let start = cpu_now();
+    while done_c < n || done_s.len() < n {
+        // Open clients until the backlog is full.
+        while clients.len() < n {
+            use nix::sys::socket::{AddressFamily, SockFlag, SockType, connect, socket};
+            let fd = socket(
+                AddressFamily::Unix,
+                SockType::Stream,
+                SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+                None,
+            )
+            .unwrap();
+            match connect(fd.as_raw_fd(), &addr) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EAGAIN) => break,
+                Err(e) => panic!("connect: {e}"),
+            }
+            let token = 2 * clients.len() as u64;
+            let mut hs = ClientHandshake::new(fd, &copts).unwrap();
+            match drive_client(&mut hs) {
+                Progress::Done => {
+                    drop(hs.finish().unwrap());
+                    done_c += 1;
+                    clients.push(None);
+                }
+                p => {
+                    ep.add(&hs, EpollEvent::new(interest(p), token)).unwrap();
+                    clients.push(Some(hs));
+                }
+            }
+        }
+        let got = ep.wait(&mut events, EpollTimeout::NONE).unwrap();
+        for ev in &events[..got] {
+            let token = ev.data();
+            if token == LISTENER {
+                while let Some(fd) = listener.try_accept().unwrap() {
+                    mon_ipc_std::set_nonblocking(&fd, true).unwrap();
+                    let token = 2 * servers.len() as u64 + 1;
+                    let mut hs = ServerHandshake::new(fd, &sopts).unwrap();
+                    match drive_server(&mut hs) {
+                        Progress::Done => {
+                            done_s.push(server_done(hs));
+                            servers.push(None);
+                        }
+                        p => {
+                            ep.add(&hs, EpollEvent::new(interest(p), token)).unwrap();
+                            servers.push(Some(hs));
+                        }
+                    }
+                }
+            } else if token % 2 == 0 {
+                let slot = &mut clients[(token / 2) as usize];
+                let hs = slot.as_mut().unwrap();
+                match drive_client(hs) {
+                    Progress::Done => {
+                        let hs = slot.take().unwrap();
+                        ep.delete(&hs).unwrap();
+                        // The client closes at once (see `scale`).
+                        let conn = hs.finish().unwrap();
+                        assert!(conn.peer.is_none());
+                        done_c += 1;
+                    }
+                    p => ep
+                        .modify(&*hs, &mut EpollEvent::new(interest(p), token))
+                        .unwrap(),
+                }
+            } else {
+                let slot = &mut servers[(token / 2) as usize];
+                let hs = slot.as_mut().unwrap();
+                match drive_server(hs) {
+                    Progress::Done => {
+                        let hs = slot.take().unwrap();
+                        ep.delete(&hs).unwrap();
+                        done_s.push(server_done(hs));
+                    }
+                    p => ep
+                        .modify(&*hs, &mut EpollEvent::new(interest(p), token))
+                        .unwrap(),
+                }
+            }
+        }
+    }
+    cpu_now() - start
+}
+
+/// The server keeps every connection open until the round ends, but
+/// closes the peer's pidfd (see `scale`).
+fn server_done(hs: ServerHandshake<OwnedFd>) -> Connection<OwnedFd> {
+    let mut conn = hs.finish().unwrap();
+    let peer = conn.peer.as_mut().expect("client credentials");
+    drop(peer.pidfd.take());
+    conn
+}
+
+fn interest(p: Progress) -> EpollFlags {
+    match p {
+        Progress::WantWrite => EpollFlags::EPOLLOUT,
+        _ => EpollFlags::EPOLLIN,
+    }
+}
+
+fn drive_client(hs: &mut ClientHandshake<OwnedFd>) -> Progress {
+    loop {
+        match hs.step().unwrap() {
+            Progress::Continue => {}
+            p => return p,
+        }
+    }
+}
+
+fn drive_server(hs: &mut ServerHandshake<OwnedFd>) -> Progress {
+    loop {
+        match hs.step().unwrap() {
+            Progress::Continue => {}
+            p => return p,
+        }
+    }
+}
+
+fn scale(c: &mut Criterion<CpuTime>) {
+    let sizes: &[usize] = if quick() {
+        &[10, 100]
+    } else {
+        &[10, 1000, 10_000]
+    };
+    let max = *sizes.iter().max().unwrap() as u64;
+    // The server keeps its N connections until the end of a round; a
+    // client closes its socket as soon as its handshake is done, and the
+    // server closes the pidfd it gets with each client: this sandbox's hard
+    // RLIMIT_NOFILE is 20 000 and cannot be raised (no CAP_SYS_RESOURCE),
+    // too few for 3 fds per connection. At most a listen backlog (4 096)
+    // of clients plus one epoll batch are in flight beside the server's N.
+    let have = mon_ipc_bench::raise_nofile(3 * max + 256).unwrap();
+    let need = (3 * max + 256).min(max + 6000);
+    assert!(
+        have >= need,
+        "RLIMIT_NOFILE {have} is too low (need {need})"
+    );
+    let path = sock_path("scale");
+    let _ = std::fs::remove_file(&path);
+    let listener = Listener::bind(&path, SocketKind::Stream).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut g = c.benchmark_group("scale");
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    if !quick() {
+        g.measurement_time(Duration::from_secs(4));
+    }
+    for &n in sizes {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("{n}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| scale_round(&listener, &path, n)).sum())
+        });
+    }
+    g.finish();
+}
+
+fn announce(_: &mut Criterion<CpuTime>) {
+    eprintln!(
+        "mon-ipc-bench: cpus allowed {:?}{}",
+        mon_ipc_bench::pinned_cpus(),
+        if quick() { " (quick mode)" } else { "" }
+    );
+}
+
+/// A group name and the function that benches it.
+type Case = (&'static str, fn(&mut Criterion<CpuTime>));
+
+fn main() {
+    let mut c = config();
+    announce(&mut c);
+    let cases: [Case; 9] = [
+        ("fd_rt_stream", fd_stream),
+        ("fd_rt_seqpacket", fd_seqpacket),
+        ("fds_253", fds_253),
+        ("fd_oneway", fd_oneway),
+        ("bytes_rt_64", bytes_roundtrip),
+        ("handshake", handshake),
+        ("batched_64", batched),
+        ("codec", codec),
+        ("scale", scale),
+    ];
+    for (group, run) in cases {
+        if selected(group) {
+            run(&mut c);
+        }
+    }
+    c.final_summary();
+}
