@@ -1,10 +1,6 @@
-//! Inputs the fuzzers found, kept so they run under `cargo test` forever,
-//! and every minimised artifact kept under `fuzz/regressions/TARGET/`.
+//! Inputs the fuzzers found, kept as explicit inputs so they run under
+//! `cargo test` forever.
 
-use std::fs;
-use std::path::Path;
-
-use arbitrary::{Arbitrary, Unstructured};
 use mon_ipc_fuzz::pair::{Fault, FrameIn, Input};
 
 fn frame(payload: &[u8], nfds: u8) -> FrameIn {
@@ -61,35 +57,4 @@ fn pair_drop_and_add_on_one_sendmsg() {
     ];
     input.server_frames = vec![frame(&[], 79), frame(&[], 255), frame(&[], 0)];
     mon_ipc_fuzz::pair::run(&input);
-}
-
-#[test]
-fn minimised_artifacts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
-    let Ok(targets) = fs::read_dir(&dir) else {
-        return; // none kept yet
-    };
-    for target in targets.flatten() {
-        for file in fs::read_dir(target.path()).unwrap().flatten() {
-            let data = fs::read(file.path()).unwrap();
-            let u = || Unstructured::new(&data);
-            match target.file_name().to_str().unwrap() {
-                "pair" => mon_ipc_fuzz::pair::run(&Input::arbitrary_take_rest(u()).unwrap()),
-                "client_auth" => {
-                    mon_ipc_fuzz::client_auth::run(&Arbitrary::arbitrary_take_rest(u()).unwrap())
-                }
-                "server_auth" => {
-                    mon_ipc_fuzz::server_auth::run(&Arbitrary::arbitrary_take_rest(u()).unwrap())
-                }
-                "frame_decoder" => {
-                    mon_ipc_fuzz::frame_decoder::run(&Arbitrary::arbitrary_take_rest(u()).unwrap())
-                }
-                "frame_roundtrip" => mon_ipc_fuzz::frame_roundtrip::run(
-                    &Arbitrary::arbitrary_take_rest(u()).unwrap(),
-                ),
-                "vector_split" => mon_ipc_fuzz::vector_split::run(&data),
-                other => panic!("unknown target directory {other}"),
-            }
-        }
-    }
 }

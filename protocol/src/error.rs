@@ -13,7 +13,34 @@ use core::fmt;
 
 use crate::hello::Status;
 
+/// An error enum with stable codes: `Variant = "code",` per line, or
+/// `Variant = "code" => CorePeerError,` to map each onto the nearest
+/// [`PeerError`] (what a profile's errors look like through the generic
+/// [`Handshake`](crate::Handshake) trait; see `dbus`).
 macro_rules! codes {
+    (
+        $(#[$enum_meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$meta:meta])* $variant:ident = $code:literal => $core:ident, )*
+        }
+    ) => {
+        $crate::error::codes! {
+            $(#[$enum_meta])*
+            pub enum $name {
+                $( $(#[$meta])* $variant = $code, )*
+            }
+        }
+
+        impl $name {
+            /// The nearest core error, which the generic
+            /// [`Handshake`](crate::Handshake) trait reports.
+            pub const fn core(self) -> $crate::PeerError {
+                match self {
+                    $( $name::$variant => $crate::PeerError::$core, )*
+                }
+            }
+        }
+    };
     (
         $(#[$enum_meta:meta])*
         pub enum $name:ident {
@@ -37,9 +64,15 @@ macro_rules! codes {
                     $( $name::$variant => $code, )*
                 }
             }
+
+            /// The variant whose code is `code`, if any.
+            pub fn from_code(code: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|e| e.code() == code)
+            }
         }
     };
 }
+pub(crate) use codes;
 
 codes! {
     /// The peer broke the protocol, failed authentication, or refused us.

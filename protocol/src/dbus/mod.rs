@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::creds::Credentials;
-use crate::error::{Error, PeerError, UsageError};
+use crate::error::{Error, UsageError};
 use crate::established::Established;
 use crate::event::{Leftover, SocketKind};
 use crate::limits::Limits;
@@ -47,50 +47,9 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024;
 /// the connection (libdbus: 6).
 pub const DEFAULT_MAX_FAILURES: u32 = 6;
 
-macro_rules! dbus_codes {
-    (
-        $(#[$enum_meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$meta:meta])* $variant:ident = $code:literal => $core:ident, )*
-        }
-    ) => {
-        $(#[$enum_meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$meta])* $variant, )*
-        }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
-
-            /// The stable code, as listed in `docs/PROTOCOL.md` section 9.
-            pub const fn code(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $code, )*
-                }
-            }
-
-            /// The nearest core error, which the generic
-            /// [`Handshake`](crate::Handshake) trait reports.
-            pub const fn core(self) -> PeerError {
-                match self {
-                    $( $name::$variant => PeerError::$core, )*
-                }
-            }
-
-            /// The error whose code is `code`, if any.
-            pub fn from_code(code: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|e| e.code() == code)
-            }
-        }
-    };
-}
-
-dbus_codes! {
+crate::error::codes! {
     /// What the D-Bus peer did wrong, or how it refused us. Stable codes,
-    /// prefixed `dbus_`; each maps onto the nearest core [`PeerError`].
+    /// prefixed `dbus_`; each maps onto the nearest core [`PeerError`](crate::PeerError).
     pub enum DbusError {
         // --- Either side. ---
         /// The connection closed before the authentication ended.
