@@ -21,7 +21,10 @@
 //!
 //! See `docs/PERFORMANCE.md` for the results and how to reproduce them.
 
+pub mod echo;
+pub mod measure;
 pub mod raw;
+pub mod server;
 
 use std::io;
 
