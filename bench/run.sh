@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the `ipc` benchmark RUNS times (default 3) pinned to one CPU, then
+# Runs every benchmark of bench/ (`ipc`, ...) RUNS times (default 3) pinned to one CPU, then
 # prints, for each case, our median, the raw median and the ratio (median
 # of the runs' medians, [min..max] across runs), and the allocation count.
 #
@@ -18,22 +18,27 @@ PIN=${PIN-taskset -c 0}
 out=${OUT:-$(mktemp -d /tmp/mon-ipc-bench.XXXXXX)}
 mkdir -p "$out"
 
-exe=$(cargo bench -q -p mon-ipc-bench --bench ipc --no-run --message-format=json |
+# Every bench target of the crate (ipc, and the others as they come), as
+# "name path" lines.
+benches=$(cargo bench -q -p mon-ipc-bench --benches --no-run --message-format=json |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "ipc":
-        print(m["executable"])')
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "bench" in m["target"]["kind"]:
+        print(m["target"]["name"], m["executable"])')
 
 echo "machine: $(uname -sr), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "pinning: ${PIN:-none}; results in $out"
 for i in $(seq 1 "$RUNS"); do
     echo "=== run $i/$RUNS, $(date -u +%H:%M:%S), load:$(uptime | sed 's/.*load average://')"
     rm -rf "$out/run$i"
-    (cd bench && CRITERION_HOME="$out/run$i" $PIN "$exe" --bench "$@") >"$out/log$i" 2>&1 ||
-        { tail -30 "$out/log$i"; exit 1; }
-    awk '/^[a-z_0-9]+\/[a-z_0-9]+/ { name = $1 } /time:/ { print "  " name, $0 }' "$out/log$i" |
-        sed 's/  *time:/ time:/' || true
+    while read -r name exe; do
+        log="$out/log$i-$name"
+        (cd bench && CRITERION_HOME="$out/run$i" $PIN "$exe" --bench "$@") >"$log" 2>&1 ||
+            { tail -30 "$log"; exit 1; }
+        awk '/^[a-z_0-9]+\/[a-z_0-9]+/ { name = $1 } /time:/ { print "  " name, $0 }' "$log" |
+            sed 's/  *time:/ time:/' || true
+    done <<<"$benches"
 done
 echo "=== after: load:$(uptime | sed 's/.*load average://')"
 
