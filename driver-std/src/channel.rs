@@ -218,6 +218,55 @@ impl<S: AsFd> Channel<S> {
         self.flush_all()
     }
 
+    /// Sends one data frame whose fds stay the caller's, and waits until it
+    /// is out; what is queued goes first.
+    ///
+    /// Why: [`send`](Channel::send) and the queue own the fds they send and
+    /// close them once sent, so a sender that keeps its fds must `dup` each
+    /// one (and the channel then closes the duplicate): with 253 fds that
+    /// doubles the cost of the frame (docs/PERFORMANCE.md). Here the fds are
+    /// only borrowed for the `sendmsg`, in which the kernel takes its own
+    /// references. The payload is not copied either.
+    ///
+    /// The fds go with the frame's first byte; on a stream a short write is
+    /// finished without them, as the queue does. A frame beyond the limits
+    /// is refused before anything is sent, and the channel stays usable.
+    ///
+    /// ```no_run
+    /// # fn f(ch: &mut mon_ipc_std::Channel<std::os::fd::OwnedFd>, file: &std::fs::File) -> mon_ipc_std::Result<()> {
+    /// use std::os::fd::AsFd;
+    /// ch.send_borrowed(b"here is the log file", &[file.as_fd()])?;
+    /// // `file` is still open here, and was never duplicated.
+    /// # Ok(()) }
+    /// ```
+    pub fn send_borrowed(&mut self, payload: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
+        self.check()?;
+        let header = self.encoder.data_header(payload.len(), fds.len())?;
+        self.flush_all()?;
+        let total = header.len() + payload.len();
+        let mut sent = 0;
+        while sent < total {
+            let (head, body) = match sent.checked_sub(header.len()) {
+                None => (&header[sent..], payload),
+                Some(at) => (&[][..], &payload[at..]),
+            };
+            let with = if sent == 0 { fds } else { &[] };
+            let r = sys::msg::sendmsg(
+                self.sock.as_fd(),
+                &[head, body],
+                None,
+                with.iter().copied(),
+                false,
+            );
+            match r {
+                Ok(n) => sent += n,
+                Err(e) if e.is_would_block() => sys::sock::wait(self.sock.as_fd(), true, None)?,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Sends `region` in a shared-memory frame (kind 1) with `payload` as
     /// the application's bytes, and waits until it is out. The region is
     /// sealed with `F_SEAL_SEAL` first (if it is not yet), and the frame

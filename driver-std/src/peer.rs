@@ -31,7 +31,8 @@ pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
     }
 }
 
-/// The pid a pidfd refers to, from `/proc/self/fdinfo`: `None` if the
+/// The pid a pidfd refers to (`ioctl(PIDFD_GET_INFO)`, or `/proc/self/fdinfo`
+/// before Linux 6.13): `None` if the
 /// process is gone or cannot be seen from here.
 pub fn pidfd_pid(pidfd: impl AsFd) -> Option<u32> {
     match sys::proc::pidfd_pid(pidfd.as_fd()) {
@@ -70,7 +71,8 @@ pub(crate) fn policy() -> CredentialPolicy {
 }
 
 /// Keeps the peer's pidfd only if it provably refers to the process whose
-/// pid is reported: `fdinfo` must show that very pid.
+/// pid is reported: the pidfd must name that very pid (`PIDFD_GET_INFO`, or
+/// `fdinfo`).
 ///
 /// By construction it should: `SCM_PIDFD` and the `SCM_CREDENTIALS` pid
 /// come from the same `struct pid`, and the core takes `SO_PEERPIDFD` only

@@ -37,7 +37,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::UsageError;
 use crate::event::SocketKind;
-use crate::frame::{Header, Kind, SHM_HEADER_LEN};
+use crate::frame::{HEADER_LEN, Header, Kind, SHM_HEADER_LEN};
 use crate::limits::Limits;
 
 /// Most bytes batched into one `sendmsg` of fd-less frames.
@@ -293,11 +293,38 @@ impl<F> Encoder<F> {
         self.fds.len() - before
     }
 
-    /// Checks the frame against the peer's limits; on error drops the fds
-    /// just taken.
-    fn check(&mut self, kind: Kind, payload_len: usize, nfds: usize) -> Result<(), UsageError> {
+    /// The header of a data frame of `payload_len` bytes and `nfds` fds
+    /// that the caller sends itself, outside the queue, after checking it
+    /// against the limits as [`push`](Encoder::push) does.
+    ///
+    /// For a driver's send path that borrows the fds instead of owning
+    /// them: the kernel takes its own references during `sendmsg`, so a
+    /// caller that keeps its fds need not `dup` them for the queue (and
+    /// the queue need not close the duplicates). The caller must send the
+    /// header, the payload and the fds exactly as [`transmit`](Encoder::transmit)
+    /// would: the fds with the frame's first byte, and only once the queue
+    /// is empty.
+    ///
+    /// ```
+    /// use mon_ipc::{Encoder, Limits, SocketKind, UsageError};
+    /// let enc = Encoder::<()>::new(Limits::new(2, 64).unwrap(), SocketKind::Stream);
+    /// assert_eq!(enc.data_header(5, 1), Ok([5, 0, 0, 0, 1, 0, 0, 0]));
+    /// assert_eq!(enc.data_header(65, 0), Err(UsageError::SendTooLarge));
+    /// assert_eq!(enc.data_header(0, 3), Err(UsageError::SendTooManyFds));
+    /// ```
+    pub fn data_header(
+        &self,
+        payload_len: usize,
+        nfds: usize,
+    ) -> Result<[u8; HEADER_LEN], UsageError> {
+        self.limits_allow(Kind::Data, payload_len, nfds)?;
+        Ok(header(Kind::Data, payload_len, nfds).to_bytes())
+    }
+
+    /// Whether a frame is within the peer's limits.
+    fn limits_allow(&self, kind: Kind, payload_len: usize, nfds: usize) -> Result<(), UsageError> {
         let len = payload_len.saturating_add(shm_extra(kind));
-        let result = if matches!(kind, Kind::SharedMemory(_)) && nfds != 1 {
+        if matches!(kind, Kind::SharedMemory(_)) && nfds != 1 {
             Err(UsageError::SendShmFdCount)
         } else if nfds > usize::from(self.limits.max_fds()) {
             Err(UsageError::SendTooManyFds)
@@ -305,7 +332,13 @@ impl<F> Encoder<F> {
             Err(UsageError::SendTooLarge)
         } else {
             Ok(())
-        };
+        }
+    }
+
+    /// Checks the frame against the peer's limits; on error drops the fds
+    /// just taken.
+    fn check(&mut self, kind: Kind, payload_len: usize, nfds: usize) -> Result<(), UsageError> {
+        let result = self.limits_allow(kind, payload_len, nfds);
         if result.is_err() {
             self.fds.truncate(self.fds.len() - nfds);
         }
@@ -313,14 +346,8 @@ impl<F> Encoder<F> {
     }
 
     fn put_headers(&mut self, kind: Kind, payload_len: usize, nfds: usize) {
-        let header = Header {
-            // Both fit: checked against u32 and u8 limits in `check`.
-            len: (payload_len + shm_extra(kind)) as u32,
-            nfds: nfds as u8,
-            kind: kind.byte(),
-            reserved: 0,
-        };
-        self.arena.extend_from_slice(&header.to_bytes());
+        self.arena
+            .extend_from_slice(&header(kind, payload_len, nfds).to_bytes());
         if let Kind::SharedMemory(shm) = kind {
             self.arena.extend_from_slice(&shm.to_bytes());
         }
@@ -334,6 +361,17 @@ impl<F> Encoder<F> {
         };
         self.queued += frame.len();
         self.queue.push_back(frame);
+    }
+}
+
+/// The header of a frame that passed [`Encoder::limits_allow`].
+fn header(kind: Kind, payload_len: usize, nfds: usize) -> Header {
+    Header {
+        // Both fit: checked against the u32 and u8 limits.
+        len: (payload_len + shm_extra(kind)) as u32,
+        nfds: nfds as u8,
+        kind: kind.byte(),
+        reserved: 0,
     }
 }
 

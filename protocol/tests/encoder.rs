@@ -274,3 +274,30 @@ fn a_limit_above_253_fds_is_refused() {
     assert_eq!(Limits::new(255, 1), Err(UsageError::LimitOutOfRange));
     assert_eq!(Limits::new(253, 0).map(|l| l.max_fds()), Ok(253));
 }
+
+/// `data_header` (the borrowed-fd send path of a driver) gives the very
+/// header `push` queues, and refuses what `push` refuses.
+#[test]
+fn data_header_is_the_header_push_would_send() {
+    let mut e = enc(SocketKind::Stream);
+    for (len, nfds) in [(0usize, 0usize), (1, 1), (64, 4), (1 << 20, 0)] {
+        let payload = vec![7u8; len];
+        let log = FdLog::new();
+        e.push_copy(Kind::Data, &payload, (0..nfds as u32).map(|i| log.fd(i)))
+            .unwrap();
+        let (bytes, _) = send_all(&mut e).unwrap();
+        assert_eq!(e.data_header(len, nfds).unwrap(), bytes[..HEADER_LEN]);
+    }
+    for (len, nfds, err) in [
+        ((1 << 20) + 1, 0, UsageError::SendTooLarge),
+        (0, 5, UsageError::SendTooManyFds),
+        (usize::MAX, 0, UsageError::SendTooLarge),
+    ] {
+        assert_eq!(e.data_header(len, nfds), Err(err));
+        let log = FdLog::new();
+        let r = e.push_copy(Kind::Data, &[], (0..nfds as u32).map(|i| log.fd(i)));
+        if len == 0 {
+            assert_eq!(r, Err(err));
+        }
+    }
+}
