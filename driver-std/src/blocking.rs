@@ -66,6 +66,7 @@ fn drive<H: Side, S: AsFd>(
     mut decide: impl FnMut(&mut Authenticating<H, S>) -> Result<()>,
 ) -> Result<Connection<S>> {
     hs.dontwait = true;
+    hs.poll_before_answer = true;
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match hs.step()? {
