@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput};
 use mon_ipc::{Decoder, Encoder, Kind, Limits, ReadFlags};
-use mon_ipc_bench::echo::{connected, ours_echo, raw_echo, raw_echo_with};
+use mon_ipc_bench::echo::{Chan, connected, ours_echo, raw_echo, raw_echo_with};
 use mon_ipc_bench::measure::{
     CpuTime, Variant, config, cpu_now, quick, run_case, selected, variant,
 };
@@ -44,12 +44,21 @@ fn fd_roundtrip(c: &mut Criterion<CpuTime>, group: &str, kind: SocketKind, nfds:
     let ev = raw::eventfd().unwrap();
     let ev = &ev;
     let mut threads = Vec::new();
-    // Ours: the channel takes `OwnedFd`s and closes them once sent, so a
-    // sender that keeps its fd passes a duplicate.
+    // Ours: the sender keeps its fds, as the yardstick's does, and lends
+    // them to `send_borrowed` for the sendmsg.
     let limits = Limits::new(nfds.max(32) as u8, mon_ipc::DEFAULT_MAX_PAYLOAD).unwrap();
     let (mut client, server) = connected(kind, limits);
     threads.push(ours_echo(server, nfds, false));
+    let lent: Vec<BorrowedFd<'_>> = (0..nfds).map(|_| ev.as_fd()).collect();
     let ours = variant("ours", move || {
+        client.send_borrowed(&PAYLOAD, &lent).unwrap();
+        drop(client.recv().unwrap().unwrap());
+    });
+    // Ours through the owning API: `send` takes `OwnedFd`s and closes them
+    // once sent, so a sender that keeps its fd passes a duplicate.
+    let (mut client, server) = connected(kind, limits);
+    threads.push(ours_echo(server, nfds, false));
+    let ours_owned = variant("ours_owned", move || {
         client
             .send(&PAYLOAD, (0..nfds).map(|_| ev.try_clone().unwrap()))
             .unwrap();
@@ -92,10 +101,11 @@ fn fd_roundtrip(c: &mut Criterion<CpuTime>, group: &str, kind: SocketKind, nfds:
         let (n, _) = raw::recv_fds(&client, &mut [0u8; 1], &mut cbuf, &mut got).unwrap();
         assert_eq!(n, 1);
     });
-    let mut variants = vec![ours, raw, raw_dup, raw_msg];
+    let mut variants = vec![ours, ours_owned, raw, raw_dup, raw_msg];
     let mut pairs = vec![
         ("ours", "raw"),
-        ("ours", "raw_dup"),
+        ("ours_owned", "raw"),
+        ("ours_owned", "raw_dup"),
         ("raw_dup", "raw"),
         ("ours", "raw_msg"),
         ("raw_msg", "raw"),
@@ -234,19 +244,31 @@ fn fd_oneway(c: &mut Criterion<CpuTime>) {
     let ev = raw::eventfd().unwrap();
     let ev = &ev;
     let mut threads = Vec::new();
-    let (mut tx, mut rx) = connected(SocketKind::Stream, Limits::default());
-    threads.push(thread::spawn(move || {
-        loop {
-            for _ in 0..ONEWAY_BATCH {
-                match rx.recv().unwrap() {
-                    None => return,
-                    Some(m) => assert_eq!(m.fds.len(), 1),
+    let ours_sink = |mut rx: Chan| {
+        thread::spawn(move || {
+            loop {
+                for _ in 0..ONEWAY_BATCH {
+                    match rx.recv().unwrap() {
+                        None => return,
+                        Some(m) => assert_eq!(m.fds.len(), 1),
+                    }
                 }
+                rx.send(&[], []).unwrap();
             }
-            rx.send(&[], []).unwrap();
-        }
-    }));
+        })
+    };
+    let (mut tx, rx) = connected(SocketKind::Stream, Limits::default());
+    threads.push(ours_sink(rx));
+    let lent = [ev.as_fd()];
     let ours = variant("ours", move || {
+        for _ in 0..ONEWAY_BATCH {
+            tx.send_borrowed(&PAYLOAD, &lent).unwrap();
+        }
+        drop(tx.recv().unwrap().unwrap());
+    });
+    let (mut tx, rx) = connected(SocketKind::Stream, Limits::default());
+    threads.push(ours_sink(rx));
+    let ours_owned = variant("ours_owned", move || {
         for _ in 0..ONEWAY_BATCH {
             tx.send(&PAYLOAD, [ev.try_clone().unwrap()]).unwrap();
         }
@@ -287,8 +309,13 @@ fn fd_oneway(c: &mut Criterion<CpuTime>) {
         }
         assert!(raw::read_exact(&tx, &mut [0u8; 1]).unwrap());
     });
-    let mut variants = vec![ours, raw, raw_dup];
-    let pairs = [("ours", "raw"), ("ours", "raw_dup"), ("raw_dup", "raw")];
+    let mut variants = vec![ours, ours_owned, raw, raw_dup];
+    let pairs = [
+        ("ours", "raw"),
+        ("ours_owned", "raw"),
+        ("ours_owned", "raw_dup"),
+        ("raw_dup", "raw"),
+    ];
     let tp = Some(Throughput::Elements(ONEWAY_BATCH as u64));
     run_case(c, "fd_oneway", tp, &mut variants, &pairs, |_| {});
     drop(variants);

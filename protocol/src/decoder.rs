@@ -32,7 +32,6 @@
 //! ```
 
 use alloc::collections::VecDeque;
-use alloc::collections::vec_deque;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -82,20 +81,40 @@ impl<F: fmt::Debug> fmt::Debug for Frame<'_, F> {
 }
 
 /// The fds of one [`Frame`], in order. Dropping it drops the rest.
+///
+/// The frame's fds are the first `left` of the decoder's queue, taken one
+/// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
+/// ring's repair on drop, about 100 instructions per frame (callgrind),
+/// which showed in the one-way fd throughput.
 #[derive(Debug)]
-pub struct Fds<'a, F>(vec_deque::Drain<'a, F>);
+pub struct Fds<'a, F> {
+    queue: &'a mut VecDeque<F>,
+    left: usize,
+}
 
 impl<F> Iterator for Fds<'_, F> {
     type Item = F;
     fn next(&mut self) -> Option<F> {
-        self.0.next()
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.queue.pop_front()
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        (self.left, Some(self.left))
     }
 }
 
 impl<F> ExactSizeIterator for Fds<'_, F> {}
+
+impl<F> Drop for Fds<'_, F> {
+    fn drop(&mut self) {
+        for _ in 0..self.left {
+            drop(self.queue.pop_front());
+        }
+    }
+}
 
 /// The frame decoder. `F` is the fd handle type.
 #[derive(Debug)]
@@ -307,7 +326,10 @@ impl<F> Decoder<F> {
         Ok(Some(Frame {
             kind,
             payload,
-            fds: Fds(self.fds.drain(..nfds)),
+            fds: Fds {
+                queue: &mut self.fds,
+                left: nfds,
+            },
         }))
     }
 
