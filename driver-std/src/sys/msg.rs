@@ -65,10 +65,12 @@ pub(crate) struct Claim {
 #[repr(C, align(8))]
 struct SendCtrl([MaybeUninit<u8>; SEND_CTRL]);
 
-/// Writes one control message header at `off` and zeroes its padded data
-/// area; returns where its data begins.
+/// Writes one control message header at `off` and zeroes the padding after
+/// its data; returns where its data begins. The caller writes all
+/// `data_len` data bytes (zeroing them first cost ~1 000 instructions per
+/// frame of 253 fds).
 fn put_header(buf: &mut [MaybeUninit<u8>], off: usize, ty: c_int, data_len: usize) -> usize {
-    for b in &mut buf[off..off + cmsg_space(data_len)] {
+    for b in &mut buf[off + cmsg_len(data_len)..off + cmsg_space(data_len)] {
         b.write(0);
     }
     // SAFETY: cmsghdr is plain integers (and, on musl, padding): all zeroes is a valid value.
@@ -76,9 +78,9 @@ fn put_header(buf: &mut [MaybeUninit<u8>], off: usize, ty: c_int, data_len: usiz
     h.cmsg_len = cmsg_len(data_len) as _;
     h.cmsg_level = libc::SOL_SOCKET;
     h.cmsg_type = ty;
-    // SAFETY: `off + HDR_SIZE <= off + cmsg_space(data_len)`, which the loop
-    // above just indexed, so the write stays inside `buf`; write_unaligned
-    // has no alignment requirement.
+    // SAFETY: `off + HDR_SIZE <= off + cmsg_space(data_len)`, and the loop
+    // above indexed `buf` up to there, so the write stays inside `buf`;
+    // write_unaligned has no alignment requirement.
     unsafe { ptr::write_unaligned(buf.as_mut_ptr().add(off).cast::<libc::cmsghdr>(), h) };
     off + cmsg_len(0)
 }
