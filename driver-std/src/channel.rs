@@ -216,6 +216,9 @@ impl<S: AsFd> Channel<S> {
     }
 
     /// Sends one data frame (copying the payload) and waits until it is out.
+    /// The fds are closed once sent; a sender that keeps its fds should use
+    /// [`send_borrowed`](Channel::send_borrowed), which saves a `dup` and a
+    /// `close` per fd.
     pub fn send(&mut self, payload: &[u8], fds: impl IntoIterator<Item = OwnedFd>) -> Result<()> {
         self.push_copy(payload, fds)?;
         self.flush_all()
