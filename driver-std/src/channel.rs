@@ -252,28 +252,8 @@ impl<S: AsFd> Channel<S> {
         if !self.encoder.is_empty() {
             self.flush_all()?;
         }
-        let total = header.len() + payload.len();
-        let mut sent = 0;
-        while sent < total {
-            let (head, body) = match sent.checked_sub(header.len()) {
-                None => (&header[sent..], payload),
-                Some(at) => (&[][..], &payload[at..]),
-            };
-            let with = if sent == 0 { fds } else { &[] };
-            let r = sys::msg::sendmsg(
-                self.sock.as_fd(),
-                &[head, body],
-                None,
-                with.iter().copied(),
-                false,
-            );
-            match r {
-                Ok(n) => sent += n,
-                Err(e) if e.is_would_block() => sys::sock::wait(self.sock.as_fd(), true, None)?,
-                Err(e) => return Err(self.fail(e)),
-            }
-        }
-        Ok(())
+        crate::manual::send_whole(self.sock.as_fd(), [&header[..], payload], fds)
+            .map_err(|e| self.fail(e))
     }
 
     /// Sends `region` in a shared-memory frame (kind 1) with `payload` as

@@ -60,19 +60,29 @@ fn send_frame(
         reserved: 0,
     }
     .to_bytes();
-    let parts = [&header[..], shm, buf];
+    send_whole(sock, [&header[..], shm, buf], fd.as_slice())
+}
+
+/// Sends the concatenated `parts` as one frame, `fds` with its first byte,
+/// finishing a short write without them and waiting on a non-blocking
+/// socket. (Shared with [`Channel::send_borrowed`](crate::Channel::send_borrowed).)
+pub(crate) fn send_whole<const N: usize>(
+    sock: BorrowedFd<'_>,
+    parts: [&[u8]; N],
+    fds: &[BorrowedFd<'_>],
+) -> Result<()> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut sent = 0;
     while sent < total {
-        // The unsent tails of the three parts.
+        // The unsent tails of the parts.
         let mut skip = sent;
         let tails = parts.map(|p| {
             let cut = skip.min(p.len());
             skip -= cut;
             &p[cut..]
         });
-        let fds = fd.filter(|_| sent == 0).into_iter();
-        match sys::msg::sendmsg(sock, &tails, None, fds, false) {
+        let with = if sent == 0 { fds } else { &[] };
+        match sys::msg::sendmsg(sock, &tails, None, with.iter().copied(), false) {
             Ok(n) => sent += n,
             Err(e) if e.is_would_block() => sys::sock::wait(sock, true, None)?,
             Err(e) => return Err(e),
