@@ -125,6 +125,11 @@ pub struct Auth<H, S> {
     ctrl: Ctrl,
     passcred_set: bool,
     dontwait: bool,
+    /// The blocking driver polls before reading the answer to output it
+    /// just completed, instead of a `recvmsg` that all but always says
+    /// `EAGAIN` (as the native handshake's `poll_before_answer`).
+    poll_before_answer: bool,
+    awaiting_answer: bool,
     dead: Option<Error>,
 }
 
@@ -183,6 +188,8 @@ impl<H: Side, S: AsFd> Auth<H, S> {
             ctrl,
             passcred_set,
             dontwait: false,
+            poll_before_answer: false,
+            awaiting_answer: false,
             dead: None,
         }
     }
@@ -198,6 +205,10 @@ impl<H: Side, S: AsFd> Auth<H, S> {
         self.out.clear();
         self.sent = 0;
         match self.side.step(&mut self.out) {
+            Step::NeedInput if self.poll_before_answer && self.awaiting_answer => {
+                self.awaiting_answer = false;
+                Ok(Progress::WantRead)
+            }
             Step::NeedInput => self.read(),
             Step::Send(attach) => {
                 self.attach = attach;
@@ -254,6 +265,7 @@ impl<H: Side, S: AsFd> Auth<H, S> {
         match handshake_io::write(self.sock.as_fd(), bytes, self.attach, self.dontwait) {
             Ok(Io::Moved(n)) => {
                 self.sent += n;
+                self.awaiting_answer = self.sent == self.out.len();
                 Ok(Progress::Continue)
             }
             Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
@@ -309,6 +321,7 @@ fn drive<H: Side, S: AsFd>(
     timeout: Option<Duration>,
 ) -> Result<(S, Authenticated<OwnedFd>)> {
     auth.dontwait = true;
+    auth.poll_before_answer = true;
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match auth.step()? {
