@@ -66,10 +66,10 @@ fn send_frame(
 /// Sends the concatenated `parts` as one frame, `fds` with its first byte,
 /// finishing a short write without them and waiting on a non-blocking
 /// socket. (Shared with [`Channel::send_borrowed`](crate::Channel::send_borrowed).)
-pub(crate) fn send_whole<const N: usize>(
+pub(crate) fn send_whole<const N: usize, F: AsFd>(
     sock: BorrowedFd<'_>,
     parts: [&[u8]; N],
-    fds: &[BorrowedFd<'_>],
+    fds: &[F],
 ) -> Result<()> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut sent = 0;
@@ -82,7 +82,7 @@ pub(crate) fn send_whole<const N: usize>(
             &p[cut..]
         });
         let with = if sent == 0 { fds } else { &[] };
-        match sys::msg::sendmsg(sock, &tails, None, with.iter().copied(), false) {
+        match sys::msg::sendmsg(sock, &tails, None, with.iter().map(AsFd::as_fd), false) {
             Ok(n) => sent += n,
             Err(e) if e.is_would_block() => sys::sock::wait(sock, true, None)?,
             Err(e) => return Err(e),

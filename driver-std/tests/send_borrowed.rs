@@ -126,3 +126,28 @@ fn a_short_write_is_finished_without_the_fds() {
     drop((got, r, w));
     fds.assert_same();
 }
+
+/// `send` (owned fds) takes the same path: too many fds are refused with
+/// every one of them closed, nothing sent, and the channel still usable;
+/// then a frame with fds and a large payload goes through.
+#[test]
+fn send_refuses_too_many_fds_closes_them_and_goes_on() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    let (mut a, mut b) = channels(SocketKind::Stream, Limits::new(2, 1 << 20).unwrap());
+    let three: Vec<OwnedFd> = (0..3).map(|_| pipe().0).collect();
+    let err = a.send(b"x", three).unwrap_err();
+    assert_eq!(err, Error::from(mon_ipc::UsageError::SendTooManyFds));
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let expect = big.clone();
+    let reader = thread::spawn(move || {
+        let (p, f) = recv_and_probe(&mut b);
+        assert_eq!((p, f.len()), (expect, 2));
+        assert!(b.recv().unwrap().is_none(), "the refused frame never went out");
+    });
+    let (r, w) = pipe();
+    a.send(&big, [r, w]).unwrap();
+    drop(a);
+    reader.join().unwrap();
+    fds.assert_same();
+}
