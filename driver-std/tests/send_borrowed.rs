@@ -143,7 +143,10 @@ fn send_refuses_too_many_fds_closes_them_and_goes_on() {
     let reader = thread::spawn(move || {
         let (p, f) = recv_and_probe(&mut b);
         assert_eq!((p, f.len()), (expect, 2));
-        assert!(b.recv().unwrap().is_none(), "the refused frame never went out");
+        assert!(
+            b.recv().unwrap().is_none(),
+            "the refused frame never went out"
+        );
     });
     let (r, w) = pipe();
     a.send(&big, [r, w]).unwrap();
