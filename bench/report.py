@@ -194,3 +194,92 @@ for n in sizes:
     rs = [a / b for a, b in zip(vals, base)]
     tgt = "<= 1.2" if n == max(sizes) and n != sizes[0] else ""
     print(f"| {n} | {stat(vals)} | {stat(rs, f2)} | {tgt} |")
+
+
+def dbus_table():
+    """D-Bus handshake (bench/benches/dbus.rs): one connection to a private
+    dbus-daemon per iteration, wall time; ratios paired where possible."""
+    skipped = []
+    for d in sys.argv[1:]:
+        try:
+            skipped += open(os.path.join(d, "dbus_skipped.txt")).read().splitlines()
+        except OSError:
+            pass
+    groups = [("dbus_handshake", "connect + EXTERNAL + NEGOTIATE_UNIX_FD + BEGIN + close"),
+              ("dbus_hello", "the same + Hello and its reply (unique name)")]
+    if not skipped and not any(per_op(f"{g}/{v}") for g, _ in groups for v in ["ours", "raw", "libdbus"]):
+        return
+    variants = ["ours", "raw", "libdbus", "native"]
+    pairs = [("ours", "raw"), ("ours", "libdbus"), ("libdbus", "raw"), ("ours", "native")]
+    print("\nD-Bus handshake: one whole connection to a private dbus-daemon per iteration,")
+    print("WALL time (the daemon is another process); native = our handshake to an in-process server:\n")
+    for line in sorted(set(skipped)):
+        print(line)
+    print("| case | " + " | ".join(variants) + " | " + " | ".join(f"{a} / {b}" for a, b in pairs) + " |")
+    print("|---" * (1 + len(variants) + len(pairs)) + "|")
+    for g, label in groups:
+        cells = [stat(per_op(f"{g}/{v}")) if per_op(f"{g}/{v}") else "-" for v in variants]
+        rs = [ratios(f"{g}/{a}", f"{g}/{b}", "time") for a, b in pairs]
+        cells += [stat(r, f2) if r else "-" for r in rs]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+dbus_table()
+
+
+def sweep_tables():
+    """The `sweep` benchmark (benches/sweep.rs): one-way throughput against
+    message size and against fds per message. Rates: median of the runs'
+    medians [min..max]; ratios: ours' rate / raw's (paired)."""
+
+    def rates(key, f):
+        return [f(*r[key]) for r in runs if key in r]
+
+    def points(prefix):
+        return sorted({int(k.split("/")[0][len(prefix):]) for r in runs for k in r if k.startswith(prefix)})
+
+    def fmt_rate(v):
+        for d, s in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+            if v >= d:
+                return f"{v / d:.3g}{s}"
+        return f"{v:.3g}"
+
+    def fmt_size(n):
+        return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB" if n >= 1 << 10 else f"{n} B"
+
+    def ratio(a, b):
+        rs = ratios(a, b, "rate")
+        return stat(rs, f2) if rs else "-"
+
+    sizes = points("sweep_size_")
+    if sizes:
+        print("\nsweep: one-way throughput against message size (stream, no fds), MB/s of payload:\n")
+        print("| size | ours (`send`) | ours (`push_copy` + `flush_all`) | ours (`push` of shared `Bytes`) | raw (`write`/`read`) "
+              "| ours / raw | copy / raw | shared / raw |")
+        print("|---|---|---|---|---|---|---|---|")
+        mbs = lambda ns, tp: tp["Bytes"] / ns * 1e3
+        for n in sizes:
+            g = f"sweep_size_{n}"
+            cells = [stat(rates(f"{g}/{v}", mbs), fmt_rate) for v in ("ours", "ours_copy", "ours_shared", "raw")]
+            cells += [ratio(f"{g}/{v}", f"{g}/raw") for v in ("ours", "ours_copy", "ours_shared")]
+            print(f"| {fmt_size(n)} | " + " | ".join(cells) + " |")
+    ks = points("sweep_fds_")
+    if ks:
+        print("\nsweep: one-way throughput against fds per message (64 B + k fds, stream), messages/s (fds/s):\n")
+        print("| k | ours (`send_borrowed`) | raw | ours (`send`, k dups) | raw + dup/close "
+              "| ours / raw | `send` / raw + dup/close |")
+        print("|---|---|---|---|---|---|---|")
+        for k in ks:
+            g = f"sweep_fds_{k}"
+            cells = []
+            for v in ("ours", "raw", "ours_owned", "raw_dup"):
+                msgs = rates(f"{g}/{v}", lambda ns, tp: tp["Elements"] / ns * 1e9)
+                cell = stat(msgs, fmt_rate) if msgs else "-"
+                if msgs and k:
+                    cell += f" ({fmt_rate(statistics.median(msgs) * k)} fds/s)"
+                cells.append(cell)
+            cells += [ratio(f"{g}/ours", f"{g}/raw"), ratio(f"{g}/ours_owned", f"{g}/raw_dup")]
+            print(f"| {k} | " + " | ".join(cells) + " |")
+
+
+sweep_tables()

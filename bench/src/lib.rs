@@ -2,11 +2,16 @@
 //!
 //! Not a library for users: it holds what the `ipc` benchmark
 //! (`benches/ipc.rs`) and the allocation test (`tests/alloc.rs`) share.
+//! The `sweep` benchmark (`benches/sweep.rs`: throughput against message
+//! size and fds per message) uses it too, and `src/bin/plot.rs` draws its
+//! results as the PNGs of `docs/img/`.
 //!
 //! - [`raw`]: the yardstick's cases (`shared/tools/baseline`) written again
 //!   with bare `libc` calls, so that every case is measured through the
 //!   public API *and* with raw syscalls in the same run, on the same CPU.
 //! - [`pinned_cpus`], [`raise_nofile`]: the environment of a measurement.
+//! - [`dbus_raw`], [`dbus_daemon`]: the `dbus` benchmark's libdbus-style
+//!   raw client, private `dbus-daemon` and libdbus subprocess.
 //!
 //! Why criterion and not divan: several cases need custom timing
 //! (`iter_custom`): the one-way throughput is timed from the first send to
@@ -21,6 +26,8 @@
 //!
 //! See `docs/PERFORMANCE.md` for the results and how to reproduce them.
 
+pub mod dbus_daemon;
+pub mod dbus_raw;
 pub mod echo;
 pub mod measure;
 pub mod raw;
