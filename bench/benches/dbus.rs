@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use mon_ipc_bench::dbus_daemon::{Daemon, Libdbus, build_libdbus};
 use mon_ipc_bench::dbus_raw::{RawClient, hello_message, say_hello};
-use mon_ipc_bench::measure::{quick, selected};
+use mon_ipc_bench::measure::{quick, selected, timing};
 use mon_ipc_bench::server::Server;
 use mon_ipc_std::{ClientOptions, Listener, ServerOptions, SocketKind, dbus};
 
@@ -260,17 +260,7 @@ fn skip(why: &str) {
 /// Criterion in wall time, shortened in quick mode, with the command
 /// line's options applied.
 fn config() -> Criterion {
-    let c = Criterion::default();
-    let c = if quick() {
-        c.warm_up_time(Duration::from_millis(50))
-            .measurement_time(Duration::from_millis(200))
-            .sample_size(10)
-    } else {
-        c.warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(50)
-    };
-    c.configure_from_args()
+    timing(Criterion::default())
 }
 
 fn main() {

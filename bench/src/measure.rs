@@ -136,7 +136,12 @@ impl ValueFormatter for NsFormatter {
 /// Criterion measuring CPU time, shortened in [`quick`] mode, with the
 /// command line's options applied.
 pub fn config() -> Criterion<CpuTime> {
-    let c = Criterion::default().with_measurement(CpuTime);
+    timing(Criterion::default().with_measurement(CpuTime))
+}
+
+/// The sampling of every benchmark, shortened in [`quick`] mode, then the
+/// command line's options, for any measurement.
+pub fn timing<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
     let c = if quick() {
         c.warm_up_time(Duration::from_millis(50))
             .measurement_time(Duration::from_millis(200))
