@@ -65,8 +65,8 @@ fn drive<H: Side, S: AsFd>(
     timeout: Option<Duration>,
     mut decide: impl FnMut(&mut Authenticating<H, S>) -> Result<()>,
 ) -> Result<Connection<S>> {
-    hs.dontwait = true;
-    hs.poll_before_answer = true;
+    hs.io.dontwait = true;
+    hs.io.poll_before_answer = true;
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match hs.step()? {

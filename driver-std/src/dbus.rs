@@ -25,10 +25,10 @@ pub use mon_ipc::dbus::{
     AuthError, Authenticated, ClientConfig, ClientMechanism, DbusError, Mechanism, ServerConfig,
 };
 use mon_ipc::dbus::{ClientAuth, ServerAuth};
-use mon_ipc::{Attach, Handshake, Step};
+use mon_ipc::{Handshake, Step};
 
 use crate::handshake::Progress;
-use crate::handshake_io::{self, Io};
+use crate::handshake_io::{Exchange, Io};
 use crate::peer;
 use crate::sys;
 use crate::sys::msg::Ctrl;
@@ -119,17 +119,9 @@ impl Side for ServerAuth<OwnedFd> {
 pub struct Auth<H, S> {
     sock: S,
     side: H,
-    out: Vec<u8>,
-    sent: usize,
-    attach: Attach,
-    ctrl: Ctrl,
+    /// Pending output, the read control buffer, the blocking switches.
+    io: Exchange,
     passcred_set: bool,
-    dontwait: bool,
-    /// The blocking driver polls before reading the answer to output it
-    /// just completed, instead of a `recvmsg` that all but always says
-    /// `EAGAIN` (as the native handshake's `poll_before_answer`).
-    poll_before_answer: bool,
-    awaiting_answer: bool,
     dead: Option<Error>,
 }
 
@@ -182,14 +174,8 @@ impl<H: Side, S: AsFd> Auth<H, S> {
         Auth {
             sock,
             side,
-            out: Vec::with_capacity(64),
-            sent: 0,
-            attach: Attach::Nothing,
-            ctrl,
+            io: Exchange::new(ctrl, 64),
             passcred_set,
-            dontwait: false,
-            poll_before_answer: false,
-            awaiting_answer: false,
             dead: None,
         }
     }
@@ -199,19 +185,14 @@ impl<H: Side, S: AsFd> Auth<H, S> {
         if let Some(e) = self.dead {
             return Err(e);
         }
-        if self.sent < self.out.len() {
+        if self.io.output_pending() {
             return self.write();
         }
-        self.out.clear();
-        self.sent = 0;
-        match self.side.step(&mut self.out) {
-            Step::NeedInput if self.poll_before_answer && self.awaiting_answer => {
-                self.awaiting_answer = false;
-                Ok(Progress::WantRead)
-            }
+        match self.io.next_step(|out| self.side.step(out)) {
+            Step::NeedInput if self.io.wait_first() => Ok(Progress::WantRead),
             Step::NeedInput => self.read(),
             Step::Send(attach) => {
-                self.attach = attach;
+                self.io.attach(attach);
                 self.write()
             }
             Step::Decide => Ok(Progress::Continue), // the D-Bus sides never pause
@@ -261,21 +242,15 @@ impl<H: Side, S: AsFd> Auth<H, S> {
     }
 
     fn write(&mut self) -> Result<Progress> {
-        let bytes = &self.out[self.sent..];
-        match handshake_io::write(self.sock.as_fd(), bytes, self.attach, self.dontwait) {
-            Ok(Io::Moved(n)) => {
-                self.sent += n;
-                self.awaiting_answer = self.sent == self.out.len();
-                Ok(Progress::Continue)
-            }
+        match self.io.write(self.sock.as_fd()) {
+            Ok(Io::Moved(_)) => Ok(Progress::Continue),
             Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
             Err(e) => Err(self.die(e.into())),
         }
     }
 
     fn read(&mut self) -> Result<Progress> {
-        let sock = self.sock.as_fd();
-        match handshake_io::read(sock, &mut self.ctrl, &mut self.side, self.dontwait) {
+        match self.io.read(self.sock.as_fd(), &mut self.side, false) {
             Ok(Io::Moved(_)) => Ok(Progress::Continue),
             Ok(Io::WouldBlock) => Ok(Progress::WantRead),
             Err(e) => Err(self.die(e.into())),
@@ -320,8 +295,8 @@ fn drive<H: Side, S: AsFd>(
     mut auth: Auth<H, S>,
     timeout: Option<Duration>,
 ) -> Result<(S, Authenticated<OwnedFd>)> {
-    auth.dontwait = true;
-    auth.poll_before_answer = true;
+    auth.io.dontwait = true;
+    auth.io.poll_before_answer = true;
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match auth.step()? {

@@ -6,13 +6,11 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use mon_ipc::{
-    Attach, ClientAuth, ClientConfig, Credentials, ServerAuth, ServerConfig, SocketKind, Step,
-};
+use mon_ipc::{ClientAuth, ClientConfig, Credentials, ServerAuth, ServerConfig, SocketKind, Step};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::handshake_io::{self, Io};
+use crate::handshake_io::{Exchange, Io};
 use crate::options::{ClientOptions, ServerOptions};
 use crate::peer;
 use crate::socket::pass_credentials;
@@ -92,29 +90,14 @@ impl Side for ServerAuth<OwnedFd> {
 pub struct Authenticating<H, S> {
     sock: S,
     side: H,
-    /// Output of the last `Send` step, and how much of it went out.
-    out: Vec<u8>,
-    sent: usize,
-    attach: Attach,
-    ctrl: Ctrl,
+    /// Pending output, the read control buffer, the blocking switches.
+    pub(crate) io: Exchange,
     /// `SO_PASSCRED` (and `SO_PASSPIDFD`) to clear once the peer's
     /// message is in: while on, the kernel splits reads where credentials
     /// change and spends control-buffer room meant for fds.
     passcred_set: bool,
     /// Accept without pausing at `Decide`.
     auto_accept: bool,
-    /// `MSG_DONTWAIT` on every call (the blocking driver, to poll with a
-    /// timeout on a blocking socket).
-    pub(crate) dontwait: bool,
-    /// The blocking driver's shortcut: after our own output is all out, the
-    /// peer's answer is all but never there yet, so the first read waits
-    /// (`WantRead`, then `poll`) instead of trying a `recvmsg` that would
-    /// only say `EAGAIN`: one system call less per handshake. Off for the
-    /// public step-wise API, whose `WantRead` must come from an `EAGAIN`
-    /// (edge-triggered pollers).
-    pub(crate) poll_before_answer: bool,
-    /// Our output went out completely and nothing was read since.
-    awaiting_answer: bool,
     /// A fatal system call error, returned again by every later step.
     dead: Option<Error>,
 }
@@ -216,15 +199,9 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         Authenticating {
             sock,
             side,
-            out: Vec::with_capacity(mon_ipc::hello::HELLO_LEN),
-            sent: 0,
-            attach: Attach::Nothing,
-            ctrl,
+            io: Exchange::new(ctrl, mon_ipc::hello::HELLO_LEN),
             passcred_set,
             auto_accept,
-            dontwait: false,
-            poll_before_answer: false,
-            awaiting_answer: false,
             dead: None,
         }
     }
@@ -234,12 +211,10 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         if let Some(e) = self.dead {
             return Err(e);
         }
-        if self.sent < self.out.len() {
+        if self.io.output_pending() {
             return self.write();
         }
-        self.out.clear();
-        self.sent = 0;
-        let step = self.side.step(&mut self.out);
+        let step = self.io.next_step(|out| self.side.step(out));
         // The server's "peer message is in" is every step past reading the
         // hello; the client's is the end (its Send is its own hello).
         let peer_in = match step {
@@ -251,13 +226,10 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
             self.clear_passcred(matches!(step, Step::Failed(_)))?;
         }
         match step {
-            Step::NeedInput if self.poll_before_answer && self.awaiting_answer => {
-                self.awaiting_answer = false;
-                Ok(Progress::WantRead)
-            }
-            Step::NeedInput => self.read(),
+            Step::NeedInput if self.io.wait_first() => Ok(Progress::WantRead),
+            Step::NeedInput => self.read(false),
             Step::Send(attach) => {
-                self.attach = attach;
+                self.io.attach(attach);
                 self.write()
             }
             Step::Decide if self.auto_accept => {
@@ -314,13 +286,8 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     }
 
     fn write(&mut self) -> Result<Progress> {
-        let bytes = &self.out[self.sent..];
-        match handshake_io::write(self.sock.as_fd(), bytes, self.attach, self.dontwait) {
-            Ok(Io::Moved(n)) => {
-                self.sent += n;
-                self.awaiting_answer = self.sent == self.out.len();
-                Ok(Progress::Continue)
-            }
+        match self.io.write(self.sock.as_fd()) {
+            Ok(Io::Moved(_)) => Ok(Progress::Continue),
             Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
             Err(e) => {
                 // A refusal the peer can no longer read: the refusal's
@@ -341,15 +308,11 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     /// blocking: one `recvmsg`, normally `EAGAIN`. Data makes the core queue
     /// the refusal; EOF is recorded for the channel.
     fn probe_trailing(&mut self) -> Result<()> {
-        let blocking = std::mem::replace(&mut self.dontwait, true);
-        let r = self.read();
-        self.dontwait = blocking;
-        r.map(drop)
+        self.read(true).map(drop)
     }
 
-    fn read(&mut self) -> Result<Progress> {
-        let sock = self.sock.as_fd();
-        match handshake_io::read(sock, &mut self.ctrl, &mut self.side, self.dontwait) {
+    fn read(&mut self, dontwait: bool) -> Result<Progress> {
+        match self.io.read(self.sock.as_fd(), &mut self.side, dontwait) {
             Ok(Io::Moved(_)) => Ok(Progress::Continue),
             Ok(Io::WouldBlock) => Ok(Progress::WantRead),
             Err(e) => Err(self.die(e)),

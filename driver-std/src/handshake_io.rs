@@ -24,13 +24,93 @@ pub(crate) enum Io {
     WouldBlock,
 }
 
-/// One `sendmsg` of `bytes`, with our credentials if `attach` asks.
-pub(crate) fn write(
-    sock: BorrowedFd<'_>,
-    bytes: &[u8],
+/// The I/O state both handshake drivers keep between steps: the side's
+/// pending output, the control buffer for reads, and the blocking driver's
+/// switches.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    /// Output of the side's last `Send` step, and how much of it went out.
+    out: Vec<u8>,
+    sent: usize,
+    /// What to attach to that output.
     attach: Attach,
-    dontwait: bool,
-) -> Result<Io> {
+    ctrl: Ctrl,
+    /// `MSG_DONTWAIT` on every call (the blocking drivers, to poll with a
+    /// timeout on a blocking socket).
+    pub(crate) dontwait: bool,
+    /// The blocking drivers' shortcut: after our own output is all out, the
+    /// peer's answer is all but never there yet, so the first read waits
+    /// (`WantRead`, then `poll`) instead of trying a `recvmsg` that would
+    /// only say `EAGAIN`: one system call less per exchange. Off for the
+    /// public step-wise API, whose `WantRead` must come from an `EAGAIN`
+    /// (edge-triggered pollers).
+    pub(crate) poll_before_answer: bool,
+    /// Our output went out completely and nothing was read since.
+    awaiting_answer: bool,
+}
+
+impl Exchange {
+    /// Reads through `ctrl`; output buffers start with room for `out_cap`.
+    pub(crate) fn new(ctrl: Ctrl, out_cap: usize) -> Self {
+        Exchange {
+            out: Vec::with_capacity(out_cap),
+            sent: 0,
+            attach: Attach::Nothing,
+            ctrl,
+            dontwait: false,
+            poll_before_answer: false,
+            awaiting_answer: false,
+        }
+    }
+
+    /// Whether output of the last `Send` step is still to be written.
+    pub(crate) fn output_pending(&self) -> bool {
+        self.sent < self.out.len()
+    }
+
+    /// The side's next step: `step` appends its output (if any) to the
+    /// emptied output buffer.
+    pub(crate) fn next_step<T>(&mut self, step: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+        self.out.clear();
+        self.sent = 0;
+        step(&mut self.out)
+    }
+
+    /// After a `Send(attach)` step: what to attach to its output.
+    pub(crate) fn attach(&mut self, attach: Attach) {
+        self.attach = attach;
+    }
+
+    /// On `NeedInput`: whether to report `WantRead` at once, without a read
+    /// (see [`poll_before_answer`](Exchange::poll_before_answer)).
+    pub(crate) fn wait_first(&mut self) -> bool {
+        self.poll_before_answer && std::mem::take(&mut self.awaiting_answer)
+    }
+
+    /// Writes what is pending: one `sendmsg`.
+    pub(crate) fn write(&mut self, sock: BorrowedFd<'_>) -> Result<Io> {
+        let r = write(sock, &self.out[self.sent..], self.attach, self.dontwait);
+        if let Ok(Io::Moved(n)) = r {
+            self.sent += n;
+            self.awaiting_answer = self.sent == self.out.len();
+        }
+        r
+    }
+
+    /// One `recvmsg` fed to `side`; with `dontwait`, `MSG_DONTWAIT` even if
+    /// the exchange blocks (the server's probe for trailing input).
+    pub(crate) fn read<H: Handshake<OwnedFd>>(
+        &mut self,
+        sock: BorrowedFd<'_>,
+        side: &mut H,
+        dontwait: bool,
+    ) -> Result<Io> {
+        read(sock, &mut self.ctrl, side, self.dontwait || dontwait)
+    }
+}
+
+/// One `sendmsg` of `bytes`, with our credentials if `attach` asks.
+fn write(sock: BorrowedFd<'_>, bytes: &[u8], attach: Attach, dontwait: bool) -> Result<Io> {
     let creds = match attach {
         Attach::OwnCredentials => Some(sys::proc::own_claim()),
         Attach::Nothing => None,
@@ -44,7 +124,7 @@ pub(crate) fn write(
 
 /// One `recvmsg`, given to `side` as a read or as EOF. Errors of `receive`
 /// are sticky in the core: the side's next `step` reports them.
-pub(crate) fn read<H: Handshake<OwnedFd>>(
+fn read<H: Handshake<OwnedFd>>(
     sock: BorrowedFd<'_>,
     ctrl: &mut Ctrl,
     side: &mut H,
