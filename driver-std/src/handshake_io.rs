@@ -105,6 +105,7 @@ impl Exchange {
         side: &mut H,
         dontwait: bool,
     ) -> Result<Io> {
+        self.awaiting_answer = false;
         read(sock, &mut self.ctrl, side, self.dontwait || dontwait)
     }
 }

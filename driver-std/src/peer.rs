@@ -22,7 +22,7 @@ pub fn peer_credentials(sock: impl AsFd) -> Result<Ucred> {
 /// peer has exited and been reaped.
 pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
     match sys::sockopt::peer_pidfd(sock.as_fd())? {
-        PeerPidfd::Fd(fd) => match sys::proc::pidfd_pid(fd.as_fd()) {
+        PeerPidfd::Fd(fd) => match sys::proc::kernel_pidfd_pid(fd.as_fd()) {
             PidfdPid::Gone => Err(Error::PeerGone),
             _ => Ok(fd),
         },
@@ -31,9 +31,9 @@ pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
     }
 }
 
-/// The pid a pidfd refers to (`ioctl(PIDFD_GET_INFO)`, or `/proc/self/fdinfo`
-/// before Linux 6.13): `None` if the
-/// process is gone or cannot be seen from here.
+/// The pid a pidfd refers to, from `/proc/self/fdinfo`: `None` if the
+/// process is gone or cannot be seen from here, or `pidfd` is no pidfd.
+/// Any fd may be passed, also one a peer sent (no ioctl is made on it).
 pub fn pidfd_pid(pidfd: impl AsFd) -> Option<u32> {
     match sys::proc::pidfd_pid(pidfd.as_fd()) {
         PidfdPid::Pid(p) => u32::try_from(p).ok(),
@@ -83,7 +83,8 @@ pub(crate) fn policy() -> CredentialPolicy {
 /// be read (no `/proc`, another pid namespace).
 pub(crate) fn check_pidfd(creds: &mut Credentials<OwnedFd>) {
     let Some(fd) = &creds.pidfd else { return };
-    let fits = match sys::proc::pidfd_pid(fd.as_fd()) {
+    // The kernel made this pidfd (`SCM_PIDFD` / `SO_PEERPIDFD`): the ioctl is safe.
+    let fits = match sys::proc::kernel_pidfd_pid(fd.as_fd()) {
         PidfdPid::Pid(p) => creds.pid().map(|q| q.get()) == u32::try_from(p).ok(),
         PidfdPid::Gone | PidfdPid::Unknown => false,
     };

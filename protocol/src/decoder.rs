@@ -85,24 +85,26 @@ impl<F: fmt::Debug> fmt::Debug for Frame<'_, F> {
 /// The frame's fds are the first `left` of the decoder's queue, taken one
 /// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
 /// ring's repair on drop, about 100 instructions per frame (callgrind),
-/// which showed in the one-way fd throughput.
-#[derive(Debug)]
+/// which showed in the one-way fd throughput. `left` is the decoder's own
+/// count, so that a `Fds` leaked without its `Drop` (`mem::forget`) cannot
+/// hand its fds to the next frame: the decoder drops what is left
+/// unclaimed before it looks at the queue again.
 pub struct Fds<'a, F> {
     queue: &'a mut VecDeque<F>,
-    left: usize,
+    left: &'a mut usize,
 }
 
 impl<F> Iterator for Fds<'_, F> {
     type Item = F;
     fn next(&mut self) -> Option<F> {
-        if self.left == 0 {
+        if *self.left == 0 {
             return None;
         }
-        self.left -= 1;
+        *self.left -= 1;
         self.queue.pop_front()
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
+        (*self.left, Some(*self.left))
     }
 }
 
@@ -110,9 +112,23 @@ impl<F> ExactSizeIterator for Fds<'_, F> {}
 
 impl<F> Drop for Fds<'_, F> {
     fn drop(&mut self) {
-        for _ in 0..self.left {
-            drop(self.queue.pop_front());
-        }
+        drop_front(self.queue, self.left);
+    }
+}
+
+/// Shows this frame's fds only, not the rest of the queue.
+impl<F: core::fmt::Debug> core::fmt::Debug for Fds<'_, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(self.queue.iter().take(*self.left))
+            .finish()
+    }
+}
+
+/// Drops the first `*count` fds of `queue` and sets `*count` to 0.
+fn drop_front<F>(queue: &mut VecDeque<F>, count: &mut usize) {
+    for _ in 0..core::mem::take(count) {
+        drop(queue.pop_front());
     }
 }
 
@@ -134,6 +150,9 @@ pub struct Decoder<F> {
     pending_count: Option<usize>,
     /// Fds of frames not yet returned, in stream order.
     fds: VecDeque<F>,
+    /// Fds at the front of `fds` that belong to the frame last returned and
+    /// were not taken from its [`Fds`] yet (see there).
+    unclaimed: usize,
     eof: bool,
     error: Option<Error>,
 }
@@ -151,6 +170,7 @@ impl<F> Decoder<F> {
             next_header: 0,
             pending_count: None,
             fds: VecDeque::new(),
+            unclaimed: 0,
             eof: false,
             error: None,
         }
@@ -234,6 +254,7 @@ impl<F> Decoder<F> {
     where
         I: IntoIterator<Item = F>,
     {
+        drop_front(&mut self.fds, &mut self.unclaimed);
         let held = self.fds.len();
         self.fds.extend(fds);
         let count = self.fds.len() - held;
@@ -291,6 +312,7 @@ impl<F> Decoder<F> {
     /// The next complete frame, or `None` if more input is needed (or, with
     /// [`is_closed`](Decoder::is_closed), the connection ended cleanly).
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_, F>>, Error> {
+        drop_front(&mut self.fds, &mut self.unclaimed);
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -322,13 +344,13 @@ impl<F> Decoder<F> {
         };
         // The attribution checks guarantee `nfds` fds are queued; `min`
         // keeps a broken invariant from becoming a panic.
-        let nfds = usize::from(header.nfds).min(self.fds.len());
+        self.unclaimed = usize::from(header.nfds).min(self.fds.len());
         Ok(Some(Frame {
             kind,
             payload,
             fds: Fds {
                 queue: &mut self.fds,
-                left: nfds,
+                left: &mut self.unclaimed,
             },
         }))
     }
@@ -447,6 +469,7 @@ impl<F> Decoder<F> {
     fn fail(&mut self, e: Error) -> Result<(), Error> {
         let e = *self.error.get_or_insert(e);
         self.fds.clear();
+        self.unclaimed = 0;
         Err(e)
     }
 }

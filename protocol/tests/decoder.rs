@@ -555,3 +555,35 @@ fn dropping_the_decoder_drops_held_fds() {
     drop(dec);
     assert_eq!(log.dropped(), [7]);
 }
+
+/// A frame whose fd iterator is leaked (`mem::forget`, reachable from safe
+/// code) must not hand its fds to the next frame: the decoder drops them
+/// (as they would have been dropped) before it goes on.
+#[test]
+fn a_leaked_frame_keeps_its_fds_from_the_next_frame() {
+    let log = FdLog::new();
+    let mut dec = stream();
+    dec.receive(&frame(b"a", 2), log.fds(&[5, 6]), ReadFlags::default())
+        .unwrap();
+    {
+        let a = dec.next_frame().unwrap().unwrap();
+        std::mem::forget(a.fds);
+    }
+    dec.receive(&frame(b"b", 1), log.fds(&[7]), ReadFlags::default())
+        .unwrap();
+    assert_eq!(drain(&mut dec).unwrap(), [(b"b".to_vec(), vec![7])]);
+    assert_eq!(log.dropped(), [5, 6]);
+    assert_eq!(dec.held_fds(), 0);
+    // The same when part of its fds were taken.
+    dec.receive(&frame(b"c", 3), log.fds(&[8, 9, 10]), ReadFlags::default())
+        .unwrap();
+    {
+        let mut c = dec.next_frame().unwrap().unwrap();
+        assert_eq!(c.fds.next().map(Fd::take), Some(8));
+        std::mem::forget(c.fds);
+    }
+    dec.receive(&frame(b"d", 1), log.fds(&[11]), ReadFlags::default())
+        .unwrap();
+    assert_eq!(drain(&mut dec).unwrap(), [(b"d".to_vec(), vec![11])]);
+    assert_eq!(log.dropped(), [5, 6, 9, 10]);
+}

@@ -128,11 +128,20 @@ pub(crate) fn sendmsg<'f>(
         used += cmsg_space(UCRED_SIZE);
     }
     if nfds > 0 {
-        let at = put_header(&mut ctrl.0, used, libc::SCM_RIGHTS, nfds * FD_SIZE);
+        // The fds first, then the header with the count actually written:
+        // `put_header` no longer zeroes the data, so a `len()` that promised
+        // more than the iterator gave must not leave unwritten bytes for the
+        // kernel to read as fd numbers (`ExactSizeIterator` is a safe trait).
+        let at = used + cmsg_len(0);
+        let mut written = 0;
         for (i, fd) in fds.enumerate().take(nfds) {
             put_bytes(&mut ctrl.0, at + i * FD_SIZE, &fd.as_raw_fd().to_ne_bytes());
+            written = i + 1;
         }
-        used += cmsg_space(nfds * FD_SIZE);
+        if written > 0 {
+            put_header(&mut ctrl.0, used, libc::SCM_RIGHTS, written * FD_SIZE);
+            used += cmsg_space(written * FD_SIZE);
+        }
     }
     // SAFETY: msghdr is plain integers and pointers: all zeroes is valid (no iov, no control).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };

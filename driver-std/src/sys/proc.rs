@@ -53,7 +53,9 @@ pub(crate) enum PidfdPid {
 }
 
 /// The pid of the process the pidfd `fd` refers to, as seen from our pid
-/// namespace.
+/// namespace; `fd` must be a pidfd the kernel gave us (`SCM_PIDFD`,
+/// `SO_PEERPIDFD`, `pidfd_open`), never an fd from elsewhere: see
+/// [`pidfd_pid`] for those.
 ///
 /// Asks the kernel with one `ioctl(PIDFD_GET_INFO)` (Linux 6.13+) and falls
 /// back to reading `/proc/self/fdinfo/N` where that ioctl is unknown. The
@@ -66,10 +68,10 @@ pub(crate) enum PidfdPid {
 /// `ESRCH` from the ioctl means either "reaped" or "not visible in our pid
 /// namespace" (the kernel reports both alike); `fdinfo` tells them apart
 /// (`Pid: -1` against `Pid: 0`), and a dying peer is rare enough to pay for it.
-pub(crate) fn pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
+pub(crate) fn kernel_pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     match pidfd_get_info_pid(fd) {
         Ok(p) if p > 0 => PidfdPid::Pid(p),
-        Ok(_) | Err(_) => pidfd_pid_fdinfo(fd),
+        Ok(_) | Err(_) => pidfd_pid(fd),
     }
 }
 
@@ -92,19 +94,24 @@ struct PidfdInfo {
 }
 
 /// One `ioctl(fd, PIDFD_GET_INFO)` for the pid: `Err` if the kernel does
-/// not know the ioctl (`ENOTTY`, `EINVAL` before 6.13), `fd` is no pidfd,
-/// or the process is reaped or invisible (`ESRCH`).
+/// not know the ioctl (`ENOTTY`, `EINVAL` before 6.13) or the process is
+/// reaped or invisible (`ESRCH`).
+///
+/// Only for fds known to be pidfds: an ioctl number means what the driver
+/// behind the fd says it means, and some legacy drivers dispatch on its
+/// number alone, ignoring the size encoded in it. An fd a peer sent us could
+/// be any device.
 fn pidfd_get_info_pid(fd: BorrowedFd<'_>) -> Result<i32, nix::errno::Errno> {
     const _: () = assert!(std::mem::size_of::<PidfdInfo>() == 64);
     let mut info = PidfdInfo {
         mask: PIDFD_INFO_PID,
         ..PidfdInfo::default()
     };
-    // SAFETY: `fd` is a valid descriptor for the duration of the call and
-    // `info` a writable struct of the 64 bytes `PIDFD_GET_INFO` encodes as its
-    // size; the kernel writes at most that many (it copies
-    // `min(usize, sizeof(kinfo))`). On any other fd type the ioctl fails
-    // without touching `info`.
+    // SAFETY: `fd` is a valid descriptor for the duration of the call, and
+    // a pidfd (the callers' contract), whose ioctl handler (`pidfd_ioctl`)
+    // writes at most the size `PIDFD_GET_INFO` encodes, 64 bytes (it copies
+    // `min(usize, sizeof(kinfo))`), into `info`, a writable struct of exactly
+    // that size. Before Linux 6.13 pidfds answer it with `ENOTTY`.
     let r = unsafe { nix::libc::ioctl(fd.as_raw_fd(), PIDFD_GET_INFO, &raw mut info) };
     if r < 0 {
         return Err(nix::errno::Errno::last());
@@ -115,8 +122,10 @@ fn pidfd_get_info_pid(fd: BorrowedFd<'_>) -> Result<i32, nix::errno::Errno> {
     i32::try_from(info.pid).map_err(|_| nix::errno::Errno::EINVAL)
 }
 
-/// Reads `/proc/self/fdinfo/N` for the pidfd `fd`.
-fn pidfd_pid_fdinfo(fd: BorrowedFd<'_>) -> PidfdPid {
+/// The pid of the process the pidfd `fd` refers to, from
+/// `/proc/self/fdinfo/N`: safe for any fd (one that is no pidfd has no
+/// `Pid:` line and gives [`PidfdPid::Unknown`]).
+pub(crate) fn pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())) else {
         return PidfdPid::Unknown;
     };
@@ -152,8 +161,8 @@ mod tests {
     fn ioctl_and_fdinfo_agree_on_a_live_process() {
         let me = pidfd_open(std::process::id());
         let want = PidfdPid::Pid(std::process::id() as i32);
-        assert_eq!(pidfd_pid_fdinfo(me.as_fd()), want);
         assert_eq!(pidfd_pid(me.as_fd()), want);
+        assert_eq!(kernel_pidfd_pid(me.as_fd()), want);
         match pidfd_get_info_pid(me.as_fd()) {
             Ok(p) => assert_eq!(p, std::process::id() as i32),
             // Visible skip: the fdinfo path alone was tested above.
@@ -171,10 +180,13 @@ mod tests {
             nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOWAIT,
         )
         .unwrap();
-        assert_eq!(pidfd_pid(fd.as_fd()), PidfdPid::Pid(child.id() as i32));
+        assert_eq!(
+            kernel_pidfd_pid(fd.as_fd()),
+            PidfdPid::Pid(child.id() as i32)
+        );
         child.wait().unwrap();
-        assert_eq!(pidfd_pid_fdinfo(fd.as_fd()), PidfdPid::Gone);
         assert_eq!(pidfd_pid(fd.as_fd()), PidfdPid::Gone);
+        assert_eq!(kernel_pidfd_pid(fd.as_fd()), PidfdPid::Gone);
         assert!(pidfd_get_info_pid(fd.as_fd()).is_err());
     }
 
@@ -182,6 +194,5 @@ mod tests {
     fn a_descriptor_that_is_no_pidfd_is_unknown() {
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         assert_eq!(pidfd_pid(a.as_fd()), PidfdPid::Unknown);
-        assert!(pidfd_get_info_pid(a.as_fd()).is_err());
     }
 }
