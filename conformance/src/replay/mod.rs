@@ -7,6 +7,7 @@ mod decoder;
 mod encoder;
 mod handshake;
 mod misuse;
+mod script;
 
 use std::collections::BTreeSet;
 
