@@ -40,8 +40,8 @@ use alloc::vec::Vec;
 use bytes::BufMut;
 
 use super::{
-    AuthError, Authenticated, DEFAULT_MAX_LINE, DbusError, Line, Mechanism, external_response,
-    find_line, split,
+    AuthError, Authenticated, DEFAULT_MAX_LINE, DbusError, Mechanism, external_response, split,
+    take_line,
 };
 use crate::error::UsageError;
 use crate::event::{Ancillary, Attach, Leftover, Step};
@@ -242,16 +242,13 @@ impl<F> ClientAuth<F> {
                     (b"BEGIN", State::Done(done))
                 }
                 State::AwaitAuth | State::AwaitReject | State::AwaitAgree => {
-                    let n = match find_line(&self.buf, self.scanned, self.config.max_line)? {
-                        Line::Complete(n) => n,
-                        Line::Partial(_) if self.eof => return Err(DbusError::Eof.into()),
-                        Line::Partial(at) => {
-                            self.scanned = at;
-                            return Ok(Step::NeedInput);
+                    let max = self.config.max_line;
+                    let Some(line) = take_line(&mut self.buf, &mut self.scanned, max)? else {
+                        if self.eof {
+                            return Err(DbusError::Eof.into());
                         }
+                        return Ok(Step::NeedInput);
                     };
-                    let line: Vec<u8> = self.buf.drain(..n + 2).take(n).collect();
-                    self.scanned = 0;
                     self.state = self.on_line(&line)?;
                     continue;
                 }

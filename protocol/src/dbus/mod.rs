@@ -285,6 +285,26 @@ pub(crate) fn find_line(buf: &[u8], from: usize, max: usize) -> Result<Line, Dbu
     Ok(Line::Partial(buf.len()))
 }
 
+/// Takes the first complete line off the front of `buf` (without its
+/// `\r\n`); `None` while it is incomplete. `scanned` carries
+/// [`find_line`]'s resume point between calls (0 for a new line).
+pub(crate) fn take_line(
+    buf: &mut Vec<u8>,
+    scanned: &mut usize,
+    max: usize,
+) -> Result<Option<Vec<u8>>, DbusError> {
+    match find_line(buf, *scanned, max)? {
+        Line::Complete(n) => {
+            *scanned = 0;
+            Ok(Some(buf.drain(..n + 2).take(n).collect()))
+        }
+        Line::Partial(at) => {
+            *scanned = at;
+            Ok(None)
+        }
+    }
+}
+
 /// Splits a line into its command and its argument (after one space).
 pub(crate) fn split(line: &[u8]) -> (&[u8], &[u8]) {
     match line.iter().position(|&b| b == b' ') {

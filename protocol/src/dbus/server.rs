@@ -36,8 +36,8 @@ use alloc::vec::Vec;
 use bytes::BufMut;
 
 use super::{
-    AuthError, Authenticated, DEFAULT_MAX_FAILURES, DEFAULT_MAX_LINE, DbusError, Line, Mechanism,
-    find_line, hex_encode, parse_external, split,
+    AuthError, Authenticated, DEFAULT_MAX_FAILURES, DEFAULT_MAX_LINE, DbusError, Mechanism,
+    hex_encode, parse_external, split, take_line,
 };
 use crate::creds::Credentials;
 use crate::error::UsageError;
@@ -193,18 +193,12 @@ impl<F> ServerAuth<F> {
             State::WaitingForBegin(m) => Some(*m),
             State::WaitingForAuth | State::WaitingForData => None,
         };
-        let n = match find_line(&self.buf, self.scanned, self.config.max_line)? {
-            Line::Complete(n) => n,
-            Line::Partial(_) if self.eof => {
+        let Some(line) = take_line(&mut self.buf, &mut self.scanned, self.config.max_line)? else {
+            if self.eof {
                 return Err(self.last_rejection.unwrap_or(DbusError::Eof).into());
             }
-            Line::Partial(at) => {
-                self.scanned = at;
-                return Ok(Step::NeedInput);
-            }
+            return Ok(Step::NeedInput);
         };
-        let line: Vec<u8> = self.buf.drain(..n + 2).take(n).collect();
-        self.scanned = 0;
         let answer = self.answer(&line, mech);
         let mut reply = Vec::new();
         match answer {
