@@ -1,45 +1,12 @@
 //! Zero heap allocations per frame in steady state: a count, not a timing.
 //!
-//! A counting global allocator (counting per thread, so parallel tests do
-//! not disturb each other) wraps the system allocator. Each test warms a
-//! codec up, then counts the allocations over many more frames.
+//! `allocation_counter` (a counting global allocator, per thread, so that
+//! parallel tests do not disturb each other; a `realloc` counts as an
+//! allocation) measures each test: it warms a codec up, then counts the
+//! allocations over many more frames.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use allocation_counter::measure;
 use mon_ipc::{Decoder, Encoder, Kind, Limits, ReadFlags, SocketKind};
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter is a
-// const-initialised thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|a| a.set(a.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|a| a.set(a.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCS.with(Cell::get)
-}
 
 /// A plain fd token: allocation-free, like `OwnedFd`.
 #[derive(Debug)]
@@ -47,52 +14,80 @@ struct Token(#[allow(dead_code)] u32);
 
 const FRAMES: usize = 10_000;
 
-/// Encodes `FRAMES` frames of `payload` (every `fd_every`-th with one fd)
-/// and decodes them read by read, as a driver would; returns the
-/// allocations counted after a warm-up of 100 frames.
-fn steady_state(socket: SocketKind, payload: &[u8], fd_every: usize, batch: usize) -> u64 {
-    let limits = Limits::new(4, 1 << 20).unwrap();
-    let mut enc = Encoder::<Token>::new(limits, socket);
-    let mut dec = Decoder::<Token>::new(limits, socket);
-    let mut wire = Vec::with_capacity(1 << 20);
-    let mut before = None;
-    let mut received = 0;
-    let mut sent = 0;
-    while received < FRAMES {
-        if sent >= 100 && before.is_none() {
-            before = Some(allocations());
-        }
-        for _ in 0..batch {
-            let fds = (sent % fd_every == 0).then_some(Token(sent as u32));
-            enc.push_copy(Kind::Data, payload, fds).unwrap();
-            sent += 1;
+/// An encoder and a decoder joined by a simulated socket.
+struct Codec<'p> {
+    enc: Encoder<Token>,
+    dec: Decoder<Token>,
+    wire: Vec<u8>,
+    payload: &'p [u8],
+    fd_every: usize,
+    batch: usize,
+    sent: usize,
+    received: usize,
+}
+
+impl Codec<'_> {
+    /// One batch: `batch` frames (every `fd_every`-th with one fd) pushed,
+    /// then transmitted and decoded read by read, as a driver would.
+    fn pass(&mut self) {
+        for _ in 0..self.batch {
+            let fds = (self.sent % self.fd_every == 0).then_some(Token(self.sent as u32));
+            self.enc.push_copy(Kind::Data, self.payload, fds).unwrap();
+            self.sent += 1;
         }
         loop {
             // One simulated sendmsg / recvmsg pair per transmit.
             let mut slices = [&[][..]; 4];
-            let Some(t) = enc.transmit(&mut slices) else {
+            let Some(t) = self.enc.transmit(&mut slices) else {
                 break;
             };
             let nfds = t.fds.len();
-            wire.clear();
+            self.wire.clear();
             for s in &slices[..t.slices] {
-                wire.extend_from_slice(s);
+                self.wire.extend_from_slice(s);
             }
             let mut got = None;
-            enc.advance_with(wire.len(), |fd| got = Some(fd)).unwrap();
+            self.enc
+                .advance_with(self.wire.len(), |fd| got = Some(fd))
+                .unwrap();
             assert_eq!(nfds, usize::from(got.is_some()));
-            let buf = dec.read_buffer().unwrap();
-            buf.extend_from_slice(&wire);
-            dec.commit_read(got, ReadFlags::default()).unwrap();
-            while let Some(frame) = dec.next_frame().unwrap() {
-                assert_eq!(&frame.payload[..], payload);
+            let buf = self.dec.read_buffer().unwrap();
+            buf.extend_from_slice(&self.wire);
+            self.dec.commit_read(got, ReadFlags::default()).unwrap();
+            while let Some(frame) = self.dec.next_frame().unwrap() {
+                assert_eq!(&frame.payload[..], self.payload);
                 frame.fds.for_each(drop);
-                received += 1;
+                self.received += 1;
             }
         }
     }
-    assert_eq!(received, FRAMES);
-    allocations() - before.expect("warmed up")
+}
+
+/// Runs `FRAMES` frames of `payload` through a codec after a warm-up of
+/// 100; returns the allocations counted over those `FRAMES`.
+fn steady_state(socket: SocketKind, payload: &[u8], fd_every: usize, batch: usize) -> u64 {
+    let limits = Limits::new(4, 1 << 20).unwrap();
+    let mut c = Codec {
+        enc: Encoder::new(limits, socket),
+        dec: Decoder::new(limits, socket),
+        wire: Vec::with_capacity(1 << 20),
+        payload,
+        fd_every,
+        batch,
+        sent: 0,
+        received: 0,
+    };
+    while c.sent < 100 {
+        c.pass();
+    }
+    let start = c.received;
+    let counted = measure(|| {
+        while c.received < start + FRAMES {
+            c.pass();
+        }
+    });
+    assert!(c.received >= start + FRAMES);
+    counted.count_total
 }
 
 #[test]
@@ -125,9 +120,10 @@ fn stream_64k_frames() {
 
 #[test]
 fn the_counter_counts() {
-    // Guards the guard: an allocation between two reads is seen.
-    let before = allocations();
-    let v: Vec<u8> = Vec::with_capacity(10);
-    assert_eq!(allocations() - before, 1);
-    drop(v);
+    // Guards the guard: an allocation (and a reallocation) is seen.
+    let counted = measure(|| {
+        let mut v: Vec<u8> = Vec::with_capacity(10);
+        v.reserve(100);
+    });
+    assert_eq!(counted.count_total, 2);
 }
