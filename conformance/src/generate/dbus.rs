@@ -471,6 +471,17 @@ fn rejected_then_eof(name: &str, comment: &str, cfg: Config, first: Event, code:
 }
 
 /// The rest of a successful exchange after `OK`: `BEGIN` alone.
+/// `events`, then the client's `AUTH EXTERNAL` for uid 1000, answered
+/// `OK`, and `BEGIN`: a case that recovers and then succeeds.
+fn then_auth_ok(mut events: Vec<Event>) -> Vec<Event> {
+    events.extend([
+        rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
+        out(&ok_line()),
+        begin(),
+    ]);
+    events
+}
+
 fn begin() -> Event {
     rc(&line("BEGIN"))
 }
@@ -617,50 +628,38 @@ pub(super) fn server_cases() -> Vec<Draft> {
             .expect(fail("dbus_mechanism_rejected")),
         d("mechanisms-then-external", "D-Bus's mechanisms script: AUTH without a mechanism asks for the list (REJECTED EXTERNAL), then EXTERNAL succeeds; the failure count does not matter below the bound.")
             .flags(&["Sasl"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("AUTH"))),
                 out(&rejected_line()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         // ---- CANCEL and ERROR ----
         d("cancel-in-data", "D-Bus's cancel script: CANCEL while waiting for DATA: REJECTED, back to waiting for AUTH; then EXTERNAL succeeds.")
             .flags(&["Sasl"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("AUTH EXTERNAL"))),
                 out(&line("DATA")),
                 rc(&line("CANCEL")),
                 out(&rejected_line()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         d("cancel-after-ok-forgets-fds", "CANCEL after OK and AGREE_UNIX_FD: REJECTED, back to waiting for AUTH, and the fd agreement is forgotten.")
             .flags(&["Sasl", "UnixFd"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 nul_auth(),
                 out(&ok_line()),
                 rc(&line("NEGOTIATE_UNIX_FD")),
                 out(&line("AGREE_UNIX_FD")),
                 rc(&line("CANCEL")),
                 out(&rejected_line()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         d("cancel-before-auth", "CANCEL while waiting for AUTH is not a command of that state: ERROR, same state.")
             .flags(&["Sasl", "ErrorText"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("CANCEL"))),
                 out(&unknown()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         d("error-before-auth", "ERROR from the client while waiting for AUTH: REJECTED; the client hangs up: dbus_mechanism_rejected.")
             .flags(&["Sasl", "Eof"])
@@ -683,13 +682,10 @@ pub(super) fn server_cases() -> Vec<Draft> {
         // ---- garbage lines ----
         d("unknown-command", "D-Bus's invalid-command script: an unknown command is answered with ERROR and the state stays; the exchange then succeeds.")
             .flags(&["Malformed", "ErrorText"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("NONEXISTENT_COMMAND"))),
                 out(&unknown()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         d("auth-in-data", "AUTH while waiting for DATA is not a command of that state: ERROR.")
             .flags(&["Malformed", "ErrorText"])
@@ -705,13 +701,10 @@ pub(super) fn server_cases() -> Vec<Draft> {
             .expect(external_ok(false, nothing())),
         d("negotiate-before-ok", "NEGOTIATE_UNIX_FD before OK: ERROR (not a command of that state), no fds agreed.")
             .flags(&["Malformed", "ErrorText", "UnixFd"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("NEGOTIATE_UNIX_FD"))),
                 out(&unknown()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         ds(no_fd, "unix-fd-refused", "A server without fd support answers NEGOTIATE_UNIX_FD with ERROR; BEGIN then authenticates without fds.")
             .flags(&["UnixFd", "ErrorText"])
@@ -757,13 +750,10 @@ pub(super) fn server_cases() -> Vec<Draft> {
             .expect(fail("dbus_too_many_failures")),
         d("six-failures-then-ok", "Six failures are answered; the seventh attempt succeeds.")
             .flags(&["Bounds"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("AUTH EXTERNAL 30").repeat(6))),
                 out(&rejected_line().repeat(6)),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         // ---- BEGIN too early ----
         fatal("begin-first", "BEGIN before any AUTH: dbus_begin_unauthenticated, no reply.", b"\0BEGIN\r\n", "dbus_begin_unauthenticated"),
@@ -810,13 +800,10 @@ fn credential_cases() -> Vec<Draft> {
             .expect(fail("dbus_uid_mismatch")),
         d("wrong-uid-then-right", "A wrong uid, REJECTED, then the right one: OK.")
             .flags(&["NulCredentials"])
-            .events(vec![
+            .events(then_auth_ok(vec![
                 rc(&cat(b"\0", &line("AUTH EXTERNAL 30"))),
                 out(&rejected_line()),
-                rc(&line(&format!("AUTH EXTERNAL {UID_1000}"))),
-                out(&ok_line()),
-                begin(),
-            ])
+            ]))
             .expect(external_ok(false, nothing())),
         rejected_then_eof("bad-response-not-digits", "D-Bus's external-silly script: the response is hex but not decimal digits (\"zz\"): REJECTED, then dbus_bad_response.", scfg(), rc(&cat(b"\0", &line("AUTH EXTERNAL 7a7a"))), "dbus_bad_response"),
         rejected_then_eof("bad-response-not-hex", "D-Bus's invalid-hex-encoding script: the response is not hex: REJECTED, then dbus_bad_response.", scfg(), rc(&cat(b"\0", &line("AUTH EXTERNAL 3g"))), "dbus_bad_response"),
