@@ -5,7 +5,7 @@
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use mon_ipc::{Ancillary, Attach, Handshake};
+use mon_ipc::{Attach, Handshake};
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -144,15 +144,9 @@ fn read<H: Handshake<OwnedFd>>(
             Ok(Io::Moved(0))
         }
         Ok(got) => {
-            let anc = Ancillary {
-                creds: got.creds,
-                pidfd: got.pidfd,
-                fds,
-                ctrunc: got.ctrunc,
-                trunc: got.trunc,
-            };
-            let _ = side.receive(&buf[..got.len], anc);
-            Ok(Io::Moved(got.len))
+            let len = got.len;
+            let _ = side.receive(&buf[..len], got.ancillary(fds));
+            Ok(Io::Moved(len))
         }
         Err(e) if e.is_would_block() => Ok(Io::WouldBlock),
         // Linux answers ECONNRESET instead of EOF when the peer closed with

@@ -65,14 +65,7 @@ pub fn recv(sock: impl AsFd, buf: &mut [u8], room: Room) -> Result<(usize, Ancil
         false,
         false,
     )?;
-    let anc = Ancillary {
-        creds: got.creds,
-        pidfd: got.pidfd,
-        fds,
-        ctrunc: got.ctrunc,
-        trunc: got.trunc,
-    };
-    Ok((got.len, anc))
+    Ok((got.len, got.ancillary(fds)))
 }
 
 /// Turns `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel has it) on or

@@ -247,6 +247,19 @@ pub(crate) struct Received {
     pub(crate) trunc: bool,
 }
 
+impl Received {
+    /// The core's view of this read, with the `SCM_RIGHTS` fds it brought.
+    pub(crate) fn ancillary(self, fds: Vec<OwnedFd>) -> mon_ipc::Ancillary<OwnedFd> {
+        mon_ipc::Ancillary {
+            creds: self.creds,
+            pidfd: self.pidfd,
+            fds,
+            ctrunc: self.ctrunc,
+            trunc: self.trunc,
+        }
+    }
+}
+
 /// One `recvmsg(MSG_CMSG_CLOEXEC)` into `dest`, `EINTR` retried. Fds of
 /// `SCM_RIGHTS` are appended to `fds` (at most the `ctrl`'s cap; reserve
 /// that capacity to keep this allocation-free); the others are closed.
