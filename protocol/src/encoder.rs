@@ -183,7 +183,6 @@ impl<F> Encoder<F> {
     /// queued frames' bytes must stay contiguous. The padding is skipped
     /// (`advance`), so it is never sent.
     fn align_arena_for(&mut self, src: &[u8], headers: usize) {
-        self.arena.clear();
         self.arena.reserve(headers + src.len() + 63);
         let dst = self.arena.as_ptr() as usize + headers;
         let pad = (src.as_ptr() as usize).wrapping_sub(dst) % 64;
