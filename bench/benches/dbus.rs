@@ -103,16 +103,16 @@ fn libdbus<'a>(exe: Option<&Path>, daemon: &Daemon, mode: &str) -> Option<Wall<'
 
 /// Our D-Bus client: connect, authenticate; the socket and the bytes read
 /// after the last line (normally none).
-fn ours_connect(bus: &Path, config: &dbus::ClientConfig) -> (OwnedFd, Vec<u8>) {
+fn ours_connect(bus: &Path, opts: &dbus::ClientOptions) -> (OwnedFd, Vec<u8>) {
     let sock = mon_ipc_std::connect(bus, SocketKind::Stream).expect("connect to dbus-daemon");
-    let (sock, auth) = dbus::client(sock, config, Some(TIMEOUT)).expect("D-Bus authentication");
+    let (sock, auth) = dbus::client(sock, opts).expect("D-Bus authentication");
     assert!(auth.unix_fd && auth.guid.len() == 32, "{auth:?}");
     (sock, auth.leftover.bytes)
 }
 
 fn dbus_handshake(c: &mut Criterion, daemon: &Daemon, exe: Option<&Path>) {
     let bus = daemon.bus.clone();
-    let config = dbus::client_config();
+    let config = dbus::ClientOptions::default().timeout(Some(TIMEOUT));
     let raw = RawClient::new();
     let native = Server::start(
         "dbusnative",
@@ -146,7 +146,7 @@ fn dbus_handshake(c: &mut Criterion, daemon: &Daemon, exe: Option<&Path>) {
 
 fn dbus_hello(c: &mut Criterion, daemon: &Daemon, exe: Option<&Path>) {
     let bus = daemon.bus.clone();
-    let config = dbus::client_config();
+    let config = dbus::ClientOptions::default().timeout(Some(TIMEOUT));
     let raw = RawClient::new();
     let hello = hello_message();
     let mut buf = Vec::with_capacity(1024);

@@ -13,7 +13,7 @@ use mon_ipc::Credentials;
 
 use crate::connection::Connection;
 use crate::error::Result;
-use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, sealed::Side};
+use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
 use crate::sys;
 
@@ -59,12 +59,13 @@ pub fn server_with<S: AsFd>(
     })
 }
 
-/// Runs a handshake to its end.
-fn drive<H: Side, S: AsFd>(
+/// Runs a handshake of any profile to its end: `decide` on
+/// [`Progress::Decide`].
+pub(crate) fn drive<H: Side, S: AsFd>(
     mut hs: Authenticating<H, S>,
     timeout: Option<Duration>,
     mut decide: impl FnMut(&mut Authenticating<H, S>) -> Result<()>,
-) -> Result<Connection<S>> {
+) -> Result<H::Finished<S>> {
     hs.io.dontwait = true;
     hs.io.poll_before_answer = true;
     let deadline = timeout.map(|t| Instant::now() + t);

@@ -1,309 +1,186 @@
-//! The D-Bus authentication profile on real sockets: step-wise (for
-//! non-blocking sockets and event loops) and blocking, around the core's
+//! The D-Bus authentication profile on real sockets, around the core's
 //! [`mon_ipc::dbus::ClientAuth`] and [`mon_ipc::dbus::ServerAuth`].
 //!
-//! The loop is the one of [`Authenticating`](crate::Authenticating): at most
-//! one `sendmsg` or `recvmsg` per step, [`Progress`] for what to wait for,
-//! `EINTR` retried, `EAGAIN` reported. What differs is the outcome: not a
-//! mon-ipc [`Connection`](crate::Connection) but the socket and an
-//! [`Authenticated`] (guid, fd agreement, the client's credentials, and
-//! every byte after `BEGIN`), ready for a D-Bus message layer.
+//! The same driver as the native handshake: step-wise with
+//! [`ClientHandshake`] / [`ServerHandshake`] (aliases of
+//! [`Authenticating`], at most one `sendmsg` or `recvmsg` per step,
+//! [`Progress`](crate::Progress) for what to wait for), blocking with
+//! [`client`] / [`server`] and a timeout, and the crate's one
+//! [`Error`](crate::Error) (a D-Bus failure is
+//! [`Error::Dbus`](crate::Error::Dbus) with its `dbus_` code). What differs
+//! is the outcome: not a mon-ipc [`Connection`](crate::Connection) but the
+//! socket and an [`Authenticated`] (guid, fd agreement, the client's
+//! credentials, and every byte after `BEGIN`), ready for a D-Bus message
+//! layer.
 //!
 //! ```no_run
 //! use mon_ipc_std::{SocketKind, dbus};
 //! let sock = mon_ipc_std::connect("/run/user/1000/bus", SocketKind::Stream)?;
-//! let (sock, auth) = dbus::client(sock, &dbus::client_config(), None)?;
+//! let (sock, auth) = dbus::client(sock, &dbus::ClientOptions::default())?;
 //! assert!(auth.guid.len() == 32);
-//! # Ok::<(), dbus::Error>(())
+//! # Ok::<(), mon_ipc_std::Error>(())
 //! ```
 
-use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
 
 pub use mon_ipc::dbus::{
-    AuthError, Authenticated, ClientConfig, ClientMechanism, DbusError, Mechanism, ServerConfig,
+    Authenticated, ClientConfig, ClientMechanism, DbusError, Mechanism, ServerConfig,
 };
 use mon_ipc::dbus::{ClientAuth, ServerAuth};
-use mon_ipc::{Handshake, Step};
 
-use crate::handshake::Progress;
-use crate::handshake_io::{Exchange, Io};
+use crate::blocking::drive;
+use crate::error::Result;
+use crate::handshake::{Authenticating, Side};
+use crate::options::DEFAULT_TIMEOUT;
 use crate::peer;
 use crate::sys;
 use crate::sys::msg::Ctrl;
 
-/// A failure of the D-Bus authentication: the peer's or the caller's (with
-/// its `dbus_` or usage code), or the system's.
+/// Room for the D-Bus lines a side sends in one step.
+const OUT_CAP: usize = 64;
+
+/// The D-Bus client's authentication ([`Authenticating::step`], `finish`).
+pub type ClientHandshake<S> = Authenticating<ClientAuth<OwnedFd>, S>;
+/// The D-Bus server's authentication ([`Authenticating::step`], `finish`).
+/// It never pauses at [`Progress::Decide`](crate::Progress::Decide).
+pub type ServerHandshake<S> = Authenticating<ServerAuth<OwnedFd>, S>;
+
+/// Options of the D-Bus client side: the core's [`ClientConfig`] and the
+/// blocking call's timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The authentication failed or the API was misused.
-    Auth(AuthError),
-    /// A system call failed or the timeout expired.
-    Driver(crate::Error),
+pub struct ClientOptions {
+    /// Mechanism, fd negotiation, line bound.
+    pub config: ClientConfig,
+    /// Limit of the blocking [`client`] call; `None` waits forever. The
+    /// step-wise API has no clock: its caller runs the timer.
+    pub timeout: Option<Duration>,
 }
 
-impl Error {
-    /// The stable code: `dbus_...`, a usage code, or the driver's.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Auth(e) => e.code(),
-            Error::Driver(e) => e.code(),
+impl Default for ClientOptions {
+    /// `EXTERNAL` claiming this process's effective uid, asking for fd
+    /// passing, the default timeout.
+    fn default() -> Self {
+        ClientOptions {
+            config: ClientConfig::external(sys::proc::own_claim().uid),
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
 }
 
-impl From<crate::Error> for Error {
-    fn from(e: crate::Error) -> Self {
-        Error::Driver(e)
+impl ClientOptions {
+    /// With this core configuration.
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// With this timeout for the blocking call.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
-impl From<AuthError> for Error {
-    fn from(e: AuthError) -> Self {
-        Error::Auth(e)
-    }
+/// Options of the D-Bus server side: the core's [`ServerConfig`] (its
+/// `policy` is replaced by the driver's, as for the native server) and the
+/// blocking call's timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Guid, mechanisms, fd agreement, bounds.
+    pub config: ServerConfig,
+    /// Limit of the blocking [`server`] call; `None` waits forever.
+    pub timeout: Option<Duration>,
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Auth(e) => e.fmt(f),
-            Error::Driver(e) => e.fmt(f),
+impl ServerOptions {
+    /// EXTERNAL only, fd passing agreed, the default bounds and timeout,
+    /// with this guid (sent as 32 hex digits with `OK`).
+    pub fn new(guid: [u8; 16]) -> Self {
+        ServerOptions {
+            config: ServerConfig::new(guid),
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
-}
 
-impl std::error::Error for Error {}
+    /// With this core configuration.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
 
-/// The `Result` of this module.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// What the loop needs of a side beyond [`Handshake`].
-pub trait Side: Handshake<OwnedFd> + sealed::Sealed {
-    /// The precise error once failed.
-    fn auth_error(&self) -> Option<AuthError>;
-    /// After `Done`: the outcome.
-    fn authenticated(self) -> Result<Authenticated<OwnedFd>, AuthError>;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for mon_ipc::dbus::ClientAuth<std::os::fd::OwnedFd> {}
-    impl Sealed for mon_ipc::dbus::ServerAuth<std::os::fd::OwnedFd> {}
+    /// With this timeout for the blocking call.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
 }
 
 impl Side for ClientAuth<OwnedFd> {
-    fn auth_error(&self) -> Option<AuthError> {
-        self.error()
-    }
-    fn authenticated(self) -> Result<Authenticated<OwnedFd>, AuthError> {
-        self.finish()
+    type Finished<S> = (S, Authenticated<OwnedFd>);
+    const SERVER: bool = false;
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S> {
+        (sock, output)
     }
 }
 
 impl Side for ServerAuth<OwnedFd> {
-    fn auth_error(&self) -> Option<AuthError> {
-        self.error()
+    type Finished<S> = (S, Authenticated<OwnedFd>);
+    const SERVER: bool = true;
+    fn finished<S: AsFd>(sock: S, mut output: Self::Output) -> Self::Finished<S> {
+        if let Some(p) = output.peer.as_mut() {
+            peer::check_pidfd(p);
+        }
+        (sock, output)
     }
-    fn authenticated(self) -> Result<Authenticated<OwnedFd>, AuthError> {
-        self.finish()
-    }
 }
 
-/// A D-Bus authentication in progress on socket `S`, for side `H`
-/// ([`Client`] or [`Server`]). Call [`step`](Auth::step) until
-/// [`Progress::Done`], waiting for readability or writability on
-/// `WantRead` / `WantWrite`, then [`finish`](Auth::finish).
-#[derive(Debug)]
-pub struct Auth<H, S> {
-    sock: S,
-    side: H,
-    /// Pending output, the read control buffer, the blocking switches.
-    io: Exchange,
-    passcred_set: bool,
-    dead: Option<Error>,
-}
-
-/// The client side.
-pub type Client<S> = Auth<ClientAuth<OwnedFd>, S>;
-/// The server side.
-pub type Server<S> = Auth<ServerAuth<OwnedFd>, S>;
-
-/// `EXTERNAL` claiming this process's effective uid, asking for fd passing.
-pub fn client_config() -> ClientConfig {
-    ClientConfig::external(sys::proc::own_claim().uid)
-}
-
-impl<S: AsFd> Client<S> {
+impl<S: AsFd> ClientHandshake<S> {
     /// Starts the client side on a connected stream socket.
-    pub fn new(sock: S, config: ClientConfig) -> Result<Self> {
+    pub fn new(sock: S, opts: &ClientOptions) -> Result<Self> {
         sys::sockopt::unix_kind(sock.as_fd())?;
-        Ok(Auth::with(
+        let side = ClientAuth::new(opts.config);
+        Ok(Authenticating::with(
             sock,
-            ClientAuth::new(config),
+            side,
             Ctrl::none(),
             false,
+            true,
+            OUT_CAP,
         ))
     }
 }
 
-impl<S: AsFd> Server<S> {
+impl<S: AsFd> ServerHandshake<S> {
     /// Starts the server side on an accepted stream socket. `SO_PASSCRED`
     /// (and `SO_PASSPIDFD`) is turned on if it is not (a
     /// [`Listener`](crate::Listener) already does), so that the NUL byte's
-    /// read carries the client's credentials; both are turned off at the end;
-    /// the policy is the native handshake's (`config.policy` is replaced).
-    pub fn new(sock: S, mut config: ServerConfig) -> Result<Self> {
+    /// read carries the client's credentials; both are turned off once the
+    /// client's first line is in.
+    pub fn new(sock: S, opts: &ServerOptions) -> Result<Self> {
         let fd = sock.as_fd();
         sys::sockopt::unix_kind(fd)?;
-        if !sys::sockopt::passcred(fd)? {
-            sys::sockopt::set_passcred(fd, true)?;
-        }
-        // The NUL byte's read then brings a pidfd of its sender too.
-        let pidfd = sys::sockopt::set_passpidfd(fd, true)?;
-        let socket = peer::socket_credentials(fd, !pidfd)?;
-        config.policy = peer::policy();
+        let (socket, pidfd) = peer::prepare_server(fd)?;
+        let config = ServerConfig {
+            policy: peer::policy(),
+            ..opts.config
+        };
         let side = ServerAuth::new(config, socket);
-        Ok(Auth::with(sock, side, Ctrl::new(0, true, pidfd), true))
-    }
-}
-
-impl<H: Side, S: AsFd> Auth<H, S> {
-    fn with(sock: S, side: H, ctrl: Ctrl, passcred_set: bool) -> Self {
-        Auth {
-            sock,
-            side,
-            io: Exchange::new(ctrl, 64),
-            passcred_set,
-            dead: None,
-        }
-    }
-
-    /// Does the next piece of work: at most one `sendmsg` or `recvmsg`.
-    pub fn step(&mut self) -> Result<Progress> {
-        if let Some(e) = self.dead {
-            return Err(e);
-        }
-        if self.io.output_pending() {
-            return self.write();
-        }
-        match self.io.next_step(|out| self.side.step(out)) {
-            Step::NeedInput if self.io.wait_first() => Ok(Progress::WantRead),
-            Step::NeedInput => self.read(),
-            Step::Send(attach) => {
-                self.io.attach(attach);
-                self.write()
-            }
-            Step::Decide => Ok(Progress::Continue), // the D-Bus sides never pause
-            Step::Done => {
-                self.clear_passcred();
-                Ok(Progress::Done)
-            }
-            Step::Failed(e) => {
-                self.clear_passcred();
-                let e = match self.side.auth_error() {
-                    Some(a) => Error::Auth(a),
-                    None => Error::Driver(e.into()),
-                };
-                Err(self.die(e))
-            }
-        }
-    }
-
-    /// After [`Progress::Done`]: the socket and the outcome.
-    pub fn finish(self) -> Result<(S, Authenticated<OwnedFd>)> {
-        if let Some(e) = self.dead {
-            return Err(e);
-        }
-        let mut auth = self.side.authenticated()?;
-        if let Some(p) = auth.peer.as_mut() {
-            peer::check_pidfd(p);
-        }
-        Ok((self.sock, auth))
-    }
-
-    /// The socket.
-    pub fn get_ref(&self) -> &S {
-        &self.sock
-    }
-
-    fn die(&mut self, e: Error) -> Error {
-        self.dead = Some(e);
-        e
-    }
-
-    fn clear_passcred(&mut self) {
-        if std::mem::take(&mut self.passcred_set) {
-            let fd = self.sock.as_fd();
-            let _ = sys::sockopt::set_passcred(fd, false);
-            let _ = sys::sockopt::set_passpidfd(fd, false);
-        }
-    }
-
-    fn write(&mut self) -> Result<Progress> {
-        match self.io.write(self.sock.as_fd()) {
-            Ok(Io::Moved(_)) => Ok(Progress::Continue),
-            Ok(Io::WouldBlock) => Ok(Progress::WantWrite),
-            Err(e) => Err(self.die(e.into())),
-        }
-    }
-
-    fn read(&mut self) -> Result<Progress> {
-        match self.io.read(self.sock.as_fd(), &mut self.side, false) {
-            Ok(Io::Moved(_)) => Ok(Progress::Continue),
-            Ok(Io::WouldBlock) => Ok(Progress::WantRead),
-            Err(e) => Err(self.die(e.into())),
-        }
-    }
-}
-
-impl<H, S: AsFd> AsFd for Auth<H, S> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.sock.as_fd()
-    }
-}
-
-impl<H, S: AsFd> AsRawFd for Auth<H, S> {
-    fn as_raw_fd(&self) -> RawFd {
-        self.sock.as_fd().as_raw_fd()
+        let ctrl = Ctrl::new(0, true, pidfd);
+        Ok(Authenticating::with(sock, side, ctrl, true, true, OUT_CAP))
     }
 }
 
 /// Authenticates to a D-Bus server on a connected socket, waiting at most
-/// `timeout` (`None`: forever). Every wait is `poll`; every call uses
-/// `MSG_DONTWAIT`, so a blocking socket works too.
-pub fn client<S: AsFd>(
-    sock: S,
-    config: &ClientConfig,
-    timeout: Option<Duration>,
-) -> Result<(S, Authenticated<OwnedFd>)> {
-    drive(Client::new(sock, *config)?, timeout)
+/// `opts.timeout`. Every wait is `poll`; every call uses `MSG_DONTWAIT`,
+/// so a blocking socket works too.
+pub fn client<S: AsFd>(sock: S, opts: &ClientOptions) -> Result<(S, Authenticated<OwnedFd>)> {
+    drive(ClientHandshake::new(sock, opts)?, opts.timeout, |_| Ok(()))
 }
 
 /// Authenticates a D-Bus client on an accepted socket, waiting at most
-/// `timeout`. The leftover holds every byte the client sent after `BEGIN`.
-pub fn server<S: AsFd>(
-    sock: S,
-    config: &ServerConfig,
-    timeout: Option<Duration>,
-) -> Result<(S, Authenticated<OwnedFd>)> {
-    drive(Server::new(sock, *config)?, timeout)
-}
-
-fn drive<H: Side, S: AsFd>(
-    mut auth: Auth<H, S>,
-    timeout: Option<Duration>,
-) -> Result<(S, Authenticated<OwnedFd>)> {
-    auth.io.dontwait = true;
-    auth.io.poll_before_answer = true;
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        match auth.step()? {
-            Progress::Continue | Progress::Decide => {}
-            Progress::WantRead => sys::sock::wait(auth.sock.as_fd(), false, deadline)?,
-            Progress::WantWrite => sys::sock::wait(auth.sock.as_fd(), true, deadline)?,
-            Progress::Done => return auth.finish(),
-        }
-    }
+/// `opts.timeout`. The leftover holds every byte the client sent after
+/// `BEGIN`.
+pub fn server<S: AsFd>(sock: S, opts: &ServerOptions) -> Result<(S, Authenticated<OwnedFd>)> {
+    drive(ServerHandshake::new(sock, opts)?, opts.timeout, |_| Ok(()))
 }

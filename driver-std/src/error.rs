@@ -16,6 +16,10 @@ pub enum Error {
     /// The core rejected something the peer did, or the caller misused it.
     /// [`mon_ipc::Error::code`] gives the stable code of `vectors/`.
     Protocol(mon_ipc::Error),
+    /// The D-Bus peer broke the D-Bus authentication protocol, failed
+    /// authentication or refused us (a `dbus_` code; the caller's misuse of
+    /// a D-Bus side is [`Error::Protocol`] with a usage code).
+    Dbus(mon_ipc::dbus::DbusError),
     /// A system call failed.
     Io {
         /// The system call, e.g. `"sendmsg"`.
@@ -68,7 +72,8 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// A stable lower-case code: the core's code for [`Error::Protocol`],
+    /// A stable lower-case code: the core's code for [`Error::Protocol`]
+    /// and [`Error::Dbus`],
     /// otherwise `io`, `timeout`, `too_many_fds`, `kernel_too_old`,
     /// `peer_gone`, `unsupported_socket`, `closed`, or for shared memory
     /// `shm_not_memfd`, `shm_seals_missing`, `shm_size_mismatch`,
@@ -77,6 +82,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Protocol(e) => e.code(),
+            Error::Dbus(e) => e.code(),
             Error::Io { .. } => "io",
             Error::Timeout => "timeout",
             Error::TooManyFds(_) => "too_many_fds",
@@ -153,6 +159,15 @@ impl From<mon_ipc::Error> for Error {
     }
 }
 
+impl From<mon_ipc::dbus::Error> for Error {
+    fn from(e: mon_ipc::dbus::Error) -> Self {
+        match e {
+            mon_ipc::dbus::Error::Peer(e) => Error::Dbus(e),
+            mon_ipc::dbus::Error::Usage(e) => e.into(),
+        }
+    }
+}
+
 impl From<mon_ipc::PeerError> for Error {
     fn from(e: mon_ipc::PeerError) -> Self {
         Error::Protocol(e.into())
@@ -169,6 +184,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Protocol(e) => e.fmt(f),
+            Error::Dbus(e) => e.fmt(f),
             Error::Io { syscall, errno } => {
                 write!(f, "{syscall}: {}", io::Error::from_raw_os_error(*errno))
             }
@@ -234,7 +250,7 @@ mod tests {
         ];
         for e in &all {
             match e {
-                Error::Protocol(_) => unreachable!("not a driver error"),
+                Error::Protocol(_) | Error::Dbus(_) => unreachable!("not a driver error"),
                 Error::Io { .. }
                 | Error::Timeout
                 | Error::TooManyFds(_)
@@ -258,11 +274,12 @@ mod tests {
     fn driver_codes_list_every_variant_once() {
         let codes: Vec<&str> = samples().iter().map(Error::code).collect();
         assert_eq!(codes, Error::DRIVER_CODES);
-        for e in mon_ipc::Error::all() {
+        let protocol = mon_ipc::Error::all().map(|e| e.code());
+        let dbus = mon_ipc::dbus::DbusError::ALL.iter().map(|e| e.code());
+        for code in protocol.chain(dbus) {
             assert!(
-                !Error::DRIVER_CODES.contains(&e.code()),
-                "{} is a protocol code",
-                e.code()
+                !Error::DRIVER_CODES.contains(&code),
+                "{code} is a protocol code"
             );
         }
     }

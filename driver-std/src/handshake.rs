@@ -1,19 +1,15 @@
 //! The step-wise handshake: one generic loop over [`mon_ipc::Handshake`]
-//! for both sides, one system call per step, for blocking and non-blocking
-//! sockets alike.
+//! for every profile and side (native and D-Bus, client and server), one
+//! system call per step, for blocking and non-blocking sockets alike.
 //!
-//! See [`Authenticating`] for the call order.
+//! See [`Authenticating`] for the call order and [`Side`] for what varies.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use mon_ipc::{ClientAuth, ClientConfig, Credentials, ServerAuth, ServerConfig, SocketKind, Step};
+use mon_ipc::{Credentials, Handshake, SocketKind, Step};
 
-use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::handshake_io::{Exchange, Io};
-use crate::options::{ClientOptions, ServerOptions};
-use crate::peer;
-use crate::socket::pass_credentials;
 use crate::sys;
 use crate::sys::msg::Ctrl;
 
@@ -27,65 +23,129 @@ pub enum Progress {
     /// Wait until the socket is writable, then call `step` again.
     WantWrite,
     /// Server only: the client is authenticated; see
-    /// [`ServerHandshake::peer`], then call `accept` or `deny`.
+    /// [`Authenticating::peer`], then call `accept` or `deny`.
     Decide,
     /// Authenticated: call `finish`.
     Done,
 }
 
-pub(crate) mod sealed {
-    use std::os::fd::OwnedFd;
-
-    /// What the generic loop needs beyond [`mon_ipc::Handshake`].
-    pub trait Side: mon_ipc::Handshake<OwnedFd> {
-        /// Whether this is the server side.
-        const SERVER: bool;
-        /// Accepts a pending decision (server only).
-        fn accept_now(&mut self) -> Result<(), mon_ipc::Error>;
-        /// Whether a decision is pending (server only).
-        fn deciding(&self) -> bool;
-    }
-}
-use sealed::Side;
-
-impl Side for ClientAuth<OwnedFd> {
-    const SERVER: bool = false;
-    fn accept_now(&mut self) -> Result<(), mon_ipc::Error> {
-        Err(mon_ipc::UsageError::NoDecisionPending.into())
-    }
-    fn deciding(&self) -> bool {
-        false
-    }
+mod sealed {
+    pub trait Sealed {}
+    impl<F> Sealed for mon_ipc::ClientAuth<F> {}
+    impl<F> Sealed for mon_ipc::ServerAuth<F> {}
+    impl<F> Sealed for mon_ipc::dbus::ClientAuth<F> {}
+    impl<F> Sealed for mon_ipc::dbus::ServerAuth<F> {}
 }
 
-impl Side for ServerAuth<OwnedFd> {
-    const SERVER: bool = true;
-    fn accept_now(&mut self) -> Result<(), mon_ipc::Error> {
-        self.accept()
-    }
-    fn deciding(&self) -> bool {
-        self.peer().is_some()
-    }
-}
-
-/// A handshake in progress on socket `S`, for side `H`
-/// ([`ClientHandshake`] or [`ServerHandshake`]).
+/// A handshake side this driver can run: the core's state machine of one
+/// profile and one side, over owned fds.
 ///
-/// Call [`Authenticating::step`] until it returns [`Progress::Done`], then
-/// [`Authenticating::finish`]:
+/// | `H` | step-wise alias | blocking call | [`Side::Finished<S>`] |
+/// |---|---|---|---|
+/// | [`mon_ipc::ClientAuth`] | [`ClientHandshake`] | [`client`](crate::client) | [`Connection<S>`](crate::Connection) |
+/// | [`mon_ipc::ServerAuth`] | [`ServerHandshake`] | [`server`](crate::server) | [`Connection<S>`](crate::Connection) |
+/// | [`mon_ipc::dbus::ClientAuth`] | [`dbus::ClientHandshake`](crate::dbus::ClientHandshake) | [`dbus::client`](crate::dbus::client) | `(S, `[`dbus::Authenticated`](crate::dbus::Authenticated)`)` |
+/// | [`mon_ipc::dbus::ServerAuth`] | [`dbus::ServerHandshake`](crate::dbus::ServerHandshake) | [`dbus::server`](crate::dbus::server) | `(S, `[`dbus::Authenticated`](crate::dbus::Authenticated)`)` |
+///
+/// Name it to write one function over every side, e.g. a poll loop:
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use mon_ipc_std::{Authenticating, Progress, Side};
+///
+/// /// Runs any handshake on a blocking socket, accepting every peer.
+/// fn run<H: Side, S: AsFd>(mut hs: Authenticating<H, S>) -> mon_ipc_std::Result<H::Finished<S>> {
+///     loop {
+///         match hs.step()? {
+///             Progress::Decide => hs.accept()?,
+///             Progress::Done => return hs.finish(),
+///             _ => {} // a blocking socket: every step makes progress
+///         }
+///     }
+/// }
+///
+/// let pair = mon_ipc_std::socketpair(mon_ipc_std::SocketKind::Stream)?;
+/// let opts = mon_ipc_std::dbus::ServerOptions::new([7; 16]);
+/// let server = std::thread::spawn(move || {
+///     run(mon_ipc_std::dbus::ServerHandshake::new(pair.server, &opts)?)
+/// });
+/// let opts = mon_ipc_std::dbus::ClientOptions::default();
+/// let (_sock, auth) = run(mon_ipc_std::dbus::ClientHandshake::new(pair.client, &opts)?)?;
+/// assert_eq!(auth.guid, "07".repeat(16));
+/// server.join().unwrap()?;
+/// # Ok::<(), mon_ipc_std::Error>(())
+/// ```
+///
+/// Sealed: the driver knows what each side needs from the socket
+/// (`SO_PASSCRED` and when to clear it, the control buffer's room).
+pub trait Side: Handshake<OwnedFd, Error: Into<Error>> + sealed::Sealed {
+    /// What [`Authenticating::finish`] gives on socket `S`.
+    type Finished<S>;
+
+    /// Whether this side reads its peer's message first (the server): its
+    /// peer's credentials are all in once it sends or decides.
+    #[doc(hidden)]
+    const SERVER: bool;
+
+    /// The outcome on `sock`.
+    #[doc(hidden)]
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S>;
+}
+
+/// A handshake in progress on socket `S`, for side `H` (see [`Side`]):
+/// [`ClientHandshake`], [`ServerHandshake`],
+/// [`dbus::ClientHandshake`](crate::dbus::ClientHandshake) or
+/// [`dbus::ServerHandshake`](crate::dbus::ServerHandshake).
+///
+/// Call [`step`](Authenticating::step) until it returns
+/// [`Progress::Done`], then [`finish`](Authenticating::finish):
 ///
 /// | `step` returns | meaning | the manual's |
 /// |---|---|---|
 /// | `Continue` | a read or write went through (maybe partly): call again | `MON_CONTINUE` |
 /// | `WantRead` | the read gave `EAGAIN`: wait until readable | `MON_WANT_READ` |
 /// | `WantWrite` | the write gave `EAGAIN`: wait until writable | `MON_WANT_WRITE` |
-/// | `Decide` | server with [`ServerOptions::decide`]: `accept` or `deny` | (the C API accepts) |
+/// | `Decide` | native server with [`ServerOptions::decide`](crate::ServerOptions::decide): look at [`peer`](Authenticating::peer), then [`accept`](Authenticating::accept) or [`deny`](Authenticating::deny) | (the C API accepts) |
 /// | `Done` | authenticated: `finish` | `0` |
 /// | `Err(e)` | failed; `e` is sticky; close the socket | an error code |
 ///
 /// `WantRead` / `WantWrite` come only from an `EAGAIN` the kernel returned,
 /// so an edge-triggered poller (tokio's `AsyncFd`) may clear its readiness
 /// on them. `EINTR` is retried inside the step.
+///
+/// ```
+/// use mon_ipc_std::{ClientHandshake, ClientOptions, Progress, ServerHandshake, ServerOptions};
+/// let pair = mon_ipc_std::socketpair(mon_ipc_std::SocketKind::Stream)?;
+/// mon_ipc_std::set_nonblocking(&pair.client, true)?;
+/// mon_ipc_std::set_nonblocking(&pair.server, true)?;
+/// let mut client = ClientHandshake::new(pair.client, &ClientOptions::default())?;
+/// let mut server = ServerHandshake::new(pair.server, &ServerOptions::default().decide(true))?;
+/// // One thread, both sides: step whichever can move.
+/// let (mut c_done, mut s_done) = (false, false);
+/// while !(c_done && s_done) {
+///     if !c_done {
+///         c_done = client.step()? == Progress::Done;
+///     }
+///     if !s_done {
+///         match server.step()? {
+///             Progress::Decide => {
+///                 let uid = server.peer().and_then(|p| p.uid());
+///                 if uid == Some(nix::unistd::geteuid().as_raw()) {
+///                     server.accept()?
+///                 } else {
+///                     server.deny()?
+///                 }
+///             }
+///             Progress::Done => s_done = true,
+///             _ => {} // WantRead / WantWrite: a poller would wait here
+///         }
+///     }
+/// }
+/// let (client, server) = (client.finish()?, server.finish()?);
+/// assert_eq!(server.peer.unwrap().pid(), Some(std::process::id().try_into().unwrap()));
+/// # drop(client);
+/// # Ok::<(), mon_ipc_std::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Authenticating<H, S> {
     sock: S,
@@ -98,108 +158,31 @@ pub struct Authenticating<H, S> {
     passcred_set: bool,
     /// Accept without pausing at `Decide`.
     auto_accept: bool,
-    /// A fatal system call error, returned again by every later step.
+    /// A fatal error, returned again by every later step.
     dead: Option<Error>,
 }
 
-/// The client's handshake.
-pub type ClientHandshake<S> = Authenticating<ClientAuth<OwnedFd>, S>;
-/// The server's handshake.
-pub type ServerHandshake<S> = Authenticating<ServerAuth<OwnedFd>, S>;
-
-impl<S: AsFd> ClientHandshake<S> {
-    /// Starts the client side on a connected socket. With mutual
-    /// authentication this turns `SO_PASSCRED` on before the hello goes
-    /// out, so that the reply cannot come without the server's credentials.
-    pub fn new(sock: S, opts: &ClientOptions) -> Result<Self> {
-        let fd = sock.as_fd();
-        let kind = sys::sockopt::unix_kind(fd)?;
-        let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
-        let (server, pidfd) = if opts.mutual {
-            let pidfd = pass_credentials(fd)?;
-            (peer::socket_credentials(fd, !pidfd)?, pidfd)
-        } else {
-            (Default::default(), false)
-        };
-        let config = ClientConfig {
-            limits,
-            mutual: opts.mutual,
-            socket: kind,
-            policy: peer::policy(),
-        };
-        // The read that completes the reply may bring the first frame's fds.
-        let ctrl = Ctrl::new(limits.max_fds().into(), opts.mutual, pidfd);
-        Ok(Self::with(
-            sock,
-            ClientAuth::new(config, server),
-            ctrl,
-            opts.mutual,
-            false,
-        ))
-    }
-}
-
-impl<S: AsFd> ServerHandshake<S> {
-    /// Starts the server side on an accepted socket (or the server end of
-    /// a socketpair). `SO_PASSCRED` should already be on ([`Listener`],
-    /// [`socketpair`]); if it is not, it is turned on now, and a hello that
-    /// came before is refused for lack of credentials.
-    ///
-    /// [`Listener`]: crate::Listener
-    /// [`socketpair`]: crate::socketpair()
-    pub fn new(sock: S, opts: &ServerOptions) -> Result<Self> {
-        let fd = sock.as_fd();
-        let kind = sys::sockopt::unix_kind(fd)?;
-        let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
-        if !sys::sockopt::passcred(fd)? {
-            sys::sockopt::set_passcred(fd, true)?;
-        }
-        // SCM_PIDFD is made when the message is read, so turning this on
-        // now is never too late.
-        let pidfd = sys::sockopt::set_passpidfd(fd, true)?;
-        let client = peer::socket_credentials(fd, !pidfd)?;
-        let config = ServerConfig {
-            limits,
-            socket: kind,
-            policy: peer::policy(),
-        };
-        // No room for fds: a hello with fds is refused, and the kernel
-        // reports the ones that did not fit with MSG_CTRUNC.
-        let ctrl = Ctrl::new(0, true, pidfd);
-        let side = ServerAuth::new(config, client);
-        Ok(Self::with(sock, side, ctrl, true, !opts.decide))
-    }
-
-    /// While [`Progress::Decide`]: the authenticated client. Its pidfd is
-    /// the kernel's; [`finish`](Authenticating::finish) drops it if it no
-    /// longer names a live process with the reported pid.
-    pub fn peer(&self) -> Option<&Credentials<OwnedFd>> {
-        self.side.peer()
-    }
-
-    /// While [`Progress::Decide`]: accept the client; `step` sends the reply
-    /// (a refusal instead, if the client sent more while waiting).
-    pub fn accept(&mut self) -> Result<()> {
-        self.probe_trailing()?;
-        if !self.side.deciding() {
-            return Ok(()); // refused for trailing input: `step` sends it
-        }
-        Ok(self.side.accept()?)
-    }
-
-    /// While [`Progress::Decide`]: deny the client; `step` sends the refusal
-    /// and then fails with `denied`.
-    pub fn deny(&mut self) -> Result<()> {
-        Ok(self.side.deny()?)
-    }
-}
+/// The native client's handshake ([`Authenticating::step`], `finish`).
+pub type ClientHandshake<S> = Authenticating<mon_ipc::ClientAuth<OwnedFd>, S>;
+/// The native server's handshake ([`Authenticating::step`], `peer`,
+/// `accept`, `deny`, `finish`).
+pub type ServerHandshake<S> = Authenticating<mon_ipc::ServerAuth<OwnedFd>, S>;
 
 impl<H: Side, S: AsFd> Authenticating<H, S> {
-    fn with(sock: S, side: H, ctrl: Ctrl, passcred_set: bool, auto_accept: bool) -> Self {
+    /// A driver for `side` on `sock`, reading through `ctrl`. The profile
+    /// constructors (`ClientHandshake::new`, ...) prepare the socket.
+    pub(crate) fn with(
+        sock: S,
+        side: H,
+        ctrl: Ctrl,
+        passcred_set: bool,
+        auto_accept: bool,
+        out_cap: usize,
+    ) -> Self {
         Authenticating {
             sock,
             side,
-            io: Exchange::new(ctrl, mon_ipc::hello::HELLO_LEN),
+            io: Exchange::new(ctrl, out_cap),
             passcred_set,
             auto_accept,
             dead: None,
@@ -216,7 +199,8 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         }
         let step = self.io.next_step(|out| self.side.step(out));
         // The server's "peer message is in" is every step past reading the
-        // hello; the client's is the end (its Send is its own hello).
+        // peer's first message; the client's is the end (its first Send is
+        // its own message).
         let peer_in = match step {
             Step::NeedInput => false,
             Step::Done | Step::Failed(_) => true,
@@ -233,10 +217,7 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
                 self.write()
             }
             Step::Decide if self.auto_accept => {
-                self.probe_trailing()?;
-                if self.side.deciding() {
-                    self.side.accept_now()?;
-                }
+                self.accept()?;
                 Ok(Progress::Continue)
             }
             Step::Decide => Ok(Progress::Decide),
@@ -245,15 +226,43 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         }
     }
 
-    /// After [`Progress::Done`]: the connection, with the peer's credentials
-    /// (always on the server; on the client with mutual authentication) and
-    /// a [`Channel`](crate::Channel) already given the handshake's leftover.
-    pub fn finish(self) -> Result<Connection<S>> {
+    /// While [`Progress::Decide`]: the authenticated peer. Its pidfd is
+    /// the kernel's; [`finish`](Authenticating::finish) drops it if it no
+    /// longer names a live process with the reported pid.
+    pub fn peer(&self) -> Option<&Credentials<OwnedFd>> {
+        self.side.peer()
+    }
+
+    /// While [`Progress::Decide`]: accept the peer; `step` sends the reply
+    /// (a refusal instead, if the peer sent more while waiting: PROTOCOL.md
+    /// §3.3, check 8).
+    pub fn accept(&mut self) -> Result<()> {
+        if self.side.peer().is_none() {
+            return self.side.accept().map_err(Into::into); // no decision pending
+        }
+        self.probe_trailing()?;
+        if self.side.peer().is_none() {
+            return Ok(()); // refused for trailing input: `step` sends it
+        }
+        self.side.accept().map_err(Into::into)
+    }
+
+    /// While [`Progress::Decide`]: deny the peer; `step` sends the refusal
+    /// and then fails with `denied`.
+    pub fn deny(&mut self) -> Result<()> {
+        self.side.deny().map_err(Into::into)
+    }
+
+    /// After [`Progress::Done`]: the outcome ([`Side::Finished`]). For the
+    /// native profile a [`Connection`](crate::Connection) with the peer's credentials (always
+    /// on the server; on the client with mutual authentication) and a
+    /// [`Channel`](crate::Channel) already given the handshake's leftover.
+    pub fn finish(self) -> Result<H::Finished<S>> {
         if let Some(e) = self.dead {
             return Err(e);
         }
-        let est = self.side.finish()?;
-        Ok(Connection::new(self.sock, est))
+        let output = self.side.finish().map_err(Into::into)?;
+        Ok(H::finished(self.sock, output))
     }
 
     /// The socket.
@@ -302,11 +311,11 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         }
     }
 
-    /// PROTOCOL 3.3, check 8: input that arrives after the hello and before
-    /// the reply is refused (status 4). Once the hello is in the server reads
-    /// no further, so before it answers it looks for such input without
-    /// blocking: one `recvmsg`, normally `EAGAIN`. Data makes the core queue
-    /// the refusal; EOF is recorded for the channel.
+    /// PROTOCOL.md §3.3, check 8: input that arrives after the hello and
+    /// before the reply is refused (status 4). Once the hello is in the
+    /// server reads no further, so before it answers it looks for such
+    /// input without blocking: one `recvmsg`, normally `EAGAIN`. Data makes
+    /// the core queue the refusal; EOF is recorded for the channel.
     fn probe_trailing(&mut self) -> Result<()> {
         self.read(true).map(drop)
     }

@@ -92,3 +92,16 @@ pub(crate) fn check_pidfd(creds: &mut Credentials<OwnedFd>) {
         creds.pidfd = None;
     }
 }
+
+/// What every server side (native and D-Bus) does first: `SO_PASSCRED` on
+/// if it is not, `SO_PASSPIDFD` on where the kernel has it (`SCM_PIDFD` is
+/// made when the message is read, so turning it on now is never too late),
+/// then the socket's credentials of the client. Also whether pidfds come
+/// with messages.
+pub(crate) fn prepare_server(fd: BorrowedFd<'_>) -> Result<(SocketCredentials<OwnedFd>, bool)> {
+    if !sys::sockopt::passcred(fd)? {
+        sys::sockopt::set_passcred(fd, true)?;
+    }
+    let pidfd = sys::sockopt::set_passpidfd(fd, true)?;
+    Ok((socket_credentials(fd, !pidfd)?, pidfd))
+}

@@ -210,6 +210,14 @@ fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, V
     (msg[1], reply_serial, msg[body_at..].to_vec(), le)
 }
 
+fn client_options() -> dbus::ClientOptions {
+    dbus::ClientOptions::default().timeout(Some(TIMEOUT))
+}
+
+fn server_options() -> dbus::ServerOptions {
+    dbus::ServerOptions::new([7; 16]).timeout(Some(TIMEOUT))
+}
+
 #[test]
 fn our_client_says_hello_to_dbus_daemon() {
     if !have_tools("our_client_says_hello_to_dbus_daemon") {
@@ -219,7 +227,7 @@ fn our_client_says_hello_to_dbus_daemon() {
     let (_daemon, bus) = start_daemon(&dir.0);
 
     let sock = mon_ipc_std::connect(&bus, SocketKind::Stream).unwrap();
-    let (sock, auth) = dbus::client(sock, &dbus::client_config(), Some(TIMEOUT)).unwrap();
+    let (sock, auth) = dbus::client(sock, &client_options()).unwrap();
     assert_eq!(auth.mechanism, Mechanism::External);
     assert!(auth.unix_fd, "dbus-daemon agrees to fd passing");
     assert_eq!(auth.guid.len(), 32);
@@ -277,7 +285,8 @@ fn dbus_send_authenticates_to_our_server() {
     let mut config = ServerConfig::new(*b"mon-ipc-dbus-srv");
     config.unix_fd = true;
     // The non-blocking driver, waiting with poll for what it asks.
-    let mut server = dbus::Server::new(sock, config).unwrap();
+    let opts = dbus::ServerOptions::new(config.guid).config(config);
+    let mut server = dbus::ServerHandshake::new(sock, &opts).unwrap();
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let want = match server.step().unwrap() {
@@ -335,13 +344,12 @@ fn our_client_and_our_server_on_a_socketpair() {
     let euid = nix::unistd::geteuid().as_raw();
     let pair = mon_ipc_std::socketpair(SocketKind::Stream).unwrap();
     let client = std::thread::spawn(move || {
-        let (sock, auth) = dbus::client(pair.client, &dbus::client_config(), Some(TIMEOUT))?;
+        let (sock, auth) = dbus::client(pair.client, &client_options())?;
         let mut sock = UnixStream::from(sock);
         sock.write_all(b"l\x01\x00\x01").unwrap();
-        Ok::<_, dbus::Error>(auth)
+        Ok::<_, mon_ipc_std::Error>(auth)
     });
-    let (sock, auth) =
-        dbus::server(pair.server, &ServerConfig::new([7; 16]), Some(TIMEOUT)).unwrap();
+    let (sock, auth) = dbus::server(pair.server, &server_options()).unwrap();
     let client = client.join().unwrap().unwrap();
     // The client's first bytes after BEGIN: leftover, then the socket.
     let mut first = auth.leftover.bytes.clone();
@@ -363,13 +371,13 @@ fn our_client_and_our_server_on_a_socketpair() {
     // the client gives up and closes.
     let pair = mon_ipc_std::socketpair(SocketKind::Stream).unwrap();
     let client = std::thread::spawn(move || {
-        let mut config = dbus::client_config();
-        config.mechanism = dbus::ClientMechanism::External {
+        let mut opts = client_options();
+        opts.config.mechanism = dbus::ClientMechanism::External {
             uid: Some(euid.wrapping_add(1)),
         };
-        dbus::client(pair.client, &config, Some(TIMEOUT)).map(drop)
+        dbus::client(pair.client, &opts).map(drop)
     });
-    let server = dbus::server(pair.server, &ServerConfig::new([7; 16]), Some(TIMEOUT));
+    let server = dbus::server(pair.server, &server_options());
     let client = client.join().unwrap();
     assert_eq!(client.unwrap_err().code(), "dbus_rejected");
     assert_eq!(server.unwrap_err().code(), "dbus_uid_mismatch");

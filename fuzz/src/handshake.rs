@@ -7,8 +7,8 @@
 
 use arbitrary::Arbitrary;
 use mon_ipc::{
-    Ancillary, CredentialPolicy, Error, Handshake, MessageCredentials, SocketCredentials,
-    SocketKind, Step, Ucred,
+    Ancillary, CredentialPolicy, Error, Established, Handshake, MessageCredentials,
+    SocketCredentials, SocketKind, Step, Ucred,
 };
 
 use crate::fd::{Fd, Ledger};
@@ -97,7 +97,7 @@ impl Script {
 /// Drives `side` through the script. `message` builds a correct handshake
 /// message for the side's peer; `decide` is called for Accept (true) and
 /// Deny (false).
-pub fn drive<H: Handshake<Fd>>(
+pub fn drive<H: Handshake<Fd, Error = Error, Output = Established<Fd>>>(
     script: &Script,
     ledger: &Ledger,
     mut side: H,

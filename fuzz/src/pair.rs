@@ -136,7 +136,7 @@ impl Net<'_> {
 
 /// Steps one side once; returns `Some(result)` when it has ended, and
 /// whether anything happened.
-fn step_side<H: Handshake<Fd>>(
+fn step_side<H: Handshake<Fd, Error = Error>>(
     net: &mut Net<'_>,
     side: &mut H,
     server: bool,

@@ -24,7 +24,7 @@ fn run<H: Handshake<Fd>>(
     inbox: &mut Wire<Fd>,
     outbox: &mut Wire<Fd>,
     me: Ucred,
-) -> Step {
+) -> Step<H::Error> {
     let mut out = Vec::new();
     loop {
         let step = side.step(&mut out);

@@ -13,34 +13,8 @@ use core::fmt;
 
 use crate::hello::Status;
 
-/// An error enum with stable codes: `Variant = "code",` per line, or
-/// `Variant = "code" => CorePeerError,` to map each onto the nearest
-/// [`PeerError`] (what a profile's errors look like through the generic
-/// [`Handshake`](crate::Handshake) trait; see `dbus`).
+/// An error enum with stable codes: `Variant = "code",` per line.
 macro_rules! codes {
-    (
-        $(#[$enum_meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$meta:meta])* $variant:ident = $code:literal => $core:ident, )*
-        }
-    ) => {
-        $crate::error::codes! {
-            $(#[$enum_meta])*
-            pub enum $name {
-                $( $(#[$meta])* $variant = $code, )*
-            }
-        }
-
-        impl $name {
-            /// The nearest core error, which the generic
-            /// [`Handshake`](crate::Handshake) trait reports.
-            pub const fn core(self) -> $crate::PeerError {
-                match self {
-                    $( $name::$variant => $crate::PeerError::$core, )*
-                }
-            }
-        }
-    };
     (
         $(#[$enum_meta:meta])*
         pub enum $name:ident {
@@ -218,7 +192,7 @@ impl PeerError {
     }
 }
 
-/// Any error of the core.
+/// Any error of the native handshake and the frame codec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// The peer misbehaved, failed authentication or refused.
@@ -247,6 +221,12 @@ impl Error {
     /// The error whose code is `code`, if any.
     pub fn from_code(code: &str) -> Option<Error> {
         Error::all().find(|e| e.code() == code)
+    }
+}
+
+impl crate::ErrorCode for Error {
+    fn code(self) -> &'static str {
+        Error::code(self)
     }
 }
 

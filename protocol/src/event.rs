@@ -78,8 +78,11 @@ pub enum Attach {
 /// | `Decide` | server only: call `accept` or `deny` (the C API accepts) | `MON_CONTINUE` |
 /// | `Done` | call `finish` for the peer's credentials and leftover input | `0` |
 /// | `Failed(e)` | close the connection | a negative error code |
+///
+/// `E` is the profile's error: [`Error`] for the native handshake,
+/// [`dbus::Error`](crate::dbus::Error) for D-Bus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
+pub enum Step<E = Error> {
     /// Read from the socket.
     NeedInput,
     /// Bytes were appended to the caller's output buffer: send them with
@@ -90,7 +93,7 @@ pub enum Step {
     /// The handshake succeeded.
     Done,
     /// The handshake failed; the error is sticky.
-    Failed(Error),
+    Failed(E),
 }
 
 /// Bytes and fds a handshake read but that belong to the message channel.

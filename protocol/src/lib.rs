@@ -62,7 +62,7 @@ pub use event::{
     Ancillary, Attach, CredentialPolicy, Leftover, MessageCredentials, SocketKind, Step,
 };
 pub use frame::{Kind, ShmHeader};
-pub use handshake::Handshake;
+pub use handshake::{ErrorCode, Handshake};
 pub use hello::Status;
 pub use limits::{DEFAULT_MAX_FDS, DEFAULT_MAX_PAYLOAD, Limits, MAX_FDS_PER_FRAME};
 pub use policy::SocketCredentials;

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use mon_ipc::dbus::{
-    AuthError, ClientAuth, ClientConfig, ClientMechanism, DbusError, Mechanism, ServerAuth,
+    ClientAuth, ClientConfig, ClientMechanism, DbusError, Error, Mechanism, ServerAuth,
     ServerConfig,
 };
 use mon_ipc::{
-    Ancillary, Attach, CredentialPolicy, Handshake, MessageCredentials, SocketCredentials, Step,
-    Ucred, UsageError,
+    Ancillary, Attach, CredentialPolicy, ErrorCode, Handshake, MessageCredentials,
+    SocketCredentials, Step, Ucred, UsageError,
 };
 
 const ME: Ucred = Ucred::known(42, 1000, 1000);
@@ -39,7 +39,7 @@ fn run_server(
     input: &[u8],
     chunk: usize,
     creds: Option<Ucred>,
-) -> (Vec<u8>, Step, usize) {
+) -> (Vec<u8>, Step<Error>, usize) {
     let mut out = Vec::new();
     let mut fed = 0;
     loop {
@@ -165,7 +165,7 @@ fn rejected(s: &mut ServerAuth<u32>, input: &[u8], creds: Option<Ucred>, reason:
         t.receive_eof().unwrap();
         assert!(matches!(t.step(&mut Vec::new()), Step::Failed(_)));
         assert_eq!(server_code(t), reason.code());
-        assert_eq!(t.error(), Some(AuthError::Dbus(reason)));
+        assert_eq!(t.error(), Some(Error::Peer(reason)));
     }
 }
 
@@ -383,12 +383,12 @@ fn server_rejection_forgets_fd_agreement() {
 fn fatal(s: &mut ServerAuth<u32>, input: &[u8], code: DbusError) -> Vec<u8> {
     let (out, step, _) = run_server(s, input, usize::MAX, Some(ME));
     assert!(matches!(step, Step::Failed(_)), "{input:?}: {step:?}");
-    assert_eq!(s.error(), Some(AuthError::Dbus(code)), "{input:?}");
-    assert_eq!(step, Step::Failed(code.core().into()));
+    assert_eq!(s.error(), Some(Error::Peer(code)), "{input:?}");
+    assert_eq!(step, Step::Failed(Error::Peer(code)));
     // Sticky.
     assert!(matches!(s.step(&mut Vec::new()), Step::Failed(_)));
     assert!(s.receive(b"x", Ancillary::default()).is_err());
-    assert_eq!(s.error(), Some(AuthError::Dbus(code)));
+    assert_eq!(s.error(), Some(Error::Peer(code)));
     out
 }
 
@@ -426,7 +426,7 @@ fn server_fatal_errors() {
             assert!(matches!(step, Step::Failed(_)), "{input:?}");
             assert_eq!(
                 s.error(),
-                Some(AuthError::Dbus(*code)),
+                Some(Error::Peer(*code)),
                 "{:?}",
                 &input[..20.min(input.len())]
             );
@@ -465,7 +465,7 @@ fn server_fds_and_truncation() {
         fds: vec![7],
         ..Ancillary::default()
     };
-    assert_eq!(s.receive(b"\0", anc), Err(AuthError::Dbus(DbusError::Fds)));
+    assert_eq!(s.receive(b"\0", anc), Err(Error::Peer(DbusError::Fds)));
     assert_eq!(server_code(&s), "dbus_fds");
     let mut s = server();
     s.receive(b"\0AUTH", Ancillary::with_creds(ME)).unwrap();
@@ -475,7 +475,7 @@ fn server_fds_and_truncation() {
     };
     assert_eq!(
         s.receive(b" EXTERNAL", anc),
-        Err(AuthError::Dbus(DbusError::ControlTruncated))
+        Err(Error::Peer(DbusError::ControlTruncated))
     );
     assert!(matches!(s.step(&mut Vec::new()), Step::Failed(_)));
 }
@@ -514,13 +514,13 @@ fn server_misuse() {
     let s = server();
     assert_eq!(
         s.finish().unwrap_err(),
-        AuthError::Usage(UsageError::NotFinished)
+        Error::Usage(UsageError::NotFinished)
     );
     let mut s = server();
     s.receive_eof().unwrap();
     assert_eq!(
         s.receive_eof(),
-        Err(AuthError::Usage(UsageError::UnexpectedInput))
+        Err(Error::Usage(UsageError::UnexpectedInput))
     );
     let mut s = server();
     s.receive(
@@ -533,12 +533,9 @@ fn server_misuse() {
     assert_eq!(s.step(&mut out), Step::Done);
     assert_eq!(
         s.receive(b"more", Ancillary::default()),
-        Err(AuthError::Usage(UsageError::UnexpectedInput))
+        Err(Error::Usage(UsageError::UnexpectedInput))
     );
-    assert_eq!(
-        s.error(),
-        Some(AuthError::Usage(UsageError::UnexpectedInput))
-    );
+    assert_eq!(s.error(), Some(Error::Usage(UsageError::UnexpectedInput)));
     // Creds-only empty reads are ignored before the NUL byte.
     let mut s = server();
     s.receive(b"", Ancillary::with_creds(ME)).unwrap();
@@ -553,7 +550,7 @@ fn run_client(
     c: &mut ClientAuth<u32>,
     replies: &[u8],
     chunk: usize,
-) -> (Vec<u8>, Step, Vec<Attach>) {
+) -> (Vec<u8>, Step<Error>, Vec<Attach>) {
     let mut out = Vec::new();
     let mut attach = Vec::new();
     let mut fed = 0;
@@ -778,8 +775,8 @@ fn client_failures() {
         for (replies, code) in &cases {
             let mut c = ClientAuth::new(ClientConfig::external(1000));
             let (_, step, _) = run_client(&mut c, replies.as_bytes(), chunk);
-            assert_eq!(step, Step::Failed(code.core().into()), "{replies:?}");
-            assert_eq!(c.error(), Some(AuthError::Dbus(*code)), "{replies:?}");
+            assert_eq!(step, Step::Failed(Error::Peer(*code)), "{replies:?}");
+            assert_eq!(c.error(), Some(Error::Peer(*code)), "{replies:?}");
             // Sticky.
             assert!(matches!(c.step(&mut Vec::new()), Step::Failed(_)));
             assert!(c.receive(b"x", Ancillary::default()).is_err());
@@ -797,12 +794,12 @@ fn client_eof_fds_truncation_and_misuse() {
     let mut c = ClientAuth::<u32>::new(ClientConfig::external(1000));
     assert_eq!(
         c.receive(b"OK", Ancillary::default()),
-        Err(AuthError::Usage(UsageError::UnexpectedInput))
+        Err(Error::Usage(UsageError::UnexpectedInput))
     );
     let mut c = ClientAuth::<u32>::new(ClientConfig::external(1000));
     assert_eq!(
         c.receive_eof(),
-        Err(AuthError::Usage(UsageError::UnexpectedInput))
+        Err(Error::Usage(UsageError::UnexpectedInput))
     );
 
     let mut c = ClientAuth::<u32>::new(ClientConfig::external(1000));
@@ -818,7 +815,7 @@ fn client_eof_fds_truncation_and_misuse() {
         fds: vec![3],
         ..Ancillary::default()
     };
-    assert_eq!(c.receive(b"OK", anc), Err(AuthError::Dbus(DbusError::Fds)));
+    assert_eq!(c.receive(b"OK", anc), Err(Error::Peer(DbusError::Fds)));
 
     let mut c = ClientAuth::<u32>::new(ClientConfig::external(1000));
     c.step(&mut Vec::new());
@@ -828,13 +825,13 @@ fn client_eof_fds_truncation_and_misuse() {
     };
     assert_eq!(
         c.receive(b"OK", anc),
-        Err(AuthError::Dbus(DbusError::ControlTruncated))
+        Err(Error::Peer(DbusError::ControlTruncated))
     );
 
     let c = ClientAuth::<u32>::new(ClientConfig::external(1000));
     assert_eq!(
         c.finish().unwrap_err(),
-        AuthError::Usage(UsageError::NotFinished)
+        Error::Usage(UsageError::NotFinished)
     );
 }
 
@@ -884,7 +881,8 @@ fn our_client_and_server_through_the_trait() {
     let mut s = server();
     pump(&mut c, &mut s);
     let (ce, se) = (Handshake::finish(c).unwrap(), Handshake::finish(s).unwrap());
-    assert_eq!(ce.limits.max_fds(), mon_ipc::DEFAULT_MAX_FDS);
+    assert_eq!(ce.guid, se.guid);
+    assert!(ce.unix_fd && se.unix_fd);
     assert_eq!(se.peer.unwrap().uid(), Some(1000));
     assert!(ce.peer.is_none());
 
@@ -895,21 +893,22 @@ fn our_client_and_server_through_the_trait() {
     });
     let mut s = server();
     pump(&mut c, &mut s);
-    assert_eq!(Handshake::finish(s).unwrap().limits.max_fds(), 0);
+    assert!(!Handshake::finish(s).unwrap().unix_fd);
 }
 
 #[test]
-fn trait_reports_the_nearest_core_error() {
+fn trait_reports_the_dbus_error_itself() {
     let mut s = server();
     assert!(Handshake::receive(&mut s, b"X", Ancillary::with_creds(ME)).is_err());
+    let nul = Error::Peer(DbusError::NulByte);
+    assert_eq!(Handshake::step(&mut s, &mut Vec::new()), Step::Failed(nul));
+    assert_eq!(ErrorCode::code(nul), "dbus_nul_byte");
+    assert_eq!(Handshake::state(&s), "failed");
     assert_eq!(
-        Handshake::step(&mut s, &mut Vec::new()),
-        Step::Failed(DbusError::NulByte.core().into())
+        Handshake::accept(&mut s),
+        Err(Error::Usage(UsageError::NoDecisionPending))
     );
-    assert_eq!(
-        Handshake::finish(s).unwrap_err(),
-        DbusError::NulByte.core().into()
-    );
+    assert_eq!(Handshake::finish(s).unwrap_err(), nul);
 }
 
 // ------------------------------------------------------------ every code

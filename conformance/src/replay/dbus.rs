@@ -1,64 +1,34 @@
 //! Replaying a D-Bus client or server case (`mon_ipc::dbus`), by the same
 //! loop as the native handshake ([`super::script`]). The error compared is
-//! the precise one (`ClientAuth::error` / `ServerAuth::error`, a `dbus_`
-//! code or a usage code), not the nearest core error.
+//! the profile's own (a `dbus_` code or a usage code).
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use mon_ipc::Credentials;
 use mon_ipc::dbus::{
-    AuthError, Authenticated, ClientAuth, ClientConfig, ClientMechanism, Mechanism, ServerAuth,
-    ServerConfig,
+    Authenticated, ClientAuth, ClientConfig, ClientMechanism, Mechanism, ServerAuth, ServerConfig,
 };
-use mon_ipc::{Ancillary, Credentials, Step};
 
 use super::config::{peer_socket, policy};
-use super::script::{Party, replay};
+use super::script::{Profile, replay};
 use crate::chunking::Plan;
 use crate::fdtoken::{Fd, Ledger};
 use crate::model::{DbusMechanism, DbusOutcome, Expected, Role, TestCase, TestGroup};
 
-/// Either side, so one loop drives both.
-enum Side {
-    Client(ClientAuth<Fd>),
-    Server(ServerAuth<Fd>),
-}
+/// The D-Bus profile, either side.
+struct Dbus;
 
-impl Party for Side {
-    type Done = Authenticated<Fd>;
-    const PROFILE: &'static str = "D-Bus";
+impl Profile for Dbus {
+    type Output = Authenticated<Fd>;
+    const NAME: &'static str = "D-Bus";
     const DECIDES: bool = false;
 
-    fn step(&mut self, out: &mut Vec<u8>) -> Step {
-        match self {
-            Side::Client(c) => c.step(out),
-            Side::Server(s) => s.step(out),
-        }
-    }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<Fd>) {
-        let _ = match self {
-            Side::Client(c) => c.receive(bytes, anc),
-            Side::Server(s) => s.receive(bytes, anc),
-        };
-    }
-    fn receive_eof(&mut self) -> Option<&'static str> {
-        let r = match self {
-            Side::Client(c) => c.receive_eof(),
-            Side::Server(s) => s.receive_eof(),
-        };
-        r.err().map(AuthError::code)
-    }
-    fn state(&self) -> &'static str {
-        match self {
-            Side::Client(c) => c.state(),
-            Side::Server(s) => s.state(),
-        }
-    }
     /// The client's `send_*` states are left within the `step` that
     /// produces their line, so `state()` never shows them between calls
     /// (docs/DBUS.md); the line sent names the state that sent it.
-    fn passed_through(&self, line: &[u8]) -> Option<&'static str> {
-        if !matches!(self, Side::Client(_)) {
+    fn passed_through(role: Role, line: &[u8]) -> Option<&'static str> {
+        if role != Role::DbusClient {
             return None;
         }
         let name = match line {
@@ -73,13 +43,6 @@ impl Party for Side {
     }
     fn show(bytes: &[u8]) -> String {
         format!("{:?}", String::from_utf8_lossy(bytes))
-    }
-    fn finish(self) -> Result<Authenticated<Fd>, &'static str> {
-        match self {
-            Side::Client(c) => c.finish(),
-            Side::Server(s) => s.finish(),
-        }
-        .map_err(AuthError::code)
     }
     fn check_done<'d>(
         done: &'d Authenticated<Fd>,
@@ -107,18 +70,23 @@ pub(super) fn run(
     states: &mut BTreeSet<(Role, &'static str)>,
 ) -> Result<(), String> {
     let ledger = Ledger::new();
-    let result =
-        side(group, &ledger).and_then(|side| replay(side, group.role, case, plan, states, &ledger));
+    let result = run_with(group, case, plan, states, &ledger);
     result.and_then(|()| ledger.check_all_dropped())
 }
 
-fn side(group: &TestGroup, ledger: &Rc<Ledger>) -> Result<Side, String> {
+fn run_with(
+    group: &TestGroup,
+    case: &TestCase,
+    plan: Plan,
+    states: &mut BTreeSet<(Role, &'static str)>,
+    ledger: &Rc<Ledger>,
+) -> Result<(), String> {
     let c = &group.config;
     let line = |n: u64| usize::try_from(n).map_err(|_| "config: maxLine too large".to_owned());
     match group.role {
         Role::DbusClient => {
             let d = c.dbus_client.ok_or("config.dbusClient missing")?;
-            Ok(Side::Client(ClientAuth::new(ClientConfig {
+            let side = ClientAuth::new(ClientConfig {
                 mechanism: match d.mechanism {
                     DbusMechanism::External => ClientMechanism::External { uid: d.uid },
                     DbusMechanism::Anonymous => ClientMechanism::Anonymous,
@@ -126,7 +94,8 @@ fn side(group: &TestGroup, ledger: &Rc<Ledger>) -> Result<Side, String> {
                 unix_fd: d.unix_fd,
                 require_unix_fd: d.require_unix_fd,
                 max_line: line(d.max_line)?,
-            })))
+            });
+            replay::<Dbus, _>(side, group.role, case, plan, states, ledger)
         }
         Role::DbusServer => {
             let d = c.dbus_server.as_ref().ok_or("config.dbusServer missing")?;
@@ -136,7 +105,7 @@ fn side(group: &TestGroup, ledger: &Rc<Ledger>) -> Result<Side, String> {
                 .as_slice()
                 .try_into()
                 .map_err(|_| "config.dbusServer.guid is not 16 bytes")?;
-            Ok(Side::Server(ServerAuth::new(
+            let side = ServerAuth::new(
                 ServerConfig {
                     guid,
                     policy: policy(c.credential_policy),
@@ -146,7 +115,8 @@ fn side(group: &TestGroup, ledger: &Rc<Ledger>) -> Result<Side, String> {
                     max_failures: d.max_failures,
                 },
                 peer_socket(c, ledger),
-            )))
+            );
+            replay::<Dbus, _>(side, group.role, case, plan, states, ledger)
         }
         other => Err(format!("{} is not a D-Bus role", other.name())),
     }

@@ -4,68 +4,25 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use mon_ipc::{
-    Ancillary, ClientAuth, ClientConfig, Credentials, Error, Established, ServerAuth, ServerConfig,
-    Step,
+    ClientAuth, ClientConfig, Credentials, Error, Established, ServerAuth, ServerConfig,
 };
 
 use super::config::{limits, peer_socket, policy, socket};
-use super::script::{Party, compare_outcome, replay};
+use super::script::{Profile, compare_outcome, replay};
 use crate::chunking::Plan;
 use crate::fdtoken::{Fd, Ledger};
-use crate::model::{Decision, Expected, Leftover, Role, TestCase, TestGroup};
+use crate::model::{Expected, Leftover, Role, TestCase, TestGroup};
 
-/// Either side, so one loop drives both.
-enum Side {
-    Client(ClientAuth<Fd>),
-    Server(ServerAuth<Fd>),
-}
+/// The native handshake, either side.
+struct Native;
 
-impl Party for Side {
-    type Done = Established<Fd>;
-    const PROFILE: &'static str = "handshake";
+impl Profile for Native {
+    type Output = Established<Fd>;
+    const NAME: &'static str = "handshake";
     const DECIDES: bool = true;
 
-    fn step(&mut self, out: &mut Vec<u8>) -> Step {
-        match self {
-            Side::Client(c) => c.step(out),
-            Side::Server(s) => s.step(out),
-        }
-    }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<Fd>) {
-        let _ = match self {
-            Side::Client(c) => c.receive(bytes, anc),
-            Side::Server(s) => s.receive(bytes, anc),
-        };
-    }
-    fn receive_eof(&mut self) -> Option<&'static str> {
-        let r = match self {
-            Side::Client(c) => c.receive_eof(),
-            Side::Server(s) => s.receive_eof(),
-        };
-        r.err().map(Error::code)
-    }
-    fn state(&self) -> &'static str {
-        match self {
-            Side::Client(c) => c.state(),
-            Side::Server(s) => s.state(),
-        }
-    }
-    fn decide(&mut self, d: Decision) {
-        let _ = match (self, d) {
-            (Side::Server(s), Decision::Accept) => s.accept(),
-            (Side::Server(s), Decision::Deny) => s.deny(),
-            (Side::Client(_), _) => Ok(()),
-        };
-    }
     fn show(bytes: &[u8]) -> String {
         hex::encode(bytes)
-    }
-    fn finish(self) -> Result<Established<Fd>, &'static str> {
-        match self {
-            Side::Client(c) => c.finish(),
-            Side::Server(s) => s.finish(),
-        }
-        .map_err(Error::code)
     }
     fn check_done<'d>(
         est: &'d Established<Fd>,
@@ -108,27 +65,33 @@ fn run_with(
         Ok(l) => l,
         Err(e) => {
             let got = Err(Error::from(e).code());
-            return compare_outcome::<Side>(got, &Leftover::default(), &case.expected);
+            return compare_outcome::<Native>(got, &Leftover::default(), &case.expected);
         }
     };
-    let side = match group.role {
-        Role::ClientHandshake => Side::Client(ClientAuth::new(
-            ClientConfig {
+    let (mutual, socket, policy) = (
+        c.mutual.unwrap_or(false),
+        socket(c.socket),
+        policy(c.credential_policy),
+    );
+    match group.role {
+        Role::ClientHandshake => {
+            let config = ClientConfig {
                 limits: lim,
-                mutual: c.mutual.unwrap_or(false),
-                socket: socket(c.socket),
-                policy: policy(c.credential_policy),
-            },
-            peer_socket(c, ledger),
-        )),
-        _ => Side::Server(ServerAuth::new(
-            ServerConfig {
+                mutual,
+                socket,
+                policy,
+            };
+            let side = ClientAuth::new(config, peer_socket(c, ledger));
+            replay::<Native, _>(side, group.role, case, plan, states, ledger)
+        }
+        _ => {
+            let config = ServerConfig {
                 limits: lim,
-                socket: socket(c.socket),
-                policy: policy(c.credential_policy),
-            },
-            peer_socket(c, ledger),
-        )),
-    };
-    replay(side, group.role, case, plan, states, ledger)
+                socket,
+                policy,
+            };
+            let side = ServerAuth::new(config, peer_socket(c, ledger));
+            replay::<Native, _>(side, group.role, case, plan, states, ledger)
+        }
+    }
 }

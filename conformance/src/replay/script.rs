@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use mon_ipc::{Ancillary, Attach, Credentials, Step};
+use mon_ipc::{Ancillary, Attach, Credentials, ErrorCode, Handshake, Step};
 
 use super::config::ucred;
 use super::misuse::expect_call;
@@ -20,43 +20,35 @@ use crate::model::{
     Decision, Event, Expected, Leftover, MisuseCall, Outcome, Output, Peer, Role, TestCase,
 };
 
-/// One side of an authentication, as the loop drives it.
-pub(super) trait Party {
+/// What the replay needs to know of a profile (native, D-Bus) beyond the
+/// core's [`Handshake`] trait, which drives either side of it.
+pub(super) trait Profile {
     /// What `finish` gives on success.
-    type Done;
+    type Output;
     /// The profile, for messages ("handshake", "D-Bus").
-    const PROFILE: &'static str;
-    /// Whether the side may pause at `Step::Decide` for a `decide` event.
+    const NAME: &'static str;
+    /// Whether a side may pause at `Step::Decide` for a `decide` event.
     const DECIDES: bool;
 
-    fn step(&mut self, out: &mut Vec<u8>) -> Step;
-    /// One read. Errors are sticky: `step` and `finish` report them.
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<Fd>);
-    /// EOF; the error code, if it was refused.
-    fn receive_eof(&mut self) -> Option<&'static str>;
-    fn state(&self) -> &'static str;
-    /// A `decide` event (only where [`DECIDES`](Party::DECIDES)).
-    fn decide(&mut self, _: Decision) {}
     /// A state left within the `step` that produced `out`, which `state()`
     /// therefore never shows between calls.
-    fn passed_through(&self, _out: &[u8]) -> Option<&'static str> {
+    fn passed_through(_role: Role, _out: &[u8]) -> Option<&'static str> {
         None
     }
     /// Output bytes as a mismatch message shows them.
     fn show(bytes: &[u8]) -> String;
-    /// The outcome, or the error code.
-    fn finish(self) -> Result<Self::Done, &'static str>;
     /// Checks what is particular to the profile's success (version and
     /// limits; mechanism, guid and fd passing), and gives what all share.
     fn check_done<'d>(
-        done: &'d Self::Done,
+        done: &'d Self::Output,
         want: &Expected,
     ) -> Result<(&'d Option<Credentials<Fd>>, &'d mon_ipc::Leftover<Fd>), String>;
 }
 
-/// Replays `case` on `party` once, cut by `plan`; records the states seen.
-pub(super) fn replay<P: Party>(
-    party: P,
+/// Replays `case` on `party` (a side of profile `P`) once, cut by `plan`;
+/// records the states seen.
+pub(super) fn replay<P: Profile, H: Handshake<Fd, Output = P::Output>>(
+    party: H,
     role: Role,
     case: &TestCase,
     plan: Plan,
@@ -80,8 +72,8 @@ pub(super) fn replay<P: Party>(
             run.want.push(o.clone());
             continue;
         }
-        run.pump(states)?;
-        run.compare(&format!("before events[{i}]"))?;
+        run.pump::<P>(states)?;
+        run.compare::<P>(&format!("before events[{i}]"))?;
         match event {
             Event::In(input) => {
                 for (k, piece) in plan.split(&input.bytes.0, &mut rng).into_iter().enumerate() {
@@ -105,54 +97,52 @@ pub(super) fn replay<P: Party>(
                         ctrunc: first && input.ctrunc,
                         trunc: input.trunc,
                     };
-                    run.party.receive(piece, anc);
+                    let _ = run.party.receive(piece, anc); // sticky: `step` reports it
                     run.note(states);
-                    run.pump(states)?;
+                    run.pump::<P>(states)?;
                 }
             }
             Event::Eof if run.done => run.after_eof = true,
             Event::Eof => {
-                run.party.receive_eof();
+                let _ = run.party.receive_eof();
                 run.note(states);
             }
             Event::Decide { decision } if P::DECIDES => {
-                run.party.decide(*decision);
+                let _ = match decision {
+                    Decision::Accept => run.party.accept(),
+                    Decision::Deny => run.party.deny(),
+                };
                 run.note(states);
             }
             Event::Misuse { call, error } => {
                 let got = match call {
-                    MisuseCall::ReceiveEof => run.party.receive_eof(),
+                    MisuseCall::ReceiveEof => run.party.receive_eof().err().map(ErrorCode::code),
                     other => {
-                        return Err(format!(
-                            "events[{i}]: {other:?} is not a {} call",
-                            P::PROFILE
-                        ));
+                        return Err(format!("events[{i}]: {other:?} is not a {} call", P::NAME));
                     }
                 };
                 run.note(states);
                 expect_call(&format!("events[{i}] {call:?}"), got, error.as_ref())?;
             }
             other => {
-                return Err(format!(
-                    "events[{i}]: {other:?} is not a {} event",
-                    P::PROFILE
-                ));
+                return Err(format!("events[{i}]: {other:?} is not a {} event", P::NAME));
             }
         }
     }
-    run.pump(states)?;
-    run.compare("at the end")?;
+    run.pump::<P>(states)?;
+    run.compare::<P>("at the end")?;
     let extra = Leftover {
         bytes: run.after.into(),
         fds: run.after_fds.iter().map(|f| f.id().to_owned()).collect(),
         eof: run.after_eof,
     };
-    compare_outcome::<P>(run.party.finish(), &extra, &case.expected)
+    let got = run.party.finish().map_err(ErrorCode::code);
+    compare_outcome::<P>(got, &extra, &case.expected)
 }
 
 /// The replay's running state for one plan.
-struct Run<P> {
-    party: P,
+struct Run<H> {
+    party: H,
     role: Role,
     done: bool,
     /// Output since the last input: bytes and whether credentials are attached.
@@ -165,20 +155,23 @@ struct Run<P> {
     after_eof: bool,
 }
 
-impl<P: Party> Run<P> {
+impl<H: Handshake<Fd>> Run<H> {
     fn note(&self, states: &mut BTreeSet<(Role, &'static str)>) {
         states.insert((self.role, self.party.state()));
     }
 
     /// Steps until the core wants input (or has ended).
-    fn pump(&mut self, states: &mut BTreeSet<(Role, &'static str)>) -> Result<(), String> {
+    fn pump<P: Profile>(
+        &mut self,
+        states: &mut BTreeSet<(Role, &'static str)>,
+    ) -> Result<(), String> {
         loop {
             let mut out = Vec::new();
             let step = self.party.step(&mut out);
             self.note(states);
             match step {
                 Step::Send(a) => {
-                    if let Some(name) = self.party.passed_through(&out) {
+                    if let Some(name) = P::passed_through(self.role, &out) {
                         states.insert((self.role, name));
                     }
                     self.sent.push((out, a == Attach::OwnCredentials));
@@ -189,13 +182,13 @@ impl<P: Party> Run<P> {
                 }
                 Step::NeedInput | Step::Failed(_) => return Ok(()),
                 Step::Decide if P::DECIDES => return Ok(()),
-                other => return Err(format!("a {} side never returns {other:?}", P::PROFILE)),
+                other => return Err(format!("a {} side never returns {other:?}", P::NAME)),
             }
         }
     }
 
     /// Compares and clears the output windows.
-    fn compare(&mut self, at: &str) -> Result<(), String> {
+    fn compare<P: Profile>(&mut self, at: &str) -> Result<(), String> {
         let got: Vec<u8> = self.sent.iter().flat_map(|(b, _)| b.clone()).collect();
         let want: Vec<u8> = self.want.iter().flat_map(|o| o.bytes.0.clone()).collect();
         if got != want {
@@ -218,7 +211,7 @@ impl<P: Party> Run<P> {
         if let Some(o) = self.want.iter().find(|o| !o.fds.is_empty()) {
             return Err(format!(
                 "output {at}: a {} side never attaches fds, case wants {:?}",
-                P::PROFILE,
+                P::NAME,
                 o.fds
             ));
         }
@@ -229,8 +222,8 @@ impl<P: Party> Run<P> {
 }
 
 /// Compares `finish` (plus what came after it) with the case.
-pub(super) fn compare_outcome<P: Party>(
-    got: Result<P::Done, &'static str>,
+pub(super) fn compare_outcome<P: Profile>(
+    got: Result<P::Output, &'static str>,
     extra: &Leftover,
     want: &Expected,
 ) -> Result<(), String> {

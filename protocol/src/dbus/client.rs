@@ -40,7 +40,7 @@ use alloc::vec::Vec;
 use bytes::BufMut;
 
 use super::{
-    AuthError, Authenticated, DEFAULT_MAX_LINE, DbusError, Mechanism, external_response, split,
+    Authenticated, DEFAULT_MAX_LINE, DbusError, Error, Mechanism, external_response, split,
     take_line,
 };
 use crate::error::UsageError;
@@ -123,7 +123,7 @@ enum State<F> {
     AwaitAgree,
     SendBegin,
     Done(Authenticated<F>),
-    Failed(AuthError),
+    Failed(Error),
 }
 
 impl<F> ClientAuth<F> {
@@ -173,7 +173,7 @@ impl<F> ClientAuth<F> {
     }
 
     /// The precise error, once failed.
-    pub fn error(&self) -> Option<AuthError> {
+    pub fn error(&self) -> Option<Error> {
         match self.state {
             State::Failed(e) => Some(e),
             _ => None,
@@ -186,19 +186,19 @@ impl<F> ClientAuth<F> {
     }
 
     /// What the client needs next; on `Send`, its line was appended to
-    /// `out` (the first one with the NUL byte before it). A failure is the
-    /// nearest core error; [`error`](ClientAuth::error) gives the precise one.
-    pub fn step(&mut self, out: &mut impl BufMut) -> Step {
+    /// `out` (the first one with the NUL byte before it). A failure is
+    /// sticky; [`error`](ClientAuth::error) gives it again.
+    pub fn step(&mut self, out: &mut impl BufMut) -> Step<Error> {
         match self.try_step(out) {
             Ok(step) => step,
             Err(e) => {
                 self.state = State::Failed(e);
-                Step::Failed(e.core())
+                Step::Failed(e)
             }
         }
     }
 
-    fn try_step(&mut self, out: &mut impl BufMut) -> Result<Step, AuthError> {
+    fn try_step(&mut self, out: &mut impl BufMut) -> Result<Step<Error>, Error> {
         loop {
             let (line, next): (&[u8], State<F>) = match &self.state {
                 State::SendAuth => {
@@ -302,13 +302,13 @@ impl<F> ClientAuth<F> {
     }
 
     /// One read from the socket. Fds end the authentication (`dbus_fds`).
-    pub fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), AuthError> {
+    pub fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
         let result = self.on_read(bytes, anc);
         self.settle(result)
     }
 
     /// The peer closed the connection.
-    pub fn receive_eof(&mut self) -> Result<(), AuthError> {
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
         let result = match self.state {
             State::AwaitAuth | State::AwaitReject | State::AwaitAgree if !self.eof => {
                 self.eof = true;
@@ -321,7 +321,7 @@ impl<F> ClientAuth<F> {
 
     /// After `Done`: the server's guid, whether fds may be passed, and any
     /// byte that came after the last line the client expected.
-    pub fn finish(self) -> Result<Authenticated<F>, AuthError> {
+    pub fn finish(self) -> Result<Authenticated<F>, Error> {
         match self.state {
             State::Done(a) => Ok(a),
             State::Failed(e) => Err(e),
@@ -329,7 +329,7 @@ impl<F> ClientAuth<F> {
         }
     }
 
-    fn settle(&mut self, result: Result<(), AuthError>) -> Result<(), AuthError> {
+    fn settle(&mut self, result: Result<(), Error>) -> Result<(), Error> {
         if let State::Failed(e) = self.state {
             return Err(e);
         }
@@ -339,7 +339,7 @@ impl<F> ClientAuth<F> {
         result
     }
 
-    fn on_read(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), AuthError> {
+    fn on_read(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
         if !matches!(
             self.state,
             State::AwaitAuth | State::AwaitReject | State::AwaitAgree
@@ -359,18 +359,22 @@ impl<F> ClientAuth<F> {
 }
 
 impl<F> crate::Handshake<F> for ClientAuth<F> {
-    fn step(&mut self, out: &mut impl BufMut) -> Step {
+    type Output = Authenticated<F>;
+    type Error = Error;
+
+    fn step(&mut self, out: &mut impl BufMut) -> Step<Error> {
         ClientAuth::step(self, out)
     }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), crate::Error> {
-        ClientAuth::receive(self, bytes, anc).map_err(AuthError::core)
+    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
+        ClientAuth::receive(self, bytes, anc)
     }
-    fn receive_eof(&mut self) -> Result<(), crate::Error> {
-        ClientAuth::receive_eof(self).map_err(AuthError::core)
+    fn receive_eof(&mut self) -> Result<(), Error> {
+        ClientAuth::receive_eof(self)
     }
-    fn finish(self) -> Result<crate::Established<F>, crate::Error> {
+    fn state(&self) -> &'static str {
+        ClientAuth::state(self)
+    }
+    fn finish(self) -> Result<Authenticated<F>, Error> {
         ClientAuth::finish(self)
-            .map(Authenticated::into_established)
-            .map_err(AuthError::core)
     }
 }

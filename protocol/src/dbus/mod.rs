@@ -11,12 +11,10 @@
 //!   every byte after `BEGIN\r\n` to the caller as leftover.
 //!
 //! Both follow the native handshake's event model ([`Step`], `receive`,
-//! `receive_eof`, `finish`) and implement [`Handshake`](crate::Handshake).
-//! Their failures have stable codes of their own, prefixed `dbus_`
-//! ([`DbusError`]); [`AuthError`] adds the caller's misuse. Through the
-//! generic [`Handshake`](crate::Handshake) trait a failure is reported as
-//! the nearest core [`Error`] ([`DbusError::core`]); the precise one is
-//! [`ClientAuth::error`] / [`ServerAuth::error`].
+//! `receive_eof`, `finish`) and implement [`Handshake`](crate::Handshake)
+//! with their own outcome ([`Authenticated`]) and their own error
+//! ([`Error`]): stable codes prefixed `dbus_` ([`DbusError`]) plus the
+//! caller's misuse (the core's [`UsageError`] codes).
 //!
 //! See `docs/DBUS.md` for the state diagrams.
 //!
@@ -28,10 +26,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::creds::Credentials;
-use crate::error::{Error, UsageError};
-use crate::established::Established;
-use crate::event::{Leftover, SocketKind};
-use crate::limits::Limits;
+use crate::error::UsageError;
+use crate::event::Leftover;
 
 mod client;
 mod server;
@@ -49,92 +45,86 @@ pub const DEFAULT_MAX_FAILURES: u32 = 6;
 
 crate::error::codes! {
     /// What the D-Bus peer did wrong, or how it refused us. Stable codes,
-    /// prefixed `dbus_`; each maps onto the nearest core [`PeerError`](crate::PeerError).
+    /// prefixed `dbus_`, the D-Bus profile's own (the native handshake's
+    /// are [`PeerError`](crate::PeerError)).
     pub enum DbusError {
         // --- Either side. ---
         /// The connection closed before the authentication ended.
-        Eof = "dbus_eof" => EofBeforeHello,
+        Eof = "dbus_eof",
         /// A line longer than the configured maximum (16 KiB by default).
-        LineTooLong = "dbus_line_too_long" => HelloLimit,
+        LineTooLong = "dbus_line_too_long",
         /// A byte that is not printable ASCII outside a `\r\n` line end.
-        BadLine = "dbus_bad_line" => HelloBadMagic,
+        BadLine = "dbus_bad_line",
         /// File descriptors arrived during the authentication (closed).
-        Fds = "dbus_fds" => HelloFds,
+        Fds = "dbus_fds",
         /// The kernel set `MSG_CTRUNC` on a read of the authentication.
-        ControlTruncated = "dbus_control_truncated" => ControlTruncated,
+        ControlTruncated = "dbus_control_truncated",
 
         // --- The server judging the client. ---
         /// The first byte is not NUL.
-        NulByte = "dbus_nul_byte" => HelloBadMagic,
+        NulByte = "dbus_nul_byte",
         /// EXTERNAL, but the kernel gave no usable credentials: rejected.
-        NoCredentials = "dbus_no_credentials" => NoCredentials,
+        NoCredentials = "dbus_no_credentials",
         /// EXTERNAL, but socket and message credentials differ: rejected.
-        CredentialsMismatch = "dbus_credentials_mismatch" => CredentialsMismatch,
+        CredentialsMismatch = "dbus_credentials_mismatch",
         /// EXTERNAL, and the claimed uid is not the kernel's: rejected.
-        UidMismatch = "dbus_uid_mismatch" => CredentialsMismatch,
+        UidMismatch = "dbus_uid_mismatch",
         /// EXTERNAL's response is not hex-encoded decimal digits: rejected.
-        BadResponse = "dbus_bad_response" => HelloReserved,
+        BadResponse = "dbus_bad_response",
         /// `AUTH` named no mechanism or one the server does not offer: rejected.
-        MechanismRejected = "dbus_mechanism_rejected" => Denied,
+        MechanismRejected = "dbus_mechanism_rejected",
         /// More failures (`REJECTED` or `ERROR` answers) than allowed.
-        TooManyFailures = "dbus_too_many_failures" => Denied,
+        TooManyFailures = "dbus_too_many_failures",
         /// `BEGIN` before the server said `OK`.
-        BeginUnauthenticated = "dbus_begin_unauthenticated" => HelloTrailingBytes,
+        BeginUnauthenticated = "dbus_begin_unauthenticated",
 
         // --- The client judging the server. ---
         /// The server answered `REJECTED` (see [`ClientAuth::mechanisms`]).
-        Rejected = "dbus_rejected" => RefusedDenied,
+        Rejected = "dbus_rejected",
         /// The server's `OK` does not carry a 32-digit hex guid.
-        BadGuid = "dbus_bad_guid" => ReplyBadMagic,
+        BadGuid = "dbus_bad_guid",
         /// A line the client cannot expect in its state.
-        UnexpectedReply = "dbus_unexpected_reply" => ReplyBadStatus,
+        UnexpectedReply = "dbus_unexpected_reply",
         /// The server refused `NEGOTIATE_UNIX_FD` and the client requires fds.
-        UnixFdRefused = "dbus_unix_fd_refused" => ReplyLimit,
+        UnixFdRefused = "dbus_unix_fd_refused",
     }
 }
 
-/// A failure of a D-Bus state machine: the peer's or the caller's.
+/// A failure of a D-Bus state machine: the peer's or the caller's. The
+/// D-Bus counterpart of the native handshake's [`crate::Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AuthError {
+pub enum Error {
     /// The peer misbehaved, failed authentication or refused.
-    Dbus(DbusError),
+    Peer(DbusError),
     /// The caller misused the API (the core's [`UsageError`] codes).
     Usage(UsageError),
 }
 
-impl AuthError {
-    /// The stable code.
+impl Error {
+    /// The stable code: `dbus_...` or a usage code.
     pub const fn code(self) -> &'static str {
         match self {
-            AuthError::Dbus(e) => e.code(),
-            AuthError::Usage(e) => e.code(),
-        }
-    }
-
-    /// The nearest core error.
-    pub const fn core(self) -> Error {
-        match self {
-            AuthError::Dbus(e) => Error::Peer(e.core()),
-            AuthError::Usage(e) => Error::Usage(e),
+            Error::Peer(e) => e.code(),
+            Error::Usage(e) => e.code(),
         }
     }
 }
 
-impl From<DbusError> for AuthError {
+impl crate::ErrorCode for Error {
+    fn code(self) -> &'static str {
+        Error::code(self)
+    }
+}
+
+impl From<DbusError> for Error {
     fn from(e: DbusError) -> Self {
-        AuthError::Dbus(e)
+        Error::Peer(e)
     }
 }
 
-impl From<UsageError> for AuthError {
+impl From<UsageError> for Error {
     fn from(e: UsageError) -> Self {
-        AuthError::Usage(e)
-    }
-}
-
-impl From<AuthError> for Error {
-    fn from(e: AuthError) -> Self {
-        e.core()
+        Error::Usage(e)
     }
 }
 
@@ -144,11 +134,11 @@ impl fmt::Display for DbusError {
     }
 }
 
-impl fmt::Display for AuthError {
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AuthError::Dbus(e) => e.fmt(f),
-            AuthError::Usage(e) => e.fmt(f),
+            Error::Peer(e) => e.fmt(f),
+            Error::Usage(e) => e.fmt(f),
         }
     }
 }
@@ -156,7 +146,7 @@ impl fmt::Display for AuthError {
 #[cfg(feature = "std")]
 impl std::error::Error for DbusError {}
 #[cfg(feature = "std")]
-impl std::error::Error for AuthError {}
+impl std::error::Error for Error {}
 
 /// The SASL mechanism that succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -194,23 +184,6 @@ pub struct Authenticated<F> {
     /// Client: any byte after the last line it expected (normally none).
     /// `eof` if the connection closed behind them. Never any fds.
     pub leftover: Leftover<F>,
-}
-
-impl<F> Authenticated<F> {
-    /// As the core's [`Established`], for the generic
-    /// [`Handshake`](crate::Handshake) trait: version 1 (the D-Bus protocol
-    /// major version), the default limits with 0 fds unless `unix_fd`.
-    pub fn into_established(self) -> Established<F> {
-        let d = Limits::default();
-        let fds = if self.unix_fd { d.max_fds() } else { 0 };
-        Established {
-            version: 1,
-            limits: Limits::new(fds, d.max_payload()).unwrap_or(d),
-            socket: SocketKind::Stream,
-            peer: self.peer,
-            leftover: self.leftover,
-        }
-    }
 }
 
 /// Lower-case hex of `bytes`, appended to `out`.

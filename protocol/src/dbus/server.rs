@@ -36,8 +36,8 @@ use alloc::vec::Vec;
 use bytes::BufMut;
 
 use super::{
-    AuthError, Authenticated, DEFAULT_MAX_FAILURES, DEFAULT_MAX_LINE, DbusError, Mechanism,
-    hex_encode, parse_external, split, take_line,
+    Authenticated, DEFAULT_MAX_FAILURES, DEFAULT_MAX_LINE, DbusError, Error, Mechanism, hex_encode,
+    parse_external, split, take_line,
 };
 use crate::creds::Credentials;
 use crate::error::UsageError;
@@ -100,7 +100,7 @@ enum State<F> {
     WaitingForData,
     WaitingForBegin(Mechanism),
     Done(Authenticated<F>),
-    Failed(AuthError),
+    Failed(Error),
 }
 
 /// What one line makes the server do.
@@ -154,7 +154,7 @@ impl<F> ServerAuth<F> {
     }
 
     /// The precise error, once failed.
-    pub fn error(&self) -> Option<AuthError> {
+    pub fn error(&self) -> Option<Error> {
         match self.state {
             State::Failed(e) => Some(e),
             _ => None,
@@ -172,19 +172,18 @@ impl<F> ServerAuth<F> {
     }
 
     /// What the server needs next; on `Send`, its answer was appended to `out`.
-    /// A failure is the nearest core error; [`error`](ServerAuth::error)
-    /// gives the precise one.
-    pub fn step(&mut self, out: &mut impl BufMut) -> Step {
+    /// A failure is sticky; [`error`](ServerAuth::error) gives it again.
+    pub fn step(&mut self, out: &mut impl BufMut) -> Step<Error> {
         match self.try_step(out) {
             Ok(step) => step,
             Err(e) => {
                 self.state = State::Failed(e);
-                Step::Failed(e.core())
+                Step::Failed(e)
             }
         }
     }
 
-    fn try_step(&mut self, out: &mut impl BufMut) -> Result<Step, AuthError> {
+    fn try_step(&mut self, out: &mut impl BufMut) -> Result<Step<Error>, Error> {
         let mech = match &self.state {
             State::AwaitNul if self.eof => return Err(DbusError::Eof.into()),
             State::AwaitNul => return Ok(Step::NeedInput),
@@ -315,14 +314,14 @@ impl<F> ServerAuth<F> {
     /// One read from the socket: its bytes and ancillary data. The read
     /// that brings the NUL byte must carry the client's credentials (by
     /// the configured policy); fds end the authentication (`dbus_fds`).
-    pub fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), AuthError> {
+    pub fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
         let result = self.on_read(bytes, anc);
         self.settle(result)
     }
 
     /// The peer closed the connection. Lines already read are still
     /// answered; a `BEGIN` among them still succeeds (leftover `eof`).
-    pub fn receive_eof(&mut self) -> Result<(), AuthError> {
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
         let result = match self.state {
             State::Done(_) => Err(UsageError::UnexpectedInput.into()),
             _ if self.eof => Err(UsageError::UnexpectedInput.into()),
@@ -336,7 +335,7 @@ impl<F> ServerAuth<F> {
 
     /// After `Done`: the mechanism, the client's credentials and every
     /// byte after `BEGIN\r\n`.
-    pub fn finish(self) -> Result<Authenticated<F>, AuthError> {
+    pub fn finish(self) -> Result<Authenticated<F>, Error> {
         match self.state {
             State::Done(a) => Ok(a),
             State::Failed(e) => Err(e),
@@ -344,7 +343,7 @@ impl<F> ServerAuth<F> {
         }
     }
 
-    fn settle(&mut self, result: Result<(), AuthError>) -> Result<(), AuthError> {
+    fn settle(&mut self, result: Result<(), Error>) -> Result<(), Error> {
         if let State::Failed(e) = self.state {
             return Err(e);
         }
@@ -354,7 +353,7 @@ impl<F> ServerAuth<F> {
         result
     }
 
-    fn on_read(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), AuthError> {
+    fn on_read(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
         match self.state {
             State::Done(_) | State::Failed(_) => {
                 return Err(UsageError::UnexpectedInput.into());
@@ -393,18 +392,22 @@ impl<F> ServerAuth<F> {
 }
 
 impl<F> crate::Handshake<F> for ServerAuth<F> {
-    fn step(&mut self, out: &mut impl BufMut) -> Step {
+    type Output = Authenticated<F>;
+    type Error = Error;
+
+    fn step(&mut self, out: &mut impl BufMut) -> Step<Error> {
         ServerAuth::step(self, out)
     }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), crate::Error> {
-        ServerAuth::receive(self, bytes, anc).map_err(AuthError::core)
+    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
+        ServerAuth::receive(self, bytes, anc)
     }
-    fn receive_eof(&mut self) -> Result<(), crate::Error> {
-        ServerAuth::receive_eof(self).map_err(AuthError::core)
+    fn receive_eof(&mut self) -> Result<(), Error> {
+        ServerAuth::receive_eof(self)
     }
-    fn finish(self) -> Result<crate::Established<F>, crate::Error> {
+    fn state(&self) -> &'static str {
+        ServerAuth::state(self)
+    }
+    fn finish(self) -> Result<Authenticated<F>, Error> {
         ServerAuth::finish(self)
-            .map(Authenticated::into_established)
-            .map_err(AuthError::core)
     }
 }

@@ -1,0 +1,98 @@
+//! The native handshake (PROTOCOL.md §3) on the generic driver: how each
+//! side prepares its socket, and what it gives when done.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use mon_ipc::{ClientAuth, ClientConfig, ServerAuth, ServerConfig};
+
+use crate::connection::Connection;
+use crate::error::Result;
+use crate::handshake::{Authenticating, ClientHandshake, ServerHandshake, Side};
+use crate::options::{ClientOptions, ServerOptions};
+use crate::peer;
+use crate::socket::pass_credentials;
+use crate::sys;
+use crate::sys::msg::Ctrl;
+
+impl Side for ClientAuth<OwnedFd> {
+    type Finished<S> = Connection<S>;
+    const SERVER: bool = false;
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
+        Connection::new(sock, output)
+    }
+}
+
+impl Side for ServerAuth<OwnedFd> {
+    type Finished<S> = Connection<S>;
+    const SERVER: bool = true;
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
+        Connection::new(sock, output)
+    }
+}
+
+impl<S: AsFd> ClientHandshake<S> {
+    /// Starts the client side on a connected socket. With mutual
+    /// authentication this turns `SO_PASSCRED` on before the hello goes
+    /// out, so that the reply cannot come without the server's credentials.
+    pub fn new(sock: S, opts: &ClientOptions) -> Result<Self> {
+        let fd = sock.as_fd();
+        let kind = sys::sockopt::unix_kind(fd)?;
+        let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
+        let (server, pidfd) = if opts.mutual {
+            let pidfd = pass_credentials(fd)?;
+            (peer::socket_credentials(fd, !pidfd)?, pidfd)
+        } else {
+            (Default::default(), false)
+        };
+        let config = ClientConfig {
+            limits,
+            mutual: opts.mutual,
+            socket: kind,
+            policy: peer::policy(),
+        };
+        // The read that completes the reply may bring the first frame's fds.
+        let ctrl = Ctrl::new(limits.max_fds().into(), opts.mutual, pidfd);
+        let side = ClientAuth::new(config, server);
+        Ok(Authenticating::with(
+            sock,
+            side,
+            ctrl,
+            opts.mutual,
+            false,
+            mon_ipc::hello::HELLO_LEN,
+        ))
+    }
+}
+
+impl<S: AsFd> ServerHandshake<S> {
+    /// Starts the server side on an accepted socket (or the server end of
+    /// a socketpair). `SO_PASSCRED` should already be on ([`Listener`],
+    /// [`socketpair`]); if it is not, it is turned on now, and a hello that
+    /// came before is refused for lack of credentials.
+    ///
+    /// [`Listener`]: crate::Listener
+    /// [`socketpair`]: crate::socketpair()
+    pub fn new(sock: S, opts: &ServerOptions) -> Result<Self> {
+        let fd = sock.as_fd();
+        let kind = sys::sockopt::unix_kind(fd)?;
+        let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
+        let (client, pidfd) = peer::prepare_server(fd)?;
+        let config = ServerConfig {
+            limits,
+            socket: kind,
+            policy: peer::policy(),
+        };
+        // No room for fds: a hello with fds is refused, and the kernel
+        // reports the ones that did not fit with MSG_CTRUNC.
+        let ctrl = Ctrl::new(0, true, pidfd);
+        let side = ServerAuth::new(config, client);
+        Ok(Authenticating::with(
+            sock,
+            side,
+            ctrl,
+            true,
+            !opts.decide,
+            mon_ipc::hello::HELLO_LEN,
+        ))
+    }
+}
