@@ -11,7 +11,7 @@
 
 use core::fmt;
 
-use crate::hello::Status;
+use crate::status::Status;
 
 /// An error enum with stable codes: `Variant = "code",` per line, or
 /// `Variant = "code" => CorePeerError,` to map each onto the nearest

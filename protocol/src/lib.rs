@@ -49,6 +49,7 @@ mod limits;
 pub mod pair;
 mod policy;
 mod server;
+mod status;
 
 pub use client::{ClientAuth, ClientConfig};
 pub use creds::{
@@ -63,7 +64,7 @@ pub use event::{
 };
 pub use frame::{Kind, ShmHeader};
 pub use handshake::Handshake;
-pub use hello::Status;
 pub use limits::{DEFAULT_MAX_FDS, DEFAULT_MAX_PAYLOAD, Limits, MAX_FDS_PER_FRAME};
 pub use policy::SocketCredentials;
 pub use server::{ServerAuth, ServerConfig};
+pub use status::Status;
