@@ -29,6 +29,7 @@ use bytes::BufMut;
 use crate::error::{Error, PeerError, UsageError};
 use crate::established::Established;
 use crate::event::{Ancillary, Attach, CredentialPolicy, Leftover, SocketKind, Step};
+use crate::handshake::Handshake;
 use crate::hello::{self, HELLO_LEN, Hello, Reply, Status, VERSION};
 use crate::limits::Limits;
 use crate::policy::{CredCheck, SocketCredentials};
@@ -243,5 +244,26 @@ impl<F> ClientAuth<F> {
             return Err(PeerError::ReplyBadVersion);
         }
         Ok((reply.version, limits))
+    }
+}
+
+impl<F> Handshake<F> for ClientAuth<F> {
+    type Output = Established<F>;
+    type Error = Error;
+
+    fn step(&mut self, out: &mut impl BufMut) -> Step {
+        ClientAuth::step(self, out)
+    }
+    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
+        ClientAuth::receive(self, bytes, anc)
+    }
+    fn receive_eof(&mut self) -> Result<(), Error> {
+        ClientAuth::receive_eof(self)
+    }
+    fn state(&self) -> &'static str {
+        ClientAuth::state(self)
+    }
+    fn finish(self) -> Result<Established<F>, Error> {
+        ClientAuth::finish(self)
     }
 }

@@ -11,7 +11,8 @@
 
 use core::fmt;
 
-use crate::hello::Status;
+use crate::code::ErrorCode;
+use crate::status::Status;
 
 /// An error enum with stable codes: `Variant = "code",` per line.
 macro_rules! codes {
@@ -224,7 +225,7 @@ impl Error {
     }
 }
 
-impl crate::ErrorCode for Error {
+impl ErrorCode for Error {
     fn code(self) -> &'static str {
         Error::code(self)
     }

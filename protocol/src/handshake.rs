@@ -1,33 +1,19 @@
 //! What every handshake profile has in common, so that one driver loop
 //! serves the native handshake and D-Bus, client and server.
 
-use core::fmt;
-
 use bytes::BufMut;
 
-use crate::client::ClientAuth;
+use crate::code::ErrorCode;
 use crate::creds::Credentials;
-use crate::error::{Error, UsageError};
-use crate::established::Established;
+use crate::error::UsageError;
 use crate::event::{Ancillary, Step};
-use crate::server::ServerAuth;
-
-/// An error with a stable lower-case code, as used in `vectors/`.
-///
-/// A driver generic over [`Handshake`] reports a failure by its code
-/// without knowing the profile: `hello_bad_magic` for the native
-/// handshake, `dbus_bad_guid` for D-Bus, `not_finished` for a misuse.
-pub trait ErrorCode: Copy + fmt::Debug + fmt::Display {
-    /// The stable code.
-    fn code(self) -> &'static str;
-}
 
 /// A handshake state machine of one profile and one side.
 ///
 /// | type | profile, side | `Output` | `Error` |
 /// |---|---|---|---|
-/// | [`ClientAuth`] | native, client | [`Established`] | [`Error`] |
-/// | [`ServerAuth`] | native, server | [`Established`] | [`Error`] |
+/// | [`ClientAuth`](crate::ClientAuth) | native, client | [`Established`](crate::Established) | [`Error`](crate::Error) |
+/// | [`ServerAuth`](crate::ServerAuth) | native, server | [`Established`](crate::Established) | [`Error`](crate::Error) |
 /// | [`dbus::ClientAuth`](crate::dbus::ClientAuth) | D-Bus, client | [`dbus::Authenticated`](crate::dbus::Authenticated) | [`dbus::Error`](crate::dbus::Error) |
 /// | [`dbus::ServerAuth`](crate::dbus::ServerAuth) | D-Bus, server | [`dbus::Authenticated`](crate::dbus::Authenticated) | [`dbus::Error`](crate::dbus::Error) |
 ///
@@ -95,55 +81,4 @@ pub trait Handshake<F> {
     fn state(&self) -> &'static str;
     /// After [`Step::Done`]: the outcome.
     fn finish(self) -> Result<Self::Output, Self::Error>;
-}
-
-impl<F> Handshake<F> for ClientAuth<F> {
-    type Output = Established<F>;
-    type Error = Error;
-
-    fn step(&mut self, out: &mut impl BufMut) -> Step {
-        ClientAuth::step(self, out)
-    }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
-        ClientAuth::receive(self, bytes, anc)
-    }
-    fn receive_eof(&mut self) -> Result<(), Error> {
-        ClientAuth::receive_eof(self)
-    }
-    fn state(&self) -> &'static str {
-        ClientAuth::state(self)
-    }
-    fn finish(self) -> Result<Established<F>, Error> {
-        ClientAuth::finish(self)
-    }
-}
-
-impl<F> Handshake<F> for ServerAuth<F> {
-    type Output = Established<F>;
-    type Error = Error;
-
-    fn step(&mut self, out: &mut impl BufMut) -> Step {
-        ServerAuth::step(self, out)
-    }
-    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
-        ServerAuth::receive(self, bytes, anc)
-    }
-    fn receive_eof(&mut self) -> Result<(), Error> {
-        ServerAuth::receive_eof(self)
-    }
-    fn peer(&self) -> Option<&Credentials<F>> {
-        ServerAuth::peer(self)
-    }
-    fn accept(&mut self) -> Result<(), Error> {
-        ServerAuth::accept(self)
-    }
-    fn deny(&mut self) -> Result<(), Error> {
-        ServerAuth::deny(self)
-    }
-    fn state(&self) -> &'static str {
-        ServerAuth::state(self)
-    }
-    fn finish(self) -> Result<Established<F>, Error> {
-        ServerAuth::finish(self)
-    }
 }

@@ -12,6 +12,8 @@
 
 use crate::limits::{Limits, MAX_FDS_PER_FRAME};
 
+pub use crate::status::Status;
+
 /// Length of the hello and of the reply.
 pub const HELLO_LEN: usize = 16;
 /// The first four bytes of both handshake messages.
@@ -20,39 +22,6 @@ pub const MAGIC: [u8; 4] = *b"MON\0";
 pub const VERSION: u8 = 1;
 /// Hello flag bit 0: the client asks the server to attach its credentials.
 pub const FLAG_MUTUAL: u8 = 0x01;
-
-/// The server's answer, byte 5 of the reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Status {
-    /// 0: authenticated; frames follow.
-    Accepted = 0,
-    /// 1: authenticated, but the server's caller said no.
-    Denied = 1,
-    /// 2: no common version; byte 4 holds the server's highest.
-    UnsupportedVersion = 2,
-    /// 3: the server saw no usable credentials of the client.
-    NoCredentials = 3,
-    /// 4: the hello was malformed.
-    Malformed = 4,
-    /// 5: socket and message credentials differ in uid or gid.
-    CredentialsMismatch = 5,
-}
-
-impl Status {
-    /// The status with this byte value.
-    pub const fn from_byte(b: u8) -> Option<Status> {
-        Some(match b {
-            0 => Status::Accepted,
-            1 => Status::Denied,
-            2 => Status::UnsupportedVersion,
-            3 => Status::NoCredentials,
-            4 => Status::Malformed,
-            5 => Status::CredentialsMismatch,
-            _ => return None,
-        })
-    }
-}
 
 /// The client's hello, as sent or as parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

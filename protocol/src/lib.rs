@@ -35,6 +35,7 @@ extern crate alloc;
 extern crate std;
 
 mod client;
+mod code;
 mod creds;
 pub mod dbus;
 mod decoder;
@@ -49,8 +50,10 @@ mod limits;
 pub mod pair;
 mod policy;
 mod server;
+mod status;
 
 pub use client::{ClientAuth, ClientConfig};
+pub use code::ErrorCode;
 pub use creds::{
     CredentialSource, Credentials, GID_UNKNOWN, Overflow, PID_UNKNOWN, UID_UNKNOWN, Ucred,
 };
@@ -62,8 +65,8 @@ pub use event::{
     Ancillary, Attach, CredentialPolicy, Leftover, MessageCredentials, SocketKind, Step,
 };
 pub use frame::{Kind, ShmHeader};
-pub use handshake::{ErrorCode, Handshake};
-pub use hello::Status;
+pub use handshake::Handshake;
 pub use limits::{DEFAULT_MAX_FDS, DEFAULT_MAX_PAYLOAD, Limits, MAX_FDS_PER_FRAME};
 pub use policy::SocketCredentials;
 pub use server::{ServerAuth, ServerConfig};
+pub use status::Status;

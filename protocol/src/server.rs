@@ -45,6 +45,7 @@ use crate::creds::Credentials;
 use crate::error::{Error, PeerError, UsageError};
 use crate::established::Established;
 use crate::event::{Ancillary, Attach, CredentialPolicy, Leftover, SocketKind, Step};
+use crate::handshake::Handshake;
 use crate::hello::{self, HELLO_LEN, Hello, Reply, Status, VERSION};
 use crate::limits::Limits;
 use crate::policy::{CredCheck, SocketCredentials};
@@ -371,5 +372,35 @@ fn attach_for(mutual: bool) -> Attach {
         Attach::OwnCredentials
     } else {
         Attach::Nothing
+    }
+}
+
+impl<F> Handshake<F> for ServerAuth<F> {
+    type Output = Established<F>;
+    type Error = Error;
+
+    fn step(&mut self, out: &mut impl BufMut) -> Step {
+        ServerAuth::step(self, out)
+    }
+    fn receive(&mut self, bytes: &[u8], anc: Ancillary<F>) -> Result<(), Error> {
+        ServerAuth::receive(self, bytes, anc)
+    }
+    fn receive_eof(&mut self) -> Result<(), Error> {
+        ServerAuth::receive_eof(self)
+    }
+    fn peer(&self) -> Option<&Credentials<F>> {
+        ServerAuth::peer(self)
+    }
+    fn accept(&mut self) -> Result<(), Error> {
+        ServerAuth::accept(self)
+    }
+    fn deny(&mut self) -> Result<(), Error> {
+        ServerAuth::deny(self)
+    }
+    fn state(&self) -> &'static str {
+        ServerAuth::state(self)
+    }
+    fn finish(self) -> Result<Established<F>, Error> {
+        ServerAuth::finish(self)
     }
 }

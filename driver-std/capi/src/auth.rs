@@ -1,4 +1,4 @@
-//! The handshake states behind the manual's `void *state`.
+//! `mon_ipc_auth_*`: the handshake states behind the manual's `void *state`.
 //!
 //! A state lives in a registry, keyed by its address, which is what C
 //! holds. The library never dereferences a `void *` it is given: it looks it
@@ -18,7 +18,8 @@ use crate::codes::{
     of_error,
 };
 use crate::fd::{CFd, set_errno};
-use crate::{MonIpcCreds, channels};
+use crate::guard::{guard, guard_void};
+use crate::{MonIpcCreds, channels, mon_ipc_creds};
 
 /// Which side a state belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,4 +233,86 @@ impl State {
             }
         }
     }
+}
+
+/// Starts the client side of the authentication on the connected socket
+/// `fd`. Returns [`MON_CONTINUE`] with `*state` set (call
+/// [`mon_ipc_auth_client_step`]), or a negative error code with `*state`
+/// NULL.
+///
+/// # Safety
+///
+/// `state` is NULL or valid for writing one pointer; `fd` stays open until
+/// [`mon_ipc_auth_client_end`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_client_init(fd: c_int, state: *mut *mut c_void) -> c_int {
+    guard(|| init(Role::Client, fd, std::ptr::null_mut(), state))
+}
+
+/// Performs the next step of the client's authentication: 0 when
+/// authenticated, [`MON_CONTINUE`] to call again, [`MON_WANT_READ`] /
+/// [`MON_WANT_WRITE`] to call again once the non-blocking `fd` is
+/// readable / writable, or a negative error code (sticky: every later step
+/// returns it again).
+///
+/// # Safety
+///
+/// None beyond the C API's contract: `state` is looked up, never
+/// dereferenced, so any value gives at worst `MON_E_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_client_step(fd: c_int, state: *mut c_void) -> c_int {
+    guard(|| step(Role::Client, fd, state))
+}
+
+/// Frees a client state. NULL, an unknown or already-freed state, and a
+/// server state are ignored.
+///
+/// # Safety
+///
+/// None: `state` is looked up, never dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_client_end(state: *mut c_void) {
+    guard_void(|| end(Role::Client, state))
+}
+
+/// Starts the server side of the authentication on the accepted socket (or
+/// socketpair end) `fd`; on success `*creds` will hold the client's
+/// credentials. Returns [`MON_CONTINUE`] with `*state` set, or a negative
+/// error code with `*state` NULL.
+///
+/// # Safety
+///
+/// `state` is NULL or valid for writing one pointer; `creds` is NULL or
+/// valid for writing one `mon_ipc_creds` until the authentication ends;
+/// `fd` stays open until [`mon_ipc_auth_server_end`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_init(
+    fd: c_int,
+    creds: *mut mon_ipc_creds,
+    state: *mut *mut c_void,
+) -> c_int {
+    guard(|| init(Role::Server, fd, creds, state))
+}
+
+/// Performs the next step of the server's authentication; the returns are
+/// those of [`mon_ipc_auth_client_step`]. On 0 the `creds` given to
+/// [`mon_ipc_auth_server_init`] hold the client's credentials.
+///
+/// # Safety
+///
+/// The `creds` pointer given to `init` is still valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_step(fd: c_int, state: *mut c_void) -> c_int {
+    guard(|| step(Role::Server, fd, state))
+}
+
+/// Frees a server state. NULL, an unknown or already-freed state, and a
+/// client state are ignored.
+///
+/// # Safety
+///
+/// None: `state` is looked up, never dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_end(state: *mut c_void) {
+    guard_void(|| end(Role::Server, state))
 }

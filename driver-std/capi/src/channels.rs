@@ -15,16 +15,18 @@
 //! names another file) is dropped the next time the registry is used.
 
 use std::ffi::c_int;
-use std::os::fd::OwnedFd;
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::BytesMut;
 use mon_ipc_std::{Channel, SharedMemory};
 
+use crate::buffer::{append, mon_buffer};
 use crate::codes::{
     FD_COUNT_MISMATCH, MON_E_CLOSED, MON_E_INVALID_ARGUMENT, MON_E_NO_MEMORY, MON_OK,
 };
 use crate::fd::{CFd, set_errno};
+use crate::guard::{guard, invalid};
 
 #[derive(Debug)]
 struct Entry {
@@ -171,6 +173,93 @@ pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_i
     };
     give_back(sock, channel);
     let m = r?;
-    crate::shm::append(app, &m.payload)?;
+    append(app, &m.payload)?;
     Ok(m.region)
+}
+
+/// Receives one frame from the socket `source_fd`: appends its payload to
+/// `dst` and stores its fd (owned by the caller, `FD_CLOEXEC`) in
+/// `*fd_received`, or -1 if it carried none. Waits for the whole frame,
+/// also on a non-blocking socket. 0 or a negative error code; on error
+/// nothing is appended, `*fd_received` is -1 and every fd that arrived is
+/// closed (a frame with more than one fd is an error).
+///
+/// # Safety
+///
+/// `dst` is NULL or from [`mon_buffer_new`]; `fd_received` is NULL or valid
+/// for writing one `int`.
+///
+/// [`mon_buffer_new`]: crate::mon_buffer_new
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_recv_fd(
+    source_fd: c_int,
+    dst: *mut mon_buffer,
+    fd_received: *mut c_int,
+) -> c_int {
+    guard(|| {
+        if fd_received.is_null() || dst.is_null() {
+            if !fd_received.is_null() {
+                // SAFETY: not NULL; the caller's contract.
+                unsafe { fd_received.write(-1) };
+            }
+            return invalid();
+        }
+        // SAFETY: not NULL; the caller's contract.
+        unsafe { fd_received.write(-1) };
+        let sock = match CFd::check(source_fd) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        // SAFETY: `dst` is not NULL and came from `mon_buffer_new` (the
+        // caller's contract); no other reference to it exists in this call.
+        let dst = unsafe { &mut *dst };
+        match recv(sock, &mut dst.data) {
+            Ok(Some(fd)) => {
+                // SAFETY: not NULL; the caller's contract.
+                unsafe { fd_received.write(fd.into_raw_fd()) };
+                MON_OK
+            }
+            Ok(None) => MON_OK,
+            Err(code) => code,
+        }
+    })
+}
+
+/// Sends the bytes of `src` as one frame on the socket `target_fd`, with
+/// the fd `fd_to_send` attached (the caller keeps it; the peer gets a
+/// duplicate). Extension: `fd_to_send` = -1 sends the data without an fd.
+/// Waits until the whole frame is sent, also on a non-blocking socket.
+/// 0 or a negative error code.
+///
+/// # Safety
+///
+/// `src` is NULL or from [`mon_buffer_new`].
+///
+/// [`mon_buffer_new`]: crate::mon_buffer_new
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_send_fd(
+    target_fd: c_int,
+    src: *mut mon_buffer,
+    fd_to_send: c_int,
+) -> c_int {
+    guard(|| {
+        if src.is_null() || fd_to_send < -1 {
+            return invalid();
+        }
+        let fd = match fd_to_send {
+            -1 => None,
+            n => match CFd::check(n) {
+                Ok(fd) => Some(fd),
+                Err(code) => return code,
+            },
+        };
+        let sock = match CFd::check(target_fd) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        // SAFETY: `src` is not NULL and came from `mon_buffer_new` (the
+        // caller's contract); it is only read.
+        let src = unsafe { &*src };
+        send(sock, &src.data, fd)
+    })
 }

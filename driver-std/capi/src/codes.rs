@@ -1,5 +1,5 @@
 //! The C API's return codes: 0, three positive "call again" codes, and a
-//! fixed table of negative error codes.
+//! fixed table of negative error codes; `mon_ipc_strerror` names them.
 //!
 //! The numbers are part of the ABI: they are written out here (and in
 //! `include/monitor/monitor.h`) one by one, never derived from the order of
@@ -16,7 +16,8 @@
 //! [`mon_ipc::Error::all`] has a number, that the numbers and names are
 //! unique, and that the header defines exactly this table.
 
-use std::ffi::{CStr, c_int};
+use std::ffi::{CStr, c_char, c_int};
+use std::panic::catch_unwind;
 
 /// Success.
 pub const MON_OK: c_int = 0;
@@ -166,6 +167,16 @@ pub(crate) fn name_of(number: c_int) -> &'static CStr {
 /// from the table (impossible while the tests pass) is `MON_E_INTERNAL`.
 pub(crate) fn of_error(e: &mon_ipc_std::Error) -> c_int {
     by_name(e.code()).unwrap_or(MON_E_INTERNAL)
+}
+
+/// The stable code string of a return code (`"ok"`, `"continue"`,
+/// `"want_read"`, `"want_write"`, `"io"`, `"hello_bad_magic"`, ...), or
+/// `"unknown"`. The string is static: never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn mon_ipc_strerror(code: c_int) -> *const c_char {
+    catch_unwind(|| name_of(code))
+        .unwrap_or(c"internal")
+        .as_ptr()
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The C caller's plain `int` descriptors, which the library borrows and
-//! never closes, and the thread's last `errno`.
+//! never closes, and the thread's last `errno` (`mon_ipc_last_errno`).
 
 use std::cell::Cell;
 use std::ffi::c_int;
 use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::panic::catch_unwind;
 
 use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO};
 
@@ -96,4 +97,12 @@ impl AsFd for CFd {
         // never closes it.
         unsafe { BorrowedFd::borrow_raw(self.0) }
     }
+}
+
+/// The `errno` of this thread's last call that failed with [`MON_E_IO`]
+/// or [`MON_E_INVALID_ARGUMENT`] (`EBADF`, `EINVAL`, `EBUSY`); 0 if the
+/// last call had none. A failing call also sets `errno` itself.
+#[unsafe(no_mangle)]
+pub extern "C" fn mon_ipc_last_errno() -> c_int {
+    catch_unwind(last_errno).unwrap_or(0)
 }

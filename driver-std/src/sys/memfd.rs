@@ -20,7 +20,6 @@ use nix::sys::memfd::{MFdFlags, memfd_create};
 
 use super::{os, retry};
 use crate::error::Result;
-use crate::shm::SharedMemory;
 
 /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL)`.
 /// `MFD_NOEXEC_SEAL` (Linux 6.3+) also seals `F_SEAL_EXEC`; an older kernel
@@ -250,38 +249,4 @@ pub(crate) fn dup(fd: BorrowedFd<'_>) -> Result<OwnedFd> {
             Errno::from_raw(e.raw_os_error().unwrap_or(0)),
         )
     })
-}
-
-/// The slice views of [`SharedMemory`], here because they need `unsafe`.
-impl SharedMemory {
-    /// The region as a slice, if it is sealed with `F_SEAL_WRITE`: then no
-    /// one can change it, and a plain slice is sound. `None` otherwise.
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        if !self.is_immutable() {
-            return None;
-        }
-        // SAFETY: F_SEAL_WRITE is on the fd (checked when it was sealed or
-        // received; seals are never removed): no write(2), no writable
-        // mapping, no hole punching can change the bytes while `self` lives.
-        Some(self.mapping().map_or(&[], |m| unsafe { m.slice() }))
-    }
-
-    /// The region as a slice, whatever its seals.
-    ///
-    /// # Safety
-    ///
-    /// While the slice lives, no one may write the region: not another
-    /// process, not another mapping of the same file in this process, not
-    /// `write(2)` on any fd of it. Shared memory that changes under a
-    /// `&[u8]` is undefined behaviour (the compiler may, for example, read
-    /// a byte twice and see two values). Establish it by protocol (the peer
-    /// has finished writing and promised to stop) or use
-    /// [`read_at`](SharedMemory::read_at) instead.
-    pub unsafe fn as_slice(&self) -> &[u8] {
-        match self.mapping() {
-            // SAFETY: the caller promises that nothing writes while the slice lives.
-            Some(m) => unsafe { m.slice() },
-            None => &[],
-        }
-    }
 }

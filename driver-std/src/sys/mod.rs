@@ -11,12 +11,14 @@
 //! - [`sock`]: creating, binding, connecting sockets; `poll`;
 //! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids;
 //! - [`memfd`]: sealed memfds and their mappings;
+//! - `shm_slice`: the slice views of `SharedMemory`, made of a mapping;
 //! - [`inherit`]: a socket handed to a child at a fixed fd, and taken over there.
 
 pub(crate) mod inherit;
 pub(crate) mod memfd;
 pub(crate) mod msg;
 pub(crate) mod proc;
+mod shm_slice;
 pub(crate) mod sock;
 pub(crate) mod sockopt;
 

@@ -110,7 +110,7 @@ impl Error {
     }
 }
 
-impl crate::ErrorCode for Error {
+impl crate::code::ErrorCode for Error {
     fn code(self) -> &'static str {
         Error::code(self)
     }
