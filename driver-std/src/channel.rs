@@ -421,7 +421,7 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
-    /// A channel error: sticky; queued output is dropped (DESIGN 4.1).
+    /// A channel error: sticky; queued output is dropped (PROTOCOL.md 4.4).
     fn fail(&mut self, e: Error) -> Error {
         self.encoder.clear();
         *self.error.get_or_insert(e)

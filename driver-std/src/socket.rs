@@ -1,7 +1,7 @@
 //! Sockets prepared for the handshake: a listener and a socketpair whose
 //! server side has `SO_PASSCRED` on before any client can write.
 //!
-//! Why this matters (DESIGN 4.1): Linux attaches credentials to a message
+//! Why this matters (PROTOCOL.md 3.3): Linux attaches credentials to a message
 //! when it is *sent*, and only if the receiver (or the sender) has
 //! `SO_PASSCRED` on at that moment. A hello sent before the server turned
 //! it on arrives with pid 0 and the overflow ids, and is refused with

@@ -130,7 +130,8 @@ pub enum MessageCredentials {
     Unavailable,
 }
 
-/// How a side judges the credentials of its peer (DESIGN section 3).
+/// How a side judges the credentials of its peer (`docs/PROTOCOL.md`
+/// section 2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CredentialPolicy {
     /// Whether handshake messages must carry message credentials.

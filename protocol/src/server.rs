@@ -322,10 +322,11 @@ impl<F> ServerAuth<F> {
         let State::AwaitHello(r) = core::mem::replace(&mut self.state, State::Taken) else {
             return; // judge is called in AwaitHello only
         };
-        // DESIGN 4.1: "when bit 0 is set the server attaches its own
-        // credentials to every reply". Bit 0 counts as set once the first
-        // six bytes show our magic and a flags byte with bit 0, even when
-        // the hello is refused for what came with it or after.
+        // PROTOCOL.md 3.2: with flag bit 0 set the server attaches its own
+        // credentials to the reply, whatever the status. Bit 0 counts as set
+        // once the first six bytes show our magic and a flags byte with
+        // bit 0, even when the hello is refused for what came with it or
+        // after.
         let mutual = r.got >= 6 && r.buf[..4] == hello::MAGIC && r.buf[5] & hello::FLAG_MUTUAL != 0;
         let early = if r.fds_seen {
             Some(PeerError::HelloFds)
