@@ -1,9 +1,5 @@
-//! Process credentials as the kernel reports them.
-//!
-//! Two shapes: [`Ucred`], the bare `{pid, uid, gid}` triple that both
-//! `SO_PEERCRED` and `SCM_CREDENTIALS` carry (and the manual's
-//! `mon_ipc_creds`), and [`Credentials`], what a handshake concludes about a
-//! peer: the triple, where it came from, and what else the kernel offered.
+//! Process credentials as the kernel reports them: [`Ucred`], the bare
+//! triple, and [`Credentials`], what a handshake concludes about a peer.
 
 use alloc::vec::Vec;
 use core::num::NonZeroU32;
@@ -17,7 +13,9 @@ pub const GID_UNKNOWN: u32 = u32::MAX;
 /// The unknown uid, `(uid_t)-1`. See [`GID_UNKNOWN`].
 pub const UID_UNKNOWN: u32 = u32::MAX;
 
-/// The `{pid, uid, gid}` of a process, each possibly unknown.
+/// The `{pid, uid, gid}` of a process, each possibly unknown: the bare
+/// triple that both `SO_PEERCRED` and `SCM_CREDENTIALS` carry (and the
+/// manual's `mon_ipc_creds`).
 ///
 /// The C API's sentinels (pid 0, uid and gid `-1`) are not values here: a
 /// `Ucred` holds `None` instead, and [`Ucred::from_raw`] / [`Ucred::to_raw`]
@@ -155,7 +153,9 @@ impl CredentialSource {
     }
 }
 
-/// What a handshake established about the peer.
+/// What a handshake established about the peer: the [`Ucred`] triple,
+/// where it came from ([`CredentialSource`]), and what else the kernel
+/// offered (supplementary groups, a pidfd).
 ///
 /// `F` is the driver's fd handle type (`OwnedFd` in `mon-ipc-std`); it
 /// carries the pidfd, which lets a server signal or wait for the peer
