@@ -18,7 +18,8 @@
 //! the nearest core [`Error`] ([`DbusError::core`]); the precise one is
 //! [`ClientAuth::error`] / [`ServerAuth::error`].
 //!
-//! See `docs/DBUS.md` for the state diagrams.
+//! Their state diagrams are on [`ClientAuth`] and [`ServerAuth`];
+//! `docs/DBUS.md` describes the profile.
 //!
 //! [`Step`]: crate::Step
 //! [`Attach::OwnCredentials`]: crate::Attach::OwnCredentials
