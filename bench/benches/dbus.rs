@@ -1,5 +1,5 @@
-//! The `dbus` benchmark (issue 10, item 5): one whole connection to a
-//! private `dbus-daemon` per iteration (connect, authenticate, close),
+//! The `dbus` benchmark: one whole connection to a private `dbus-daemon`
+//! per iteration (connect, authenticate, close),
 //! through our client and next to a libdbus-style client written with
 //! bare system calls, the real libdbus, and our native handshake.
 //!

@@ -39,12 +39,12 @@ const ONEWAY_BATCH: usize = 256;
 /// Frames per `flush` in the batched case.
 const FRAMES_PER_FLUSH: usize = 16;
 
-/// Cases (a), (b), (g): 64 B + `nfds` fds, one round trip per iteration.
+/// Cases (a), (b), (f): 64 B + `nfds` fds, one round trip per iteration.
 fn fd_roundtrip(c: &mut Criterion<CpuTime>, group: &str, kind: SocketKind, nfds: usize) {
     let ev = raw::eventfd().unwrap();
     let ev = &ev;
     let mut threads = Vec::new();
-    // Ours: the sender keeps its fds, as the yardstick's does, and lends
+    // Ours: the sender keeps its fds, as the raw case's does, and lends
     // them to `send_borrowed` for the sendmsg.
     let limits = Limits::new(nfds.max(32) as u8, mon_ipc::DEFAULT_MAX_PAYLOAD).unwrap();
     let (mut client, server) = connected(kind, limits);
@@ -68,7 +68,8 @@ fn fd_roundtrip(c: &mut Criterion<CpuTime>, group: &str, kind: SocketKind, nfds:
         SocketKind::Stream => libc::SOCK_STREAM,
         SocketKind::Seqpacket => libc::SOCK_SEQPACKET,
     };
-    // Raw: the yardstick's case; the sender keeps its fds.
+    // Raw: case (a), (b) or (f) of `mon_ipc_bench::raw`; the sender keeps
+    // its fds.
     let dups: Vec<OwnedFd> = (0..nfds).map(|_| ev.try_clone().unwrap()).collect();
     let raws: Vec<RawFd> = dups.iter().map(|f| f.as_raw_fd()).collect();
     let (client, server) = raw::socketpair(ty).unwrap();
@@ -437,7 +438,7 @@ fn batched(c: &mut Criterion<CpuTime>) {
     }
 }
 
-/// Ours (plain and mutual) against raw (f), with and without a pidfd:
+/// Ours (plain and mutual) against raw (e), with and without a pidfd:
 /// one complete, sequential connection per iteration.
 fn handshake(c: &mut Criterion<CpuTime>) {
     const SO_PASSPIDFD: libc::c_int = 76;
@@ -451,7 +452,7 @@ fn handshake(c: &mut Criterion<CpuTime>) {
         |fd| drop(mon_ipc_std::server(fd, &ServerOptions::default()).unwrap()),
     );
     let cred = raw::self_cred();
-    // Raw (f): a SO_PASSCRED listener; the client sends an 8-byte hello
+    // Raw (e): a SO_PASSCRED listener; the client sends an 8-byte hello
     // with SCM_CREDENTIALS, the server checks it and replies 8 bytes. With
     // `pidfd`, the listener also has SO_PASSPIDFD, so the hello brings an
     // SCM_PIDFD too (which the server closes), as ours does.
@@ -749,10 +750,11 @@ fn scale(c: &mut Criterion<CpuTime>) {
     let max = *sizes.iter().max().unwrap() as u64;
     // The server keeps its N connections until the end of a round; a
     // client closes its socket as soon as its handshake is done, and the
-    // server closes the pidfd it gets with each client: this sandbox's hard
-    // RLIMIT_NOFILE is 20 000 and cannot be raised (no CAP_SYS_RESOURCE),
-    // too few for 3 fds per connection. At most a listen backlog (4 096)
-    // of clients plus one epoll batch are in flight beside the server's N.
+    // server closes the pidfd it gets with each client: a hard
+    // RLIMIT_NOFILE of 20 000 that cannot be raised (no CAP_SYS_RESOURCE,
+    // as on the machine of docs/PERFORMANCE.md) is too few for 3 fds per
+    // connection. At most a listen backlog (4 096) of clients plus one
+    // epoll batch are in flight beside the server's N.
     let have = mon_ipc_bench::raise_nofile(3 * max + 256).unwrap();
     let need = (3 * max + 256).min(max + 6000);
     assert!(

@@ -44,14 +44,15 @@ pub fn ours_echo(mut ch: Chan, nfds: usize, echo: bool) -> JoinHandle<()> {
 }
 
 /// The raw echo: recvmsg 64 B + `nfds` fds, check, close, reply 1 byte
-/// (or the 64 bytes, if `echo`). Follows the yardstick's cases (a), (b), (g), (d).
+/// (or the 64 bytes, if `echo`): the far end of the raw cases (a), (b), (f)
+/// and (d) of [`crate::raw`].
 pub fn raw_echo(sock: OwnedFd, nfds: usize, echo: bool) -> JoinHandle<()> {
     raw_echo_with(sock, nfds, echo, false)
 }
 
 /// [`raw_echo`]; with `msg`, every read is a `recvmsg` with room for 32
 /// fds and every reply a `sendmsg`, as any channel that may carry fds must
-/// do (the yardstick's echo uses `read` / `write` where it can).
+/// do (the plain raw echo uses `read` / `write` where it can).
 pub fn raw_echo_with(sock: OwnedFd, nfds: usize, echo: bool, msg: bool) -> JoinHandle<()> {
     thread::spawn(move || {
         let (mut buf, mut cbuf) = ([0u8; 64], raw::CmsgBuf::for_fds(nfds.max(32)));

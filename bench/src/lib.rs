@@ -6,9 +6,9 @@
 //! size and fds per message) uses it too, and `src/bin/plot.rs` draws its
 //! results as the PNGs of `docs/img/`.
 //!
-//! - [`raw`]: the yardstick's cases (`shared/tools/baseline`) written again
-//!   with bare `libc` calls, so that every case is measured through the
-//!   public API *and* with raw syscalls in the same run, on the same CPU.
+//! - [`raw`]: the raw-syscall baseline, every case written with bare `libc`
+//!   calls, so that it is measured through the public API *and* with raw
+//!   syscalls in the same run, on the same CPU.
 //! - [`pinned_cpus`], [`raise_nofile`]: the environment of a measurement.
 //! - [`dbus_raw`], [`dbus_daemon`]: the `dbus` benchmark's libdbus-style
 //!   raw client, private `dbus-daemon` and libdbus subprocess.

@@ -1,9 +1,22 @@
-//! The yardstick's primitives with bare `libc` calls and no allocation per
-//! operation: what the public API is compared with.
+//! The raw-syscall baseline: bare `libc` calls, no framing and no
+//! allocation per operation. Every case of the benchmarks runs through the
+//! public API and, in the same run on the same CPU, with these primitives,
+//! so the ratio shows what the protocol and the driver add to the kernel's
+//! own work.
 //!
-//! These follow `shared/tools/baseline/src/lib.rs`: one `sendmsg` with at
-//! most one control message built on the stack, one `recvmsg` into a
-//! control buffer allocated once, fds closed by dropping `OwnedFd`s.
+//! One `sendmsg` with at most one control message built on the stack, one
+//! `recvmsg` into a control buffer allocated once, fds closed by dropping
+//! `OwnedFd`s. The raw cases, by the letters the benchmarks name them with
+//! (the fd passed is an eventfd; the echo is [`crate::echo::raw_echo`]):
+//!
+//! | case | one operation |
+//! |---|---|
+//! | (a) | `SOCK_STREAM` socketpair: 64 B + 1 fd (`SCM_RIGHTS`) there; the echo checks 64 B + 1 fd and no `MSG_CTRUNC`, closes the fd, writes 1 byte back |
+//! | (b) | (a) over `SOCK_SEQPACKET` |
+//! | (c) | 64 B + 1 fd one way, back to back; timed from the first send to the last receive |
+//! | (d) | 64 bytes there and 64 back by `write` / `read`, no control messages |
+//! | (e) | a connection to an `SO_PASSCRED` listener: an 8-byte hello with an explicit `SCM_CREDENTIALS`, checked by the server, and an 8-byte reply |
+//! | (f) | (a) with 253 fds (`SCM_MAX_FD`) in one `sendmsg` |
 #![allow(unsafe_code)]
 
 use std::io;

@@ -1,16 +1,5 @@
-//! The message channel on a real socket: frames with their fds.
-//!
-//! Sending: frames are queued in the core's [`Encoder`], which knows which
-//! may share a `sendmsg` (fd-less ones, batched into one vectored call) and
-//! which must not (a frame with fds starts its own `sendmsg`, so that the
-//! kernel ties its fds to its first byte). [`Channel::flush`] makes one
-//! `sendmsg` per batch; a short write is resumed without the fds.
-//!
-//! Receiving: one `recvmsg` per read, straight into the decoder's buffer
-//! (no copy), with a control buffer that has room for exactly the
-//! negotiated number of fds. The decoder attributes the fds and checks
-//! everything; on any error it closes every fd it holds, and the channel
-//! drops its queued output: the connection must then be closed.
+//! The message channel on a real socket: frames with their fds
+//! ([`Channel`]).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
@@ -95,6 +84,18 @@ enum Filled {
 }
 
 /// Frames over an authenticated socket `S`.
+///
+/// Sending: frames are queued in the core's [`Encoder`], which knows which
+/// may share a `sendmsg` (fd-less ones, batched into one vectored call) and
+/// which must not (a frame with fds starts its own `sendmsg`, so that the
+/// kernel ties its fds to its first byte). [`Channel::flush`] makes one
+/// `sendmsg` per batch; a short write is resumed without the fds.
+///
+/// Receiving: one `recvmsg` per read, straight into the decoder's buffer
+/// (no copy), with a control buffer that has room for exactly the
+/// negotiated number of fds. The decoder attributes the fds and checks
+/// everything; on any error it closes every fd it holds, and the channel
+/// drops its queued output: the connection must then be closed.
 #[derive(Debug)]
 pub struct Channel<S> {
     sock: S,
@@ -421,7 +422,7 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
-    /// A channel error: sticky; queued output is dropped (DESIGN 4.1).
+    /// A channel error: sticky; queued output is dropped (PROTOCOL.md 4.4).
     fn fail(&mut self, e: Error) -> Error {
         self.encoder.clear();
         *self.error.get_or_insert(e)

@@ -108,8 +108,6 @@ impl Error {
         }
     }
 
-    /// Whether the peer sent a shared-memory frame whose fd fails the
-    /// receiver's checks (a channel error: the connection must close).
     /// The code of every error that is the driver's own (not a protocol
     /// code), in a stable order: for tables such as the C API's numbers.
     pub const DRIVER_CODES: &'static [&'static str] = &[
@@ -129,6 +127,9 @@ impl Error {
         "shm_read_only",
     ];
 
+    /// Whether the peer sent a shared-memory frame whose fd fails the
+    /// receiver's checks, or a data frame where shared memory was expected
+    /// (a channel error: the connection must close).
     pub(crate) fn is_shm_refusal(&self) -> bool {
         matches!(
             self,

@@ -1,13 +1,6 @@
 //! The manual's `mon_ipc_send_fd` / `mon_ipc_recv_fd`: one frame each, with
 //! 0 or 1 fd, on an authenticated socket, keeping no state between calls;
 //! and the same for one shared-memory region (`send_shm` / `recv_shm`).
-//!
-//! Having no state, `recv_fd` must never read a byte of the next frame: on
-//! a stream it reads the 8-byte header (the fd comes with the frame's first
-//! byte), then exactly the payload; on seqpacket it peeks at the header to
-//! size the buffer, then reads the record. That is two `recvmsg` per frame
-//! where a [`Channel`](crate::Channel) needs one; use a channel where speed
-//! matters. Both calls wait on a non-blocking socket.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -96,6 +89,13 @@ pub(crate) fn send_whole<const N: usize, F: AsFd>(
 /// Payloads above 16 MiB are refused; see [`recv_fd_with`]. A
 /// shared-memory frame's fd is returned unchecked, with the application
 /// bytes after its header: [`recv_shm`] checks and maps it.
+///
+/// Having no state, `recv_fd` must never read a byte of the next frame: on
+/// a stream it reads the 8-byte header (the fd comes with the frame's first
+/// byte), then exactly the payload; on seqpacket it peeks at the header to
+/// size the buffer, then reads the record. That is two `recvmsg` per frame
+/// where a [`Channel`](crate::Channel) needs one; use a channel where speed
+/// matters. It waits on a non-blocking socket, as [`send_fd`] does.
 pub fn recv_fd(sock: impl AsFd, buf: &mut BytesMut) -> Result<Option<OwnedFd>> {
     recv_fd_with(sock, buf, DEFAULT_MAX_PAYLOAD)
 }

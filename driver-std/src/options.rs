@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mon_ipc::Limits;
 
-/// The blocking handshake's default timeout (DESIGN 4.1).
+/// The blocking handshake's default timeout (PROTOCOL.md 3.3).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of the client side.

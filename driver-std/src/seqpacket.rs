@@ -5,8 +5,8 @@
 //! `sk_sndbuf` is 212 992 bytes and `SO_SNDBUF` is capped by
 //! `net.core.wmem_max`, far below the default 16 MiB payload limit. So a
 //! side first raises `SO_SNDBUF` to fit the frames it advertises, and
-//! advertises less if the kernel will not give it that much (DESIGN 4.1,
-//! "Seqpacket"): the negotiated limit is the smaller of both sides', so
+//! advertises less if the kernel will not give it that much (PROTOCOL.md
+//! 4.3): the negotiated limit is the smaller of both sides', so
 //! neither ever sends a record its own buffer cannot hold.
 //!
 //! The send buffer is not the only bound. Seen on Linux 6.18 with

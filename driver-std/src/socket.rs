@@ -1,14 +1,6 @@
 //! Sockets prepared for the handshake: a listener and a socketpair whose
-//! server side has `SO_PASSCRED` on before any client can write.
-//!
-//! Why this matters (DESIGN 4.1): Linux attaches credentials to a message
-//! when it is *sent*, and only if the receiver (or the sender) has
-//! `SO_PASSCRED` on at that moment. A hello sent before the server turned
-//! it on arrives with pid 0 and the overflow ids, and is refused with
-//! status 3. So the server turns it on where no hello can slip past: on the
-//! listening socket (a connection accepted from it inherits the flag, and
-//! data sent to a connection not yet accepted carries credentials anyway),
-//! or on its end of a socketpair before the other end is handed out.
+//! server side has `SO_PASSCRED` on before any client can write (why: see
+//! [`Listener`]).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -22,6 +14,16 @@ use crate::sys;
 /// where the kernel has it) on, so every connection it accepts is ready for
 /// [`server`](crate::server). Removes its socket file when dropped, if it
 /// created it.
+///
+/// Why this matters (`docs/PROTOCOL.md` section 3.3): Linux attaches
+/// credentials to a message when it is *sent*, and only if the receiver (or
+/// the sender) has `SO_PASSCRED` on at that moment. A hello sent before the
+/// server turned it on arrives with pid 0 and the overflow ids, and is
+/// refused with status 3. So the server turns it on where no hello can slip
+/// past: on the listening socket (a connection accepted from it inherits the
+/// flag, and data sent to a connection not yet accepted carries credentials
+/// anyway), or on its end of a socketpair before the other end is handed
+/// out ([`socketpair`]).
 #[derive(Debug)]
 pub struct Listener {
     fd: OwnedFd,
@@ -118,7 +120,7 @@ pub struct SocketPair {
 
 /// A connected pair of `kind` (`SOCK_CLOEXEC`), with `SO_PASSCRED` (and
 /// `SO_PASSPIDFD` where available) on the server end before anyone can
-/// write to it.
+/// write to it (why: see [`Listener`]).
 pub fn socketpair(kind: SocketKind) -> Result<SocketPair> {
     let (server, client) = sys::sock::socketpair(kind)?;
     pass_credentials(server.as_fd())?;

@@ -1,28 +1,4 @@
-//! The client side of the v1 handshake.
-//!
-//! ```text
-//!  SendHello --step: Send(OwnCredentials)--> AwaitReply --reply ok--> Done
-//!                                               |
-//!                                               +--bad reply / refused / EOF--> Failed
-//! ```
-//!
-//! Call order: `step` until it says something other than `NeedInput` or
-//! `Send`; after `NeedInput` give one read to `receive` (or EOF to
-//! `receive_eof`); after `Send` flush the output buffer. On `Done`, `finish`.
-//!
-//! ```
-//! use mon_ipc::{Ancillary, ClientAuth, ClientConfig, SocketCredentials, Step, Attach};
-//! let mut client = ClientAuth::<()>::new(ClientConfig::default(), SocketCredentials::default());
-//! let mut out = Vec::new();
-//! assert_eq!(client.step(&mut out), Step::Send(Attach::OwnCredentials));
-//! assert_eq!(&out[..4], b"MON\0");
-//! assert_eq!(client.step(&mut out), Step::NeedInput);
-//! // The server's reply: accepted, version 1, 32 fds, 16 MiB.
-//! let reply = [b'M', b'O', b'N', 0, 1, 0, 32, 0, 0, 0, 0, 1, 0, 0, 0, 0];
-//! client.receive(&reply, Ancillary::default()).unwrap();
-//! assert_eq!(client.step(&mut out), Step::Done);
-//! assert_eq!(client.finish().unwrap().limits.max_fds(), 32);
-//! ```
+//! The client side of the v1 handshake: [`ClientAuth`].
 
 use bytes::BufMut;
 
@@ -49,6 +25,42 @@ pub struct ClientConfig {
 }
 
 /// The client's handshake state machine. `F` is the fd handle type.
+///
+/// Its states, by the names [`state`](ClientAuth::state) gives
+/// ([`STATES`](ClientAuth::STATES)):
+///
+/// ```text
+///  send_hello --step: Send(OwnCredentials)--> await_reply --reply ok--> done
+///                                                 |
+///                                                 +--bad reply / refused / EOF--> failed
+/// ```
+///
+/// Call order: [`step`](ClientAuth::step) until it says something other
+/// than `NeedInput` or `Send`; after `NeedInput` give one read to
+/// [`receive`](ClientAuth::receive) (or EOF to
+/// [`receive_eof`](ClientAuth::receive_eof)); after `Send` flush the output
+/// buffer. On `Done`, [`finish`](ClientAuth::finish).
+///
+/// The reply is judged in the order of `docs/PROTOCOL.md` section 3.4: per
+/// read, `MSG_CTRUNC`, the seqpacket record size, fds in a read that does
+/// not complete the reply, EOF; once 16 bytes are in, the magic, the
+/// reserved field, the status, the limit, a refusal, the version, fds with
+/// no frame header after the reply, then (mutual only) the server's
+/// credentials.
+///
+/// ```
+/// use mon_ipc::{Ancillary, ClientAuth, ClientConfig, SocketCredentials, Step, Attach};
+/// let mut client = ClientAuth::<()>::new(ClientConfig::default(), SocketCredentials::default());
+/// let mut out = Vec::new();
+/// assert_eq!(client.step(&mut out), Step::Send(Attach::OwnCredentials));
+/// assert_eq!(&out[..4], b"MON\0");
+/// assert_eq!(client.step(&mut out), Step::NeedInput);
+/// // The server's reply: accepted, version 1, 32 fds, 16 MiB.
+/// let reply = [b'M', b'O', b'N', 0, 1, 0, 32, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+/// client.receive(&reply, Ancillary::default()).unwrap();
+/// assert_eq!(client.step(&mut out), Step::Done);
+/// assert_eq!(client.finish().unwrap().limits.max_fds(), 32);
+/// ```
 #[derive(Debug)]
 pub struct ClientAuth<F> {
     config: ClientConfig,
@@ -123,7 +135,8 @@ impl<F> ClientAuth<F> {
         self.settle(result)
     }
 
-    /// Every state's name, in the order of the diagram above.
+    /// Every state's name, in the order of the state diagram of
+    /// [`ClientAuth`].
     pub const STATES: &'static [&'static str] = &["send_hello", "await_reply", "done", "failed"];
 
     /// The current state's name (one of [`STATES`](ClientAuth::STATES)),

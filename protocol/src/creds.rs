@@ -1,9 +1,5 @@
-//! Process credentials as the kernel reports them.
-//!
-//! Two shapes: [`Ucred`], the bare `{pid, uid, gid}` triple that both
-//! `SO_PEERCRED` and `SCM_CREDENTIALS` carry (and the manual's
-//! `mon_ipc_creds`), and [`Credentials`], what a handshake concludes about a
-//! peer: the triple, where it came from, and what else the kernel offered.
+//! Process credentials as the kernel reports them: [`Ucred`], the bare
+//! triple, and [`Credentials`], what a handshake concludes about a peer.
 
 use alloc::vec::Vec;
 use core::num::NonZeroU32;
@@ -17,7 +13,9 @@ pub const GID_UNKNOWN: u32 = u32::MAX;
 /// The unknown uid, `(uid_t)-1`. See [`GID_UNKNOWN`].
 pub const UID_UNKNOWN: u32 = u32::MAX;
 
-/// The `{pid, uid, gid}` of a process, each possibly unknown.
+/// The `{pid, uid, gid}` of a process, each possibly unknown: the bare
+/// triple that both `SO_PEERCRED` and `SCM_CREDENTIALS` carry (and the
+/// manual's `mon_ipc_creds`).
 ///
 /// The C API's sentinels (pid 0, uid and gid `-1`) are not values here: a
 /// `Ucred` holds `None` instead, and [`Ucred::from_raw`] / [`Ucred::to_raw`]
@@ -103,8 +101,8 @@ impl Ucred {
     /// Whether the kernel could not map this process into the receiver's
     /// namespaces: Linux then reports pid 0 and the overflow uid and gid.
     ///
-    /// Such credentials count as absent (DESIGN 4.1, "Namespaces"): we do not
-    /// vouch for who we cannot see.
+    /// Such credentials count as absent (`docs/PROTOCOL.md` section 2): we do
+    /// not vouch for who we cannot see.
     pub fn is_invisible(&self, overflow: Overflow) -> bool {
         self.pid.is_none() && self.uid == overflow.uid && self.gid == overflow.gid
     }
@@ -155,7 +153,9 @@ impl CredentialSource {
     }
 }
 
-/// What a handshake established about the peer.
+/// What a handshake established about the peer: the [`Ucred`] triple,
+/// where it came from ([`CredentialSource`]), and what else the kernel
+/// offered (supplementary groups, a pidfd).
 ///
 /// `F` is the driver's fd handle type (`OwnedFd` in `mon-ipc-std`); it
 /// carries the pidfd, which lets a server signal or wait for the peer

@@ -1,35 +1,4 @@
-//! The frame decoder: reads in, frames with their fds out.
-//!
-//! The decoder must know where each read (`recvmsg`) began and ended,
-//! because that is how fds are attributed on a stream socket: the kernel
-//! attaches `SCM_RIGHTS` to the first byte of the `sendmsg` that carried
-//! them, and a read that returns fds stops after that `sendmsg`'s bytes. It
-//! may however glue fd-less bytes sent *before* them into the same read. So
-//! the fds of one read belong to the **last** frame whose header begins in
-//! that read, and every other header beginning in it must announce none.
-//!
-//! Call order, for each read:
-//!
-//! 1. [`read_buffer`](Decoder::read_buffer) (or [`receive`](Decoder::receive)
-//!    with a slice, which copies);
-//! 2. append the read's bytes, then [`commit_read`](Decoder::commit_read)
-//!    with its fds and flags; on EOF, [`receive_eof`](Decoder::receive_eof);
-//! 3. [`next_frame`](Decoder::next_frame) until it gives `None`.
-//!
-//! ```
-//! use mon_ipc::{Decoder, Limits, SocketKind, Kind, ReadFlags};
-//! let mut dec = Decoder::<&str>::new(Limits::default(), SocketKind::Stream);
-//! // Two frames in one read: "hi" without fds, then "fd" with one fd.
-//! let bytes = [2, 0, 0, 0, 0, 0, 0, 0, b'h', b'i', 2, 0, 0, 0, 1, 0, 0, 0, b'f', b'd'];
-//! dec.receive(&bytes, ["pipe"], ReadFlags::default()).unwrap();
-//! let mut got = Vec::new();
-//! while let Some(frame) = dec.next_frame().unwrap() {
-//!     // A frame borrows the decoder: take its fds before the next one.
-//!     got.push((frame.kind, frame.payload, frame.fds.collect::<Vec<_>>()));
-//! }
-//! assert_eq!(got[0], (Kind::Data, "hi".into(), vec![]));
-//! assert_eq!(got[1], (Kind::Data, "fd".into(), vec!["pipe"]));
-//! ```
+//! The frame decoder: reads in, frames with their fds out ([`Decoder`]).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -133,6 +102,37 @@ fn drop_front<F>(queue: &mut VecDeque<F>, count: &mut usize) {
 }
 
 /// The frame decoder. `F` is the fd handle type.
+///
+/// The decoder must know where each read (`recvmsg`) began and ended,
+/// because that is how fds are attributed on a stream socket: the kernel
+/// attaches `SCM_RIGHTS` to the first byte of the `sendmsg` that carried
+/// them, and a read that returns fds stops after that `sendmsg`'s bytes. It
+/// may however glue fd-less bytes sent *before* them into the same read. So
+/// the fds of one read belong to the **last** frame whose header begins in
+/// that read, and every other header beginning in it must announce none.
+///
+/// Call order, for each read:
+///
+/// 1. [`read_buffer`](Decoder::read_buffer) (or [`receive`](Decoder::receive)
+///    with a slice, which copies);
+/// 2. append the read's bytes, then [`commit_read`](Decoder::commit_read)
+///    with its fds and flags; on EOF, [`receive_eof`](Decoder::receive_eof);
+/// 3. [`next_frame`](Decoder::next_frame) until it gives `None`.
+///
+/// ```
+/// use mon_ipc::{Decoder, Limits, SocketKind, Kind, ReadFlags};
+/// let mut dec = Decoder::<&str>::new(Limits::default(), SocketKind::Stream);
+/// // Two frames in one read: "hi" without fds, then "fd" with one fd.
+/// let bytes = [2, 0, 0, 0, 0, 0, 0, 0, b'h', b'i', 2, 0, 0, 0, 1, 0, 0, 0, b'f', b'd'];
+/// dec.receive(&bytes, ["pipe"], ReadFlags::default()).unwrap();
+/// let mut got = Vec::new();
+/// while let Some(frame) = dec.next_frame().unwrap() {
+///     // A frame borrows the decoder: take its fds before the next one.
+///     got.push((frame.kind, frame.payload, frame.fds.collect::<Vec<_>>()));
+/// }
+/// assert_eq!(got[0], (Kind::Data, "hi".into(), vec![]));
+/// assert_eq!(got[1], (Kind::Data, "fd".into(), vec!["pipe"]));
+/// ```
 #[derive(Debug)]
 pub struct Decoder<F> {
     limits: Limits,

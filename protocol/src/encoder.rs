@@ -1,34 +1,5 @@
 //! The frame encoder: a send queue that knows which frames may share a
-//! `sendmsg`.
-//!
-//! On a stream socket the kernel attaches `SCM_RIGHTS` to the first byte of
-//! the `sendmsg` that carries them. So every frame that carries fds starts
-//! its own `sendmsg`, with exactly its fds and no other frame; fd-less frames
-//! may be batched into one vectored `sendmsg`. After a short write the rest
-//! follows without fds (the fds went with the first byte). On seqpacket
-//! every frame is its own record.
-//!
-//! Call order: [`push`](Encoder::push) frames; then, while
-//! [`transmit`](Encoder::transmit) gives something, `sendmsg` those slices
-//! with those fds and report the bytes written with
-//! [`advance`](Encoder::advance).
-//!
-//! ```
-//! use mon_ipc::{Encoder, Kind, Limits, SocketKind};
-//! let mut enc = Encoder::<&str>::new(Limits::default(), SocketKind::Stream);
-//! enc.push_copy(Kind::Data, b"no fd", []).unwrap();
-//! enc.push_copy(Kind::Data, b"with fd", ["pipe"]).unwrap();
-//! // The slice array borrows the encoder: declare it anew for each send.
-//! let mut iov = [&[][..]; 8];
-//! let t = enc.transmit(&mut iov).unwrap();
-//! assert_eq!((t.slices, t.len, t.fds.len()), (1, 8 + 5, 0)); // the fd-less frame alone
-//! enc.advance(8 + 5).unwrap();
-//! let mut iov = [&[][..]; 8];
-//! let t = enc.transmit(&mut iov).unwrap();
-//! assert_eq!(t.fds.copied().collect::<Vec<_>>(), ["pipe"]);
-//! enc.advance(8 + 7).unwrap();
-//! assert!(enc.is_empty());
-//! ```
+//! `sendmsg` ([`Encoder`]).
 
 use alloc::collections::VecDeque;
 use alloc::collections::vec_deque;
@@ -87,6 +58,35 @@ pub struct Transmit<'a, F> {
 /// The frame encoder and send queue. `F` is the fd handle type; the queue
 /// owns the fds until their frame's first byte has been sent, then drops
 /// them (the kernel holds its own reference from then on).
+///
+/// On a stream socket the kernel attaches `SCM_RIGHTS` to the first byte of
+/// the `sendmsg` that carries them. So every frame that carries fds starts
+/// its own `sendmsg`, with exactly its fds and no other frame; fd-less frames
+/// may be batched into one vectored `sendmsg`. After a short write the rest
+/// follows without fds (the fds went with the first byte). On seqpacket
+/// every frame is its own record.
+///
+/// Call order: [`push`](Encoder::push) frames; then, while
+/// [`transmit`](Encoder::transmit) gives something, `sendmsg` those slices
+/// with those fds and report the bytes written with
+/// [`advance`](Encoder::advance).
+///
+/// ```
+/// use mon_ipc::{Encoder, Kind, Limits, SocketKind};
+/// let mut enc = Encoder::<&str>::new(Limits::default(), SocketKind::Stream);
+/// enc.push_copy(Kind::Data, b"no fd", []).unwrap();
+/// enc.push_copy(Kind::Data, b"with fd", ["pipe"]).unwrap();
+/// // The slice array borrows the encoder: declare it anew for each send.
+/// let mut iov = [&[][..]; 8];
+/// let t = enc.transmit(&mut iov).unwrap();
+/// assert_eq!((t.slices, t.len, t.fds.len()), (1, 8 + 5, 0)); // the fd-less frame alone
+/// enc.advance(8 + 5).unwrap();
+/// let mut iov = [&[][..]; 8];
+/// let t = enc.transmit(&mut iov).unwrap();
+/// assert_eq!(t.fds.copied().collect::<Vec<_>>(), ["pipe"]);
+/// enc.advance(8 + 7).unwrap();
+/// assert!(enc.is_empty());
+/// ```
 #[derive(Debug)]
 pub struct Encoder<F> {
     limits: Limits,

@@ -1,13 +1,4 @@
-//! Errors, split as h11 splits them: what the peer did ([`PeerError`]) and
-//! what the caller did ([`UsageError`]).
-//!
-//! Every variant has a stable lower-case [`code`](Error::code). The codes
-//! are the vocabulary of `vectors/` and of the C API's documentation: a
-//! third-party implementation maps its own failures onto them. They never
-//! change meaning; new ones may be added (the enums are `#[non_exhaustive]`).
-//!
-//! Errors are sticky: once a state machine has failed, every later call
-//! returns the same error, and the connection must be closed.
+//! The core's errors: [`Error`], [`PeerError`], [`UsageError`].
 
 use core::fmt;
 
@@ -193,7 +184,20 @@ impl PeerError {
     }
 }
 
-/// Any error of the native handshake and the frame codec.
+/// Any error of the native handshake and the frame codec, split as h11
+/// splits them: what the peer did ([`PeerError`]) and what the caller did
+/// ([`UsageError`]).
+///
+/// Every variant has a stable lower-case [`code`](Error::code). The codes
+/// are the vocabulary of `vectors/` and of the C API's documentation: a
+/// third-party implementation maps its own failures onto them. They never
+/// change meaning; new ones may be added (the enums are `#[non_exhaustive]`).
+///
+/// The D-Bus profile has its own error, [`dbus::Error`](crate::dbus::Error),
+/// with its own `dbus_` codes.
+///
+/// Errors are sticky: once a state machine has failed, every later call
+/// returns the same error, and the connection must be closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// The peer misbehaved, failed authentication or refused.

@@ -133,7 +133,14 @@ pub enum MessageCredentials {
     Unavailable,
 }
 
-/// How a side judges the credentials of its peer (DESIGN section 3).
+/// How a side judges the credentials of its peer (`docs/PROTOCOL.md`
+/// section 2): the server applies it to the client's hello, and with mutual
+/// authentication the client applies it to the server's reply.
+///
+/// No credentials at all: reject. Socket and message credentials that differ
+/// in uid or gid: reject (the socket was handed to another identity).
+/// Otherwise accept, reporting the message's pid. A message that arrives in
+/// several reads must carry credentials on every read, all agreeing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CredentialPolicy {
     /// Whether handshake messages must carry message credentials.

@@ -2,7 +2,7 @@
 //! simulated UNIX socket, for tests, examples, conformance and fuzzing.
 //!
 //! [`Wire`] models one direction of a socket with the kernel's rules, as
-//! the baseline probe saw them on Linux:
+//! observed on Linux (`docs/PROTOCOL.md` section 1):
 //!
 //! - each `sendmsg` is one message with its credentials and fds;
 //! - stream: a read may merge consecutive messages, but stops after a

@@ -1,9 +1,5 @@
-//! The credential policy both sides apply to the peer's handshake message.
-//!
-//! No credentials at all: reject. Socket and message credentials that differ
-//! in uid or gid: reject (the socket was handed to another identity).
-//! Otherwise accept, reporting the message's pid. A message that arrives in
-//! several reads must carry credentials on every read, all agreeing.
+//! The credential policy both sides apply to the peer's handshake message
+//! (its rules are documented on [`CredentialPolicy`]).
 
 use alloc::vec::Vec;
 

@@ -1,43 +1,4 @@
-//! The server side of the v1 handshake.
-//!
-//! ```text
-//!  AwaitHello --hello ok, creds ok--> Decide --accept--> Reply(0) --step--> Done
-//!      |                                 |--deny-------> Reply(1) --step--> Failed(denied)
-//!      |                                 +--more bytes-> Reply(4) --step--> Failed(hello_trailing_bytes)
-//!      |--hello judged bad-----------------------------> Reply(s) --step--> Failed(e)
-//!      +--EOF before any byte-----------------------------------------------> Failed(eof_before_hello)
-//! ```
-//!
-//! The server answers every hello it can read with a status, then, if the
-//! status is not 0, the connection is closed. The checks, in order (the
-//! first that fails decides the status):
-//!
-//! 1. fds attached to any read of the hello, or `MSG_CTRUNC` (4, `hello_fds`);
-//! 2. EOF after 1 to 15 bytes (4, `hello_short`);
-//! 3. on seqpacket, a record that is not exactly 16 bytes (4, `hello_record_size`);
-//! 4. magic (4, `hello_bad_magic`);
-//! 5. version 0 (2, `hello_unsupported_version`);
-//! 6. for a v1 hello, flag bits 1-7 or the reserved field (4, `hello_reserved`);
-//! 7. more than 253 fds per frame (4, `hello_limit`);
-//! 8. bytes beyond the 16 before the reply is sent (4, `hello_trailing_bytes`);
-//! 9. credentials: missing (3, `no_credentials`), then differing (5, `credentials_mismatch`);
-//! 10. the caller's decision (1, `denied`).
-//!
-//! ```
-//! use mon_ipc::{Ancillary, ServerAuth, ServerConfig, SocketCredentials, Step, Ucred, Attach};
-//! let peer = Ucred::known(42, 1000, 1000);
-//! let mut server = ServerAuth::<()>::new(ServerConfig::default(), SocketCredentials::new(peer));
-//! let mut out = Vec::new();
-//! assert_eq!(server.step(&mut out), Step::NeedInput);
-//! let hello = [b'M', b'O', b'N', 0, 1, 0, 32, 0, 0, 0, 0, 1, 0, 0, 0, 0];
-//! server.receive(&hello, Ancillary::with_creds(peer)).unwrap();
-//! assert_eq!(server.step(&mut out), Step::Decide);
-//! assert_eq!(server.peer().unwrap().uid(), Some(1000));
-//! server.accept().unwrap();
-//! assert_eq!(server.step(&mut out), Step::Send(Attach::Nothing));
-//! assert_eq!(out[5], 0); // status: accepted
-//! assert_eq!(server.step(&mut out), Step::Done);
-//! ```
+//! The server side of the v1 handshake: [`ServerAuth`].
 
 use bytes::BufMut;
 
@@ -62,6 +23,57 @@ pub struct ServerConfig {
 }
 
 /// The server's handshake state machine. `F` is the fd handle type.
+///
+/// Its states, by the names [`state`](ServerAuth::state) gives
+/// ([`STATES`](ServerAuth::STATES)); `reply(s)` sends a reply of status `s`:
+///
+/// ```text
+///  await_hello --hello ok, creds ok--> decide --accept--> reply(0) --step--> done
+///      |                                  |--deny-------> reply(1) --step--> failed(denied)
+///      |                                  +--more bytes-> reply(4) --step--> failed(hello_trailing_bytes)
+///      |--hello judged bad------------------------------> reply(s) --step--> failed(e)
+///      +--EOF before any byte------------------------------------------------> failed(eof_before_hello)
+/// ```
+///
+/// Call order: [`step`](ServerAuth::step) until it says something other
+/// than `NeedInput` or `Send`; after `NeedInput` give one read to
+/// [`receive`](ServerAuth::receive) (or EOF to
+/// [`receive_eof`](ServerAuth::receive_eof)); after `Send` flush the output
+/// buffer; on `Decide` look at [`peer`](ServerAuth::peer), then
+/// [`accept`](ServerAuth::accept) or [`deny`](ServerAuth::deny). On `Done`,
+/// [`finish`](ServerAuth::finish).
+///
+/// The server answers every hello it can read with a status, then, if the
+/// status is not 0, the connection is closed. The checks, in order (the
+/// first that fails decides the status; `docs/PROTOCOL.md` section 3.3 is
+/// the normative text):
+///
+/// 1. fds attached to any read of the hello, or `MSG_CTRUNC` (4, `hello_fds`);
+/// 2. EOF after 1 to 15 bytes (4, `hello_short`);
+/// 3. on seqpacket, a record that is not exactly 16 bytes (4, `hello_record_size`);
+/// 4. magic (4, `hello_bad_magic`);
+/// 5. version 0 (2, `hello_unsupported_version`);
+/// 6. for a v1 hello, flag bits 1-7 or the reserved field (4, `hello_reserved`);
+/// 7. more than 253 fds per frame (4, `hello_limit`);
+/// 8. bytes beyond the 16 before the reply is sent (4, `hello_trailing_bytes`);
+/// 9. credentials: missing (3, `no_credentials`), then differing (5, `credentials_mismatch`);
+/// 10. the caller's decision (1, `denied`).
+///
+/// ```
+/// use mon_ipc::{Ancillary, ServerAuth, ServerConfig, SocketCredentials, Step, Ucred, Attach};
+/// let peer = Ucred::known(42, 1000, 1000);
+/// let mut server = ServerAuth::<()>::new(ServerConfig::default(), SocketCredentials::new(peer));
+/// let mut out = Vec::new();
+/// assert_eq!(server.step(&mut out), Step::NeedInput);
+/// let hello = [b'M', b'O', b'N', 0, 1, 0, 32, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+/// server.receive(&hello, Ancillary::with_creds(peer)).unwrap();
+/// assert_eq!(server.step(&mut out), Step::Decide);
+/// assert_eq!(server.peer().unwrap().uid(), Some(1000));
+/// server.accept().unwrap();
+/// assert_eq!(server.step(&mut out), Step::Send(Attach::Nothing));
+/// assert_eq!(out[5], 0); // status: accepted
+/// assert_eq!(server.step(&mut out), Step::Done);
+/// ```
 #[derive(Debug)]
 pub struct ServerAuth<F> {
     config: ServerConfig,
@@ -205,7 +217,8 @@ impl<F> ServerAuth<F> {
         }
     }
 
-    /// Every state's name, in the order of the diagram above.
+    /// Every state's name, in the order of the state diagram of
+    /// [`ServerAuth`].
     pub const STATES: &'static [&'static str] =
         &["await_hello", "decide", "reply", "done", "failed"];
 
@@ -323,10 +336,11 @@ impl<F> ServerAuth<F> {
         let State::AwaitHello(r) = core::mem::replace(&mut self.state, State::Taken) else {
             return; // judge is called in AwaitHello only
         };
-        // DESIGN 4.1: "when bit 0 is set the server attaches its own
-        // credentials to every reply". Bit 0 counts as set once the first
-        // six bytes show our magic and a flags byte with bit 0, even when
-        // the hello is refused for what came with it or after.
+        // PROTOCOL.md 3.2: with flag bit 0 set the server attaches its own
+        // credentials to the reply, whatever the status. Bit 0 counts as set
+        // once the first six bytes show our magic and a flags byte with
+        // bit 0, even when the hello is refused for what came with it or
+        // after.
         let mutual = r.got >= 6 && r.buf[..4] == hello::MAGIC && r.buf[5] & hello::FLAG_MUTUAL != 0;
         let early = if r.fds_seen {
             Some(PeerError::HelloFds)

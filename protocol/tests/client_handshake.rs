@@ -1,5 +1,6 @@
-//! The client side of the v1 handshake, tested from DESIGN.md sections 3, 4
-//! and 4.1; plus the C sentinel conversions of `Ucred` and the error codes.
+//! The client side of the v1 handshake, tested from `docs/PROTOCOL.md`
+//! sections 2, 3.1, 3.2, 3.4 and 3.5; plus the C sentinel conversions of
+//! `Ucred` and the error codes.
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! The server side of the v1 handshake, tested from DESIGN.md sections 3, 4
-//! and 4.1 (the order of checks, and what each reply carries).
+//! The server side of the v1 handshake, tested from `docs/PROTOCOL.md`
+//! sections 2, 3.1-3.3 and 3.5 (the order of checks, and what each reply
+//! carries).
 
 mod common;
 
@@ -439,7 +440,8 @@ fn fds_arriving_during_decide_are_refused_and_closed() {
     };
     s.receive(&[], anc).unwrap();
     log.assert_all_dropped();
-    // DESIGN 4.1 names "bytes" only; an fd is input beyond the hello too.
+    // PROTOCOL.md 3.3, check 8: an fd is input beyond the hello too, not
+    // only bytes.
     assert_eq!(s.step(&mut out), Step::Send(Attach::Nothing));
     assert_eq!(out[5], 4);
     match s.step(&mut out) {
@@ -737,8 +739,8 @@ fn scm_pidfd_of_first_piece_is_reported_others_closed() {
 
 #[test]
 fn scm_pidfd_of_a_later_piece_is_not_reported() {
-    // DESIGN 4.1: the pidfd comes from SCM_PIDFD on the first piece's read,
-    // else from SO_PEERPIDFD when its pid is the reported pid.
+    // PROTOCOL.md 2: the pidfd comes from SCM_PIDFD on the first piece's
+    // read, else from SO_PEERPIDFD when its pid is the reported pid.
     let log = FdLog::new();
     let socket_pidfd = log.fd(); // id 100, pid 4242
     let mut s = server_with(

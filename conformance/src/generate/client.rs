@@ -1,6 +1,6 @@
 //! Client handshake cases. The client sends its hello first, with its own
-//! credentials attached, then judges the reply (DESIGN 4.1, "The reply's
-//! other fields"): magic, reserved field, status, limits; a refusal names
+//! credentials attached, then judges the reply (PROTOCOL.md 3.2 and 3.4):
+//! magic, reserved field, status, limits; a refusal names
 //! its status; an accepted version must be one the client speaks. With
 //! mutual authentication the client applies the server's credential policy
 //! to the reply. Everything after the reply belongs to the channel.

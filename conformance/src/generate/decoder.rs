@@ -1,4 +1,4 @@
-//! Frame decoder cases (DESIGN 5). A header is checked before any of its
+//! Frame decoder cases (PROTOCOL.md 4.4). A header is checked before any of its
 //! payload is buffered: kind, reserved, payload length, fd count. On a
 //! stream the fds of one read belong to the last frame whose header begins
 //! in it; fds with no such frame, a count that differs from `nfds`, and a

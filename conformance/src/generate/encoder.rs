@@ -1,4 +1,4 @@
-//! Frame encoder cases (DESIGN 5): every frame is an 8-byte header and its
+//! Frame encoder cases (PROTOCOL.md 4.3): every frame is an 8-byte header and its
 //! payload; a frame carrying fds starts its own sendmsg, with exactly its
 //! fds, and is alone in it; fd-less frames may share one. The caller's
 //! frame is checked against the negotiated limits before it is queued, and

@@ -1,6 +1,6 @@
 //! The vector generator: every case written out by hand, with its expected
-//! outcome taken from the specification (DESIGN 4, 4.1 and 5, and the
-//! module docs of the core), never computed by running the core.
+//! outcome taken from the specification (`docs/PROTOCOL.md` sections 2 to 4,
+//! `docs/DBUS.md`), never computed by running the core.
 //!
 //! `mon-ipc-conformance generate --out vectors/` writes the files; a test
 //! checks the committed files equal what this module produces, so the JSON
@@ -35,7 +35,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
             file(
                 1000,
                 &[
-                    "The client side of the v1 handshake: sending the hello, judging the reply (DESIGN 4, 4.1).",
+                    "The client side of the v1 handshake: sending the hello, judging the reply (docs/PROTOCOL.md 3.1, 3.2, 3.4, 3.5).",
                 ],
                 client::cases(),
             ),
@@ -45,7 +45,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
             file(
                 2000,
                 &[
-                    "The server side of the v1 handshake: the order of checks on the hello, the reply, the credential policy (DESIGN 3, 4, 4.1).",
+                    "The server side of the v1 handshake: the order of checks on the hello, the reply, the credential policy (docs/PROTOCOL.md 2, 3.1-3.3).",
                 ],
                 server::cases(),
             ),
@@ -55,7 +55,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
             file(
                 3000,
                 &[
-                    "The frame decoder: headers, limits, fd attribution on stream sockets, records on seqpacket (DESIGN 5).",
+                    "The frame decoder: headers, limits, fd attribution on stream sockets, records on seqpacket (docs/PROTOCOL.md 4.1, 4.4).",
                 ],
                 decoder::cases(),
             ),
@@ -65,7 +65,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
             file(
                 4000,
                 &[
-                    "The frame encoder: header layout, fds on the first byte of their frame's own sendmsg, the caller's limits (DESIGN 5).",
+                    "The frame encoder: header layout, fds on the first byte of their frame's own sendmsg, the caller's limits (docs/PROTOCOL.md 4.1, 4.3).",
                 ],
                 encoder::cases(),
             ),
@@ -75,7 +75,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
             file(
                 5000,
                 &[
-                    "Shared-memory frames (kind 1): exactly one fd, the 12-byte size and seals header, the receiver's checks (DESIGN 5).",
+                    "Shared-memory frames (kind 1): exactly one fd, the 12-byte size and seals header, the receiver's checks (docs/PROTOCOL.md 4.2).",
                 ],
                 shm::cases(),
             ),

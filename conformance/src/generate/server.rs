@@ -1,7 +1,8 @@
-//! Server handshake cases. The expectations follow DESIGN 4.1, "Order of
-//! checks": fds (4), EOF before 16 bytes (4), seqpacket record size (4),
-//! magic (4), version (2), flags and reserved (4), limits (4), bytes beyond
-//! the hello before the reply (4), credentials (3, then 5), decision (1).
+//! Server handshake cases. The expectations follow the order of checks of
+//! PROTOCOL.md 3.3: fds (4), EOF before 16 bytes (4), seqpacket record
+//! size (4), magic (4), version (2), flags and reserved (4), limits (4),
+//! bytes beyond the hello before the reply (4), credentials (3, then 5),
+//! decision (1).
 //! Every status but 0 ends the connection after the reply; the reply always
 //! carries byte 4 = 1 (negotiated or the server's highest) and the server's
 //! own limits; bit 0 of a parsed hello makes the server attach its

@@ -1,4 +1,4 @@
-//! Shared-memory frame cases (DESIGN 5, kind 1): exactly one fd, a payload
+//! Shared-memory frame cases (PROTOCOL.md 4.2, kind 1): exactly one fd, a payload
 //! that starts with `size: u64` and `seals: u32`, then optional application
 //! bytes. The receiver checks the announced seals include shrink, grow and
 //! seal, then the size against its own cap (the driver then checks the fd

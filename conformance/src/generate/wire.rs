@@ -1,4 +1,4 @@
-//! The wire layouts of DESIGN sections 4 and 5, written out byte by byte
+//! The wire layouts of PROTOCOL.md sections 3 and 4, written out byte by byte
 //! from the spec, independently of the core's own encoders: a vector built
 //! with the core's encoder would only test the core against itself.
 

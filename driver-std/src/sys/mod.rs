@@ -2,8 +2,8 @@
 //!
 //! The rest of the crate is `#![deny(unsafe_code)]` and sees only safe
 //! functions that take and return `OwnedFd` / `BorrowedFd`. Each `unsafe`
-//! block here says why it is sound. What the kernel was seen to do (see
-//! `shared/tools/baseline/README.md`) is written at the code that depends on it.
+//! block here says why it is sound. What the kernel was seen to do (PROTOCOL.md
+//! 1 sums it up) is written at the code that depends on it.
 //!
 //! - [`msg`]: `sendmsg` / `recvmsg` with `SCM_RIGHTS`, `SCM_CREDENTIALS`
 //!   and `SCM_PIDFD`, without a heap allocation per message;

@@ -129,7 +129,7 @@ pub(crate) fn sendmsg<'f>(
     }
     if nfds > 0 {
         // The fds first, then the header with the count actually written:
-        // `put_header` no longer zeroes the data, so a `len()` that promised
+        // `put_header` does not zero the data, so a `len()` that promised
         // more than the iterator gave must not leave unwritten bytes for the
         // kernel to read as fd numbers (`ExactSizeIterator` is a safe trait).
         let at = used + cmsg_len(0);

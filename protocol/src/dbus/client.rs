@@ -1,38 +1,4 @@
-//! The client side of D-Bus authentication.
-//!
-//! ```text
-//!  SendAuth --Send(OwnCredentials): NUL, AUTH--> AwaitAuth
-//!  AwaitAuth --OK <guid>--> SendNegotiate (if unix_fd) or SendBegin
-//!  AwaitAuth --DATA (empty, first time)--> SendData --DATA--> AwaitAuth
-//!  AwaitAuth --DATA <challenge> / ERROR--> SendCancel --CANCEL--> AwaitReject --REJECTED--> Failed(dbus_rejected)
-//!  AwaitAuth --REJECTED <mechanisms>--> Failed(dbus_rejected)
-//!  SendNegotiate --NEGOTIATE_UNIX_FD--> AwaitAgree --AGREE_UNIX_FD / ERROR--> SendBegin
-//!  SendBegin --BEGIN--> Done
-//!  anything else, garbage, overlong line, fds, EOF: Failed
-//! ```
-//!
-//! ```
-//! use mon_ipc::dbus::{ClientAuth, ClientConfig, ClientMechanism};
-//! use mon_ipc::{Ancillary, Attach, Step};
-//! let mut client = ClientAuth::<()>::new(ClientConfig::external(1000));
-//! let mut out = Vec::new();
-//! assert_eq!(client.step(&mut out), Step::Send(Attach::OwnCredentials));
-//! assert_eq!(out, b"\0AUTH EXTERNAL 31303030\r\n");
-//! out.clear();
-//! assert_eq!(client.step(&mut out), Step::NeedInput);
-//! client.receive(b"OK 0123456789abcdef0123456789abcdef\r\n", Ancillary::default()).unwrap();
-//! assert_eq!(client.step(&mut out), Step::Send(Attach::Nothing));
-//! assert_eq!(out, b"NEGOTIATE_UNIX_FD\r\n");
-//! out.clear();
-//! assert_eq!(client.step(&mut out), Step::NeedInput);
-//! client.receive(b"AGREE_UNIX_FD\r\n", Ancillary::default()).unwrap();
-//! assert_eq!(client.step(&mut out), Step::Send(Attach::Nothing));
-//! assert_eq!(out, b"BEGIN\r\n");
-//! assert_eq!(client.step(&mut out), Step::Done);
-//! let done = client.finish().unwrap();
-//! assert!(done.unix_fd);
-//! assert_eq!(done.guid, "0123456789abcdef0123456789abcdef");
-//! ```
+//! The client side of D-Bus authentication: [`ClientAuth`].
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -98,6 +64,43 @@ impl Default for ClientConfig {
 }
 
 /// The D-Bus client's authentication state machine.
+///
+/// Its states, by the names [`state`](ClientAuth::state) gives
+/// ([`STATES`](ClientAuth::STATES)), and the lines it sends:
+///
+/// ```text
+///  send_auth --Send(OwnCredentials): NUL, AUTH--> await_auth
+///  await_auth --OK <guid>--> send_negotiate (if unix_fd) or send_begin
+///  await_auth --DATA (empty, first time)--> send_data --DATA--> await_auth
+///  await_auth --DATA <challenge> / ERROR--> send_cancel --CANCEL--> await_reject --REJECTED--> failed(dbus_rejected)
+///  await_auth --REJECTED <mechanisms>--> failed(dbus_rejected)
+///  send_negotiate --NEGOTIATE_UNIX_FD--> await_agree --AGREE_UNIX_FD / ERROR--> send_begin
+///  send_begin --BEGIN--> done
+///  anything else, garbage, overlong line, fds, EOF: failed
+/// ```
+///
+/// ```
+/// use mon_ipc::dbus::{ClientAuth, ClientConfig, ClientMechanism};
+/// use mon_ipc::{Ancillary, Attach, Step};
+/// let mut client = ClientAuth::<()>::new(ClientConfig::external(1000));
+/// let mut out = Vec::new();
+/// assert_eq!(client.step(&mut out), Step::Send(Attach::OwnCredentials));
+/// assert_eq!(out, b"\0AUTH EXTERNAL 31303030\r\n");
+/// out.clear();
+/// assert_eq!(client.step(&mut out), Step::NeedInput);
+/// client.receive(b"OK 0123456789abcdef0123456789abcdef\r\n", Ancillary::default()).unwrap();
+/// assert_eq!(client.step(&mut out), Step::Send(Attach::Nothing));
+/// assert_eq!(out, b"NEGOTIATE_UNIX_FD\r\n");
+/// out.clear();
+/// assert_eq!(client.step(&mut out), Step::NeedInput);
+/// client.receive(b"AGREE_UNIX_FD\r\n", Ancillary::default()).unwrap();
+/// assert_eq!(client.step(&mut out), Step::Send(Attach::Nothing));
+/// assert_eq!(out, b"BEGIN\r\n");
+/// assert_eq!(client.step(&mut out), Step::Done);
+/// let done = client.finish().unwrap();
+/// assert!(done.unix_fd);
+/// assert_eq!(done.guid, "0123456789abcdef0123456789abcdef");
+/// ```
 #[derive(Debug)]
 pub struct ClientAuth<F> {
     config: ClientConfig,
@@ -142,7 +145,8 @@ impl<F> ClientAuth<F> {
         }
     }
 
-    /// Every state's name, in the order of the diagram above.
+    /// Every state's name, in the order of the state diagram of
+    /// [`ClientAuth`].
     pub const STATES: &'static [&'static str] = &[
         "send_auth",
         "await_auth",

@@ -16,7 +16,8 @@
 //! ([`Error`]): stable codes prefixed `dbus_` ([`DbusError`]) plus the
 //! caller's misuse (the core's [`UsageError`] codes).
 //!
-//! See `docs/DBUS.md` for the state diagrams.
+//! Their state diagrams are on [`ClientAuth`] and [`ServerAuth`];
+//! `docs/DBUS.md` describes the profile.
 //!
 //! [`Step`]: crate::Step
 //! [`Attach::OwnCredentials`]: crate::Attach::OwnCredentials

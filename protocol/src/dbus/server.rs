@@ -1,34 +1,4 @@
-//! The server side of D-Bus authentication.
-//!
-//! ```text
-//!  AwaitNul --NUL byte (credentials of its read)--> WaitingForAuth
-//!  WaitingForAuth  --AUTH EXTERNAL <uid ok>/AUTH ANONYMOUS--> OK <guid>  --> WaitingForBegin
-//!  WaitingForAuth  --AUTH EXTERNAL (no response)-----------> DATA        --> WaitingForData
-//!  WaitingForAuth  --AUTH <bad>/AUTH/ERROR------------------> REJECTED    (failure)
-//!  WaitingForData  --DATA [<uid>]---------------------------> OK / REJECTED
-//!  WaitingForData  --CANCEL/ERROR---------------------------> REJECTED    --> WaitingForAuth
-//!  WaitingForBegin --NEGOTIATE_UNIX_FD----------------------> AGREE_UNIX_FD / ERROR
-//!  WaitingForBegin --CANCEL/ERROR---------------------------> REJECTED    --> WaitingForAuth
-//!  WaitingForBegin --BEGIN----------------------------------> Done (the rest is leftover)
-//!  any other line: ERROR (failure); BEGIN unauthenticated, garbage,
-//!  overlong line, fds, EOF, too many failures: Failed (no reply)
-//! ```
-//!
-//! ```
-//! use mon_ipc::dbus::{ServerAuth, ServerConfig};
-//! use mon_ipc::{Ancillary, SocketCredentials, Step, Ucred};
-//! let me = Ucred::known(42, 1000, 1000);
-//! let mut server = ServerAuth::<()>::new(ServerConfig::new([0xab; 16]), SocketCredentials::new(me));
-//! let mut out = Vec::new();
-//! assert_eq!(server.step(&mut out), Step::NeedInput);
-//! server.receive(b"\0AUTH EXTERNAL 31303030\r\nBEGIN\r\nl\x01", Ancillary::with_creds(me)).unwrap();
-//! assert!(matches!(server.step(&mut out), Step::Send(_)));
-//! assert!(out.starts_with(b"OK abababab"));
-//! assert_eq!(server.step(&mut out), Step::Done);
-//! let done = server.finish().unwrap();
-//! assert_eq!(done.peer.unwrap().uid(), Some(1000));
-//! assert_eq!(done.leftover.bytes, b"l\x01");
-//! ```
+//! The server side of D-Bus authentication: [`ServerAuth`].
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -77,6 +47,39 @@ impl ServerConfig {
 }
 
 /// The D-Bus server's authentication state machine.
+///
+/// Its states, by the names [`state`](ServerAuth::state) gives
+/// ([`STATES`](ServerAuth::STATES)), and the lines it answers with:
+///
+/// ```text
+///  await_nul --NUL byte (credentials of its read)--> waiting_for_auth
+///  waiting_for_auth  --AUTH EXTERNAL <uid ok>/AUTH ANONYMOUS--> OK <guid>  --> waiting_for_begin
+///  waiting_for_auth  --AUTH EXTERNAL (no response)-----------> DATA        --> waiting_for_data
+///  waiting_for_auth  --AUTH <bad>/AUTH/ERROR------------------> REJECTED    (failure)
+///  waiting_for_data  --DATA [<uid>]---------------------------> OK / REJECTED
+///  waiting_for_data  --CANCEL/ERROR---------------------------> REJECTED    --> waiting_for_auth
+///  waiting_for_begin --NEGOTIATE_UNIX_FD----------------------> AGREE_UNIX_FD / ERROR
+///  waiting_for_begin --CANCEL/ERROR---------------------------> REJECTED    --> waiting_for_auth
+///  waiting_for_begin --BEGIN----------------------------------> done (the rest is leftover)
+///  any other line: ERROR (failure); BEGIN unauthenticated, garbage,
+///  overlong line, fds, EOF, too many failures: failed (no reply)
+/// ```
+///
+/// ```
+/// use mon_ipc::dbus::{ServerAuth, ServerConfig};
+/// use mon_ipc::{Ancillary, SocketCredentials, Step, Ucred};
+/// let me = Ucred::known(42, 1000, 1000);
+/// let mut server = ServerAuth::<()>::new(ServerConfig::new([0xab; 16]), SocketCredentials::new(me));
+/// let mut out = Vec::new();
+/// assert_eq!(server.step(&mut out), Step::NeedInput);
+/// server.receive(b"\0AUTH EXTERNAL 31303030\r\nBEGIN\r\nl\x01", Ancillary::with_creds(me)).unwrap();
+/// assert!(matches!(server.step(&mut out), Step::Send(_)));
+/// assert!(out.starts_with(b"OK abababab"));
+/// assert_eq!(server.step(&mut out), Step::Done);
+/// let done = server.finish().unwrap();
+/// assert_eq!(done.peer.unwrap().uid(), Some(1000));
+/// assert_eq!(done.leftover.bytes, b"l\x01");
+/// ```
 #[derive(Debug)]
 pub struct ServerAuth<F> {
     config: ServerConfig,
@@ -131,7 +134,8 @@ impl<F> ServerAuth<F> {
         }
     }
 
-    /// Every state's name, in the order of the diagram above.
+    /// Every state's name, in the order of the state diagram of
+    /// [`ServerAuth`].
     pub const STATES: &'static [&'static str] = &[
         "await_nul",
         "waiting_for_auth",
