@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use mon_ipc::SocketKind;
 
 use mon_ipc_conformance::peer::runner;
-use mon_ipc_conformance::{generate, verify};
+use mon_ipc_conformance_core::{generate, verify};
 
 #[derive(Parser)]
 #[command(

@@ -3,7 +3,7 @@
 //! shared memory, a hang-up mid-frame).
 
 use mon_ipc_conformance::record::{FILE, record};
-use mon_ipc_conformance::verify::verify;
+use mon_ipc_conformance_core::verify::verify;
 
 #[test]
 fn record_and_replay() {
