@@ -15,6 +15,8 @@
 //! - [`replay`]: runs every case against the in-tree core, re-chunking the
 //!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
 //! - [`verify`]: the `verify` subcommand's engine and its JSON report;
+//! - [`report`]: the `PASSED` / `FAILED` lines and the JSON report, shared
+//!   by `verify` and the `peer --exec` runner;
 //! - [`chaos`]: both cores connected in memory under arbitrary chunking and
 //!   faults, shared with the fuzz targets;
 //! - [`transcript`]: the canonical exchanges rendered one line per event.
@@ -30,5 +32,6 @@ pub mod hexbytes;
 pub mod load;
 pub mod model;
 pub mod replay;
+pub mod report;
 pub mod transcript;
 pub mod verify;

@@ -67,7 +67,7 @@ fn every_dbus_code_has_a_passing_dbus_vector() {
         .report
         .results
         .iter()
-        .filter(|r| r.status == "passed")
+        .filter(|r| r.status == mon_ipc_conformance_core::report::Status::Passed)
         .map(|r| r.tc_id)
         .collect();
     let files = mon_ipc_conformance_core::load::load_dir(&vectors()).expect("vectors load");

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use mon_ipc_conformance_core::verify::{render, verify};
+use mon_ipc_conformance_core::report::render;
+use mon_ipc_conformance_core::verify::verify;
 
 #[test]
 fn report_matches_expected_results() {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_DATA, KIND_SHM};
 use mon_ipc::hello::{HELLO_LEN, Hello, MAGIC, Reply};
 use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind, Ucred};
+use mon_ipc_conformance_core::report::{self, Entry, Status, count};
 use mon_ipc_std::raw::{self, Room};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{Shutdown, shutdown};
@@ -52,8 +53,8 @@ pub struct CaseResult {
     pub name: String,
     /// `stream` or `seqpacket`.
     pub socket: String,
-    /// `passed`, `failed` or `unimplemented`.
-    pub status: String,
+    /// Passed, failed or unimplemented.
+    pub status: Status,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -63,6 +64,20 @@ pub struct CaseResult {
     /// The last line of its standard error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+impl Entry for CaseResult {
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.name, self.socket)
+    }
+
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
 }
 
 /// The whole report.
@@ -106,45 +121,19 @@ pub fn run(opts: &Options) -> Report {
             results.push(run_case(opts, case, kind));
         }
     }
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     Report {
         schema: REPORT_SCHEMA.to_owned(),
         program: opts.program.clone(),
-        passed: count("passed"),
-        failed: count("failed"),
-        unimplemented: count("unimplemented"),
+        passed: count(&results, Status::Passed),
+        failed: count(&results, Status::Failed),
+        unimplemented: count(&results, Status::Unimplemented),
         results,
     }
 }
 
-/// The report as written to `--json`: pretty, with a final newline.
-pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// One line per case, the summary line `N passed, M failed`, and the
-/// unimplemented count.
+/// The report's lines ([`report::lines`]), then the unimplemented count.
 pub fn lines(report: &Report) -> Vec<String> {
-    let mut out: Vec<String> = report
-        .results
-        .iter()
-        .map(|r| match (r.status.as_str(), &r.reason) {
-            ("passed", _) => format!("PASSED ({} {})", r.name, r.socket),
-            ("unimplemented", _) => format!("UNIMPLEMENTED ({} {})", r.name, r.socket),
-            (_, why) => format!(
-                "FAILED ({} {}): {}",
-                r.name,
-                r.socket,
-                why.as_deref().unwrap_or("")
-            ),
-        })
-        .collect();
-    out.push(format!(
-        "{} passed, {} failed",
-        report.passed, report.failed
-    ));
+    let mut out = report::lines(&report.results);
     out.push(format!("{} unimplemented", report.unimplemented));
     out
 }
@@ -190,14 +179,14 @@ fn run_case(opts: &Options, case: &Case, kind: SocketKind) -> CaseResult {
     let mut result = CaseResult {
         name: case.name.to_owned(),
         socket: socket_name(kind).to_owned(),
-        status: "failed".to_owned(),
+        status: Status::Failed,
         reason: None,
         exit: None,
         code: None,
     };
     match run_one(opts, case, kind, &mut result) {
-        Ok(()) => result.status = "passed".to_owned(),
-        Err(why) if result.status == "unimplemented" => drop(why),
+        Ok(()) => result.status = Status::Passed,
+        Err(why) if result.status == Status::Unimplemented => drop(why),
         Err(why) => result.reason = Some(why),
     }
     result
@@ -289,7 +278,7 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
     };
     out.exit = status.code();
     if status.code() == Some(UNIMPLEMENTED_STATUS) {
-        out.status = "unimplemented".to_owned();
+        out.status = Status::Unimplemented;
         return Err("unimplemented".to_owned());
     }
     if let Err(why) = body {
