@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cases::{
     Action, CASES, Case, EARLY_FRAMES, ECHO_FRAMES, FrameSpec, HELD, HOLD_FRAME, MANUAL_FRAME,
-    Role, SHM_APP_LEN, SHM_SIZE, marker, payload,
+    Role, SHM_APP_LEN, SHM_SIZE, Script, marker, payload,
 };
 use super::os;
 use super::procfs::{self, Ident};
@@ -201,7 +201,7 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
         Role::Server => (pair.client, pair.server),
     };
     let conn = procfs::ident(theirs.as_fd()).map_err(e("fstat"))?;
-    if case.name == "server/hello-no-credentials" {
+    if case.script == Script::HelloWithoutCredentials {
         // The one exception to "SO_PASSCRED before anything is written":
         // the hello goes out, without SCM_CREDENTIALS, while it is off on
         // both ends, so it arrives with no sender's credentials.
@@ -799,26 +799,25 @@ fn client_script(ctx: &mut Ctx, case: &Case) -> Res {
     ctx.accept_hello(case.mutual)?;
     let creds = case.mutual.then(own);
     let kind = ctx.kind;
-    let name = case.name.trim_start_matches("client/");
     let mut reply = ctx.reply(0);
-    match name {
-        "refused-denied" => reply = ctx.reply(1),
-        "reply-bad-magic" => reply[2] = b'X',
-        "reply-reserved" => reply[12] = 1,
+    match case.script {
+        Script::Denied => reply = ctx.reply(1),
+        Script::BadMagic => reply[2] = b'X',
+        Script::Reserved => reply[12] = 1,
         _ => {}
     }
-    match name {
-        "hangup-mid-reply" => {
+    match case.script {
+        Script::Truncated => {
             send_all(ctx.fd(), kind, &reply[..8], creds, &[])?;
             return ctx.expect_close();
         }
-        "reply-with-fds" => {
+        Script::WithFd => {
             let w = ctx.pipe(Vec::new(), "the pipe sent with the reply".to_owned())?;
             send_all(ctx.fd(), kind, &reply, creds, &[w.as_fd()])?;
             drop(w);
             return ctx.expect_close();
         }
-        "early-frames" => {
+        Script::EarlyFrames => {
             // Stream: the reply and the fd-less frame in one sendmsg, the
             // fd-carrying frame in the next, all before reading anything.
             let (r, w) = (
@@ -860,25 +859,24 @@ fn client_script(ctx: &mut Ctx, case: &Case) -> Res {
 /// The program is the server; the runner is the client.
 fn server_script(ctx: &mut Ctx, case: &Case) -> Res {
     let kind = ctx.kind;
-    let name = case.name.trim_start_matches("server/");
-    let mutual = name == "mutual";
+    let mutual = case.mutual;
     let mut hello = Hello::new(runner_limits(), mutual).to_bytes();
-    match name {
-        "bad-magic" => hello[2] = b'X',
-        "hello-reserved" => hello[12] = 1,
+    match case.script {
+        Script::BadMagic => hello[2] = b'X',
+        Script::Reserved => hello[12] = 1,
         _ => {}
     }
-    match name {
-        "hello-no-credentials" => {} // sent before the program started
-        "hello-fds" => {
+    match case.script {
+        Script::HelloWithoutCredentials => {} // sent before the program started
+        Script::WithFd => {
             let w = ctx.pipe(Vec::new(), "the pipe sent with the hello".to_owned())?;
             ctx.send_hello(&hello, false, &[w.as_fd()])?;
         }
-        "hello-trailing" => {
+        Script::Trailing => {
             let long = [&hello[..], b"more"].concat();
             ctx.send_hello(&long, false, &[])?;
         }
-        "hangup-mid-hello" => {
+        Script::Truncated => {
             ctx.send_hello(&hello[..8], false, &[])?;
             ctx.shut_wr();
         }
@@ -905,7 +903,6 @@ fn server_script(ctx: &mut Ctx, case: &Case) -> Res {
 /// The frames of a case once both sides are authenticated.
 fn frames_after_handshake(ctx: &mut Ctx, case: &Case) -> Res {
     let kind = ctx.kind;
-    let name = case.name.split('/').nth(1).unwrap_or("");
     match case.action {
         Action::Idle => ctx.expect_eof_frames(),
         Action::Recv(specs) => {
@@ -989,22 +986,22 @@ fn frames_after_handshake(ctx: &mut Ctx, case: &Case) -> Res {
             ctx.expect_eof_frames()
         }
         Action::Drain => {
-            adversarial_frames(ctx, name)?;
+            adversarial_frames(ctx, case.script)?;
             ctx.expect_close()
         }
     }
 }
 
-fn adversarial_frames(ctx: &mut Ctx, name: &str) -> Res {
+fn adversarial_frames(ctx: &mut Ctx, script: Script) -> Res {
     let kind = ctx.kind;
-    match name {
-        "surplus-fds" => {
+    match script {
+        Script::SurplusFds => {
             let a = ctx.pipe(Vec::new(), "surplus pipe 1".to_owned())?;
             let b = ctx.pipe(Vec::new(), "surplus pipe 2".to_owned())?;
             let f = frame_bytes(KIND_DATA, 1, 0, &payload(0, 5), 5);
             send_all(ctx.fd(), kind, &f, None, &[a.as_fd(), b.as_fd()])
         }
-        "fds-without-frame" => {
+        Script::FdsWithoutFrame => {
             let a = ctx.pipe(Vec::new(), "the frame's pipe".to_owned())?;
             let b = ctx.pipe(Vec::new(), "the pipe without a frame".to_owned())?;
             if kind == SocketKind::Stream {
@@ -1020,22 +1017,22 @@ fn adversarial_frames(ctx: &mut Ctx, name: &str) -> Res {
                 send_all(ctx.fd(), kind, &[], None, &[b.as_fd()])
             }
         }
-        "oversized-frame" => {
+        Script::OversizedFrame => {
             let len = ctx.limits.max_payload().saturating_add(1);
             let f = frame_bytes(KIND_DATA, 0, 0, &[], len);
             send_all(ctx.fd(), kind, &f, None, &[])
         }
-        "frame-reserved" => {
+        Script::FrameReserved => {
             let f = frame_bytes(KIND_DATA, 0, 1, &payload(0, 5), 5);
             send_all(ctx.fd(), kind, &f, None, &[])
         }
-        "hangup-mid-frame" => {
+        Script::HangupMidFrame => {
             let f = frame_bytes(KIND_DATA, 0, 0, &payload(0, 5), 10);
             send_all(ctx.fd(), kind, &f, None, &[])?;
             ctx.shut_wr();
             Ok(())
         }
-        other => Err(format!("no script for {other}")),
+        other => Err(format!("no frames for the script {other:?}")),
     }
 }
 
@@ -1050,5 +1047,24 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CASES.len());
         assert!(CASES.len() >= 20);
+    }
+
+    #[test]
+    fn every_script_fits_its_role_and_action() {
+        use Script::*;
+        for c in CASES {
+            let frames = matches!(
+                c.script,
+                SurplusFds | FdsWithoutFrame | OversizedFrame | FrameReserved | HangupMidFrame
+            );
+            assert_eq!(frames, c.action == Action::Drain, "{}", c.name);
+            let only = match c.script {
+                Denied | EarlyFrames => Some(Role::Client),
+                Trailing | HelloWithoutCredentials => Some(Role::Server),
+                _ if frames => Some(Role::Server),
+                _ => None,
+            };
+            assert!(only.is_none_or(|r| r == c.role), "{}", c.name);
+        }
     }
 }
