@@ -1,37 +1,18 @@
-//! # mon-ipc-conformance: test vectors for the mon-ipc protocol
+//! # mon-ipc-conformance: the conformance tools that need an operating system
 //!
-//! Users verify their own implementations of the protocol against the JSON
-//! vectors in `vectors/`; we verify ours against them on every build. This
-//! crate holds both ends of that:
+//! The vectors, their loader, generator and replay are in
+//! `mon-ipc-conformance-core`, which needs no OS; this crate adds what runs
+//! over real sockets and processes:
 //!
-//! - [`generate`]: every case written out with its expectation taken from the
-//!   specification (never computed by running the core, which would test
-//!   the core against itself), and the `generate` subcommand that writes the
-//!   files;
-//! - [`load`]: a loader whose errors name the file, the case and the field;
-//! - [`replay`]: runs every case against the in-tree core, re-chunking the
-//!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
-//! - [`verify`]: the `verify` subcommand's engine and its JSON report;
-//! - [`chaos`]: both cores connected in memory under arbitrary chunking and
-//!   faults, shared with the fuzz targets;
-//! - [`transcript`]: the canonical exchanges rendered one line per event;
 //! - [`record`]: real exchanges over real sockets through `mon-ipc-std`,
 //!   written as vectors under `vectors/recorded/`;
 //! - [`peer`]: the `peer --exec` runner that verifies another program over
 //!   real sockets (`docs/SHIM.md`), and the case table of its reference shim.
 //!
-//! The format and the replay rules are in `docs/VECTORS.md`.
+//! The `mon-ipc-conformance` binary drives both crates (`verify`,
+//! `generate`, `record`, `peer`); the format and the replay rules are in
+//! `docs/VECTORS.md`.
 #![forbid(unsafe_code)]
 
-pub mod chaos;
-pub mod chunking;
-pub mod fdtoken;
-pub mod generate;
-pub mod hexbytes;
-pub mod load;
-pub mod model;
 pub mod peer;
 pub mod record;
-pub mod replay;
-pub mod transcript;
-pub mod verify;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use mon_ipc::SocketKind;
 
 use mon_ipc_conformance::peer::runner;
-use mon_ipc_conformance::{generate, verify};
+use mon_ipc_conformance_core::{generate, report, verify};
 
 #[derive(Parser)]
 #[command(
@@ -121,7 +121,7 @@ fn peer(args: &[String]) -> ExitCode {
         println!("{line}");
     }
     if let Some(path) = json {
-        if let Err(e) = std::fs::write(&path, runner::render(&report)) {
+        if let Err(e) = std::fs::write(&path, report::render(&report)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
@@ -160,11 +160,11 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            for line in verify::lines(&run.report) {
+            for line in report::lines(&run.report.results) {
                 println!("{line}");
             }
             if let Some(path) = json {
-                if let Err(e) = std::fs::write(&path, verify::render(&run.report)) {
+                if let Err(e) = std::fs::write(&path, report::render(&run.report)) {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return ExitCode::from(2);
                 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use mon_ipc::SocketKind;
 use mon_ipc_conformance::peer::cases::{CASES, MUTANTS};
 use mon_ipc_conformance::peer::runner::{Options, Report, run};
+use mon_ipc_conformance_core::report::Status;
 
 const SHIM: &str = env!("CARGO_BIN_EXE_mon-ipc-shim");
 
@@ -21,8 +22,8 @@ fn options(program: &[&str]) -> Options {
 fn failures(r: &Report) -> Vec<String> {
     r.results
         .iter()
-        .filter(|c| c.status != "passed")
-        .map(|c| format!("{} {} {}: {:?}", c.status, c.name, c.socket, c.reason))
+        .filter(|c| c.status != Status::Passed)
+        .map(|c| format!("{:?} {} {}: {:?}", c.status, c.name, c.socket, c.reason))
         .collect()
 }
 
@@ -51,7 +52,7 @@ fn reference_shim_passes_every_case_and_every_mutant_is_caught() {
                 let caught: Vec<_> = report
                     .results
                     .iter()
-                    .filter(|c| c.status == "failed")
+                    .filter(|c| c.status == Status::Failed)
                     .map(|c| format!("{} {}", c.name, c.socket))
                     .collect();
                 assert!(!caught.is_empty(), "mutant {m} was not caught");

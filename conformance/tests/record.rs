@@ -3,7 +3,8 @@
 //! shared memory, a hang-up mid-frame).
 
 use mon_ipc_conformance::record::{FILE, record};
-use mon_ipc_conformance::verify::verify;
+use mon_ipc_conformance_core::report::Status;
+use mon_ipc_conformance_core::verify::verify;
 
 #[test]
 fn record_and_replay() {
@@ -15,7 +16,7 @@ fn record_and_replay() {
         .report
         .results
         .iter()
-        .filter(|r| r.status != "passed")
+        .filter(|r| r.status != Status::Passed)
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     for want in [

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
-use mon_ipc_conformance::load::load_dir;
+use mon_ipc_conformance_core::load::load_dir;
 use mon_ipc_fuzz::{seed, vector_split};
 
 fn main() -> std::io::Result<()> {

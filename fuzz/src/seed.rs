@@ -9,7 +9,9 @@
 //! a change in `arbitrary`'s encoding fails the build instead of silently
 //! weakening the seeds.
 
-use mon_ipc_conformance::model::{Creds, Decision, Event as VEvent, Role, TestCase, TestGroup};
+use mon_ipc_conformance_core::model::{
+    Creds, Decision, Event as VEvent, Role, TestCase, TestGroup,
+};
 
 use crate::frame_decoder::{self, Call};
 use crate::frame_roundtrip::{self, FrameIn};
@@ -100,10 +102,10 @@ pub fn script(group: &TestGroup, case: &TestCase) -> Script {
         })
         .collect();
     Script {
-        seqpacket: cfg.socket == mon_ipc_conformance::model::Socket::Seqpacket,
+        seqpacket: cfg.socket == mon_ipc_conformance_core::model::Socket::Seqpacket,
         mutual: cfg.mutual.unwrap_or(false),
         no_message_creds: cfg.credential_policy.is_some_and(|p| {
-            p.message_credentials == mon_ipc_conformance::model::MessageCreds::Unavailable
+            p.message_credentials == mon_ipc_conformance_core::model::MessageCreds::Unavailable
         }),
         socket: peer.and_then(|p| p.credentials.as_ref()).map(ids),
         socket_pidfd: peer.is_some_and(|p| p.pidfd.is_some()),
@@ -152,9 +154,11 @@ pub fn encode_script(s: &Script) -> Vec<u8> {
 }
 
 /// A codec group's limits (every codec group has them; the loader checks).
-fn limits(cfg: &mon_ipc_conformance::model::Config) -> mon_ipc_conformance::model::WireLimits {
+fn limits(
+    cfg: &mon_ipc_conformance_core::model::Config,
+) -> mon_ipc_conformance_core::model::WireLimits {
     cfg.limits
-        .unwrap_or(mon_ipc_conformance::model::WireLimits {
+        .unwrap_or(mon_ipc_conformance_core::model::WireLimits {
             max_fds: u32::from(mon_ipc::DEFAULT_MAX_FDS),
             max_payload: mon_ipc::DEFAULT_MAX_PAYLOAD,
         })
@@ -180,7 +184,7 @@ pub fn decoder_input(group: &TestGroup, case: &TestCase) -> frame_decoder::Input
         .collect();
     calls.push(Call::Drain);
     frame_decoder::Input {
-        seqpacket: cfg.socket == mon_ipc_conformance::model::Socket::Seqpacket,
+        seqpacket: cfg.socket == mon_ipc_conformance_core::model::Socket::Seqpacket,
         max_fds: limits(cfg).max_fds.min(253) as u8,
         max_payload: limits(cfg).max_payload.min(u32::from(u16::MAX)) as u16,
         calls,
@@ -245,7 +249,7 @@ pub fn roundtrip_input(group: &TestGroup, case: &TestCase) -> frame_roundtrip::I
         })
         .collect();
     frame_roundtrip::Input {
-        seqpacket: cfg.socket == mon_ipc_conformance::model::Socket::Seqpacket,
+        seqpacket: cfg.socket == mon_ipc_conformance_core::model::Socket::Seqpacket,
         max_fds: limits(cfg).max_fds.min(253) as u8,
         frames,
         writes: Vec::new(),

@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use mon_ipc_conformance::chunking::Plan;
-use mon_ipc_conformance::load::load_dir;
-use mon_ipc_conformance::model::{TestCase, TestGroup};
-use mon_ipc_conformance::replay::{rechunkable, run_plan};
+use mon_ipc_conformance_core::chunking::Plan;
+use mon_ipc_conformance_core::load::load_dir;
+use mon_ipc_conformance_core::model::{TestCase, TestGroup};
+use mon_ipc_conformance_core::replay::{rechunkable, run_plan};
 
 /// Every case of `vectors/` that may be re-chunked, with its group.
 pub fn cases() -> &'static [(TestGroup, TestCase)] {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
-use mon_ipc_conformance::load::load_dir;
-use mon_ipc_conformance::model::Role;
+use mon_ipc_conformance_core::load::load_dir;
+use mon_ipc_conformance_core::model::Role;
 use mon_ipc_fuzz::handshake::Script;
 use mon_ipc_fuzz::{frame_decoder, frame_roundtrip, seed};
 

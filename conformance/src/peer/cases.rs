@@ -110,6 +110,47 @@ impl Expect {
     }
 }
 
+/// What the runner does that a well-behaved peer would not: the fault the
+/// case puts the program to. Declared here, next to the case, and played
+/// by the runner; the program's side is the case's [`Action`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Script {
+    /// The handshake by the book, then the frames of the case's [`Action`].
+    Plain,
+    /// Replies with status 1, denied (client cases).
+    Denied,
+    /// Its reply or hello with magic `MOX\0`.
+    BadMagic,
+    /// Its reply or hello with a nonzero reserved field.
+    Reserved,
+    /// Only the first 8 bytes of its reply or hello (seqpacket: an 8-byte
+    /// record), then it hangs up.
+    Truncated,
+    /// A pipe attached to its reply or hello.
+    WithFd,
+    /// 4 more bytes in the hello's `sendmsg` (server cases).
+    Trailing,
+    /// The hello sent before the program starts, while `SO_PASSCRED` is
+    /// off on both ends, so that it arrives without the sender's
+    /// credentials (server cases).
+    HelloWithoutCredentials,
+    /// Two frames (one with a pipe) right behind the reply, before reading
+    /// anything (client cases).
+    EarlyFrames,
+    /// After the handshake: a frame announcing 1 fd carries 2 pipes.
+    SurplusFds,
+    /// After the handshake: a pipe arrives in a read in which no frame
+    /// header begins.
+    FdsWithoutFrame,
+    /// After the handshake: a header announcing the negotiated maximum + 1
+    /// bytes.
+    OversizedFrame,
+    /// After the handshake: a frame header with a nonzero reserved field.
+    FrameReserved,
+    /// After the handshake: half a frame, then it hangs up.
+    HangupMidFrame,
+}
+
 /// One case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -117,7 +158,8 @@ pub struct Case {
     pub name: &'static str,
     /// The program's role.
     pub role: Role,
-    /// Client cases: the program asks for mutual authentication.
+    /// Mutual authentication: asked for by the program (client cases) or
+    /// by the runner (server cases).
     pub mutual: bool,
     /// Server cases: the program denies the (authenticated) client.
     pub deny: bool,
@@ -125,6 +167,8 @@ pub struct Case {
     pub action: Action,
     /// What the runner expects.
     pub expect: Expect,
+    /// What the runner does out of the ordinary; `summary` says it in words.
+    pub script: Script,
     /// One line: what the runner does.
     pub summary: &'static str,
 }
@@ -137,6 +181,7 @@ const fn ok(name: &'static str, role: Role, action: Action, summary: &'static st
         deny: false,
         action,
         expect: Expect::Success,
+        script: Script::Plain,
         summary,
     }
 }
@@ -146,6 +191,7 @@ const fn bad(
     role: Role,
     action: Action,
     code: (&'static str, &'static str),
+    script: Script,
     summary: &'static str,
 ) -> Case {
     Case {
@@ -155,6 +201,7 @@ const fn bad(
         deny: false,
         action,
         expect: Expect::Fail(code.0, code.1),
+        script,
         summary,
     }
 }
@@ -165,6 +212,7 @@ const fn same(code: &'static str) -> (&'static str, &'static str) {
 
 use Action::*;
 use Role::{Client, Server};
+use Script::*;
 
 /// Every case, in run order.
 pub const CASES: &[Case] = &[
@@ -188,6 +236,7 @@ pub const CASES: &[Case] = &[
         Client,
         Idle,
         same("refused_denied"),
+        Denied,
         "denies the client (status 1), hangs up",
     ),
     bad(
@@ -195,6 +244,7 @@ pub const CASES: &[Case] = &[
         Client,
         Idle,
         same("reply_bad_magic"),
+        BadMagic,
         "replies with magic MOX\\0",
     ),
     bad(
@@ -202,6 +252,7 @@ pub const CASES: &[Case] = &[
         Client,
         Idle,
         same("reply_reserved"),
+        Reserved,
         "replies with a nonzero reserved field",
     ),
     bad(
@@ -209,6 +260,7 @@ pub const CASES: &[Case] = &[
         Client,
         Idle,
         ("reply_short", "reply_record_size"),
+        Truncated,
         "sends 8 reply bytes (seqpacket: an 8-byte record), hangs up",
     ),
     bad(
@@ -216,14 +268,18 @@ pub const CASES: &[Case] = &[
         Client,
         Idle,
         same("fds_without_frame"),
+        WithFd,
         "attaches a pipe to the reply, nothing after it",
     ),
-    ok(
-        "client/early-frames",
-        Client,
-        Recv(EARLY_FRAMES),
-        "sends two frames (one with a pipe) right behind the reply",
-    ),
+    Case {
+        script: EarlyFrames,
+        ..ok(
+            "client/early-frames",
+            Client,
+            Recv(EARLY_FRAMES),
+            "sends two frames (one with a pipe) right behind the reply",
+        )
+    },
     ok(
         "client/recv-fds",
         Client,
@@ -254,12 +310,15 @@ pub const CASES: &[Case] = &[
         Idle,
         "sends a hello; expects status 0",
     ),
-    ok(
-        "server/mutual",
-        Server,
-        Idle,
-        "sends a mutual hello; expects status 0 with the program's credentials",
-    ),
+    Case {
+        mutual: true,
+        ..ok(
+            "server/mutual",
+            Server,
+            Idle,
+            "sends a mutual hello; expects status 0 with the program's credentials",
+        )
+    },
     Case {
         deny: true,
         ..bad(
@@ -267,6 +326,7 @@ pub const CASES: &[Case] = &[
             Server,
             Idle,
             same("denied"),
+            Plain,
             "sends a hello; the program denies it (status 1)",
         )
     },
@@ -275,6 +335,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         same("hello_bad_magic"),
+        BadMagic,
         "sends a hello with magic MOX\\0; expects status 4",
     ),
     bad(
@@ -282,6 +343,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         same("hello_reserved"),
+        Reserved,
         "sends a hello with a nonzero reserved field; expects status 4",
     ),
     bad(
@@ -289,6 +351,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         same("hello_fds"),
+        WithFd,
         "attaches a pipe to the hello; expects status 4, the pipe closed",
     ),
     bad(
@@ -296,6 +359,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         ("hello_trailing_bytes", "hello_record_size"),
+        Trailing,
         "sends 4 bytes after the hello in the same sendmsg; expects status 4",
     ),
     bad(
@@ -303,6 +367,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         ("hello_short", "hello_record_size"),
+        Truncated,
         "sends 8 hello bytes (seqpacket: an 8-byte record), hangs up; expects status 4",
     ),
     bad(
@@ -310,6 +375,7 @@ pub const CASES: &[Case] = &[
         Server,
         Idle,
         same("no_credentials"),
+        HelloWithoutCredentials,
         "sends the hello before SO_PASSCRED is on; expects status 3",
     ),
     ok(
@@ -353,6 +419,7 @@ pub const CASES: &[Case] = &[
         Server,
         Drain,
         same("fd_count_mismatch"),
+        SurplusFds,
         "a frame announcing 1 fd carries 2 pipes",
     ),
     bad(
@@ -360,6 +427,7 @@ pub const CASES: &[Case] = &[
         Server,
         Drain,
         same("fds_without_frame"),
+        FdsWithoutFrame,
         "stream: a frame's tail carries a pipe; seqpacket: an empty record with a pipe",
     ),
     bad(
@@ -367,6 +435,7 @@ pub const CASES: &[Case] = &[
         Server,
         Drain,
         same("frame_too_large"),
+        OversizedFrame,
         "a header announcing the negotiated maximum + 1 bytes",
     ),
     bad(
@@ -374,6 +443,7 @@ pub const CASES: &[Case] = &[
         Server,
         Drain,
         same("frame_reserved"),
+        FrameReserved,
         "a frame header with a nonzero reserved field",
     ),
     bad(
@@ -381,6 +451,7 @@ pub const CASES: &[Case] = &[
         Server,
         Drain,
         ("eof_in_frame", "record_size"),
+        HangupMidFrame,
         "half a frame (seqpacket: a short record), then hangs up",
     ),
 ];

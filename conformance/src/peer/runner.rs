@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_DATA, KIND_SHM};
 use mon_ipc::hello::{HELLO_LEN, Hello, MAGIC, Reply};
 use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind, Ucred};
+use mon_ipc_conformance_core::report::{self, Entry, Status, count};
 use mon_ipc_std::raw::{self, Room};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{Shutdown, shutdown};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cases::{
     Action, CASES, Case, EARLY_FRAMES, ECHO_FRAMES, FrameSpec, HELD, HOLD_FRAME, MANUAL_FRAME,
-    Role, SHM_APP_LEN, SHM_SIZE, marker, payload,
+    Role, SHM_APP_LEN, SHM_SIZE, Script, marker, payload,
 };
 use super::os;
 use super::procfs::{self, Ident};
@@ -52,8 +53,8 @@ pub struct CaseResult {
     pub name: String,
     /// `stream` or `seqpacket`.
     pub socket: String,
-    /// `passed`, `failed` or `unimplemented`.
-    pub status: String,
+    /// Passed, failed or unimplemented.
+    pub status: Status,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -63,6 +64,20 @@ pub struct CaseResult {
     /// The last line of its standard error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+impl Entry for CaseResult {
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.name, self.socket)
+    }
+
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
 }
 
 /// The whole report.
@@ -106,45 +121,19 @@ pub fn run(opts: &Options) -> Report {
             results.push(run_case(opts, case, kind));
         }
     }
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     Report {
         schema: REPORT_SCHEMA.to_owned(),
         program: opts.program.clone(),
-        passed: count("passed"),
-        failed: count("failed"),
-        unimplemented: count("unimplemented"),
+        passed: count(&results, Status::Passed),
+        failed: count(&results, Status::Failed),
+        unimplemented: count(&results, Status::Unimplemented),
         results,
     }
 }
 
-/// The report as written to `--json`: pretty, with a final newline.
-pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// One line per case, the summary line `N passed, M failed`, and the
-/// unimplemented count.
+/// The report's lines ([`report::lines`]), then the unimplemented count.
 pub fn lines(report: &Report) -> Vec<String> {
-    let mut out: Vec<String> = report
-        .results
-        .iter()
-        .map(|r| match (r.status.as_str(), &r.reason) {
-            ("passed", _) => format!("PASSED ({} {})", r.name, r.socket),
-            ("unimplemented", _) => format!("UNIMPLEMENTED ({} {})", r.name, r.socket),
-            (_, why) => format!(
-                "FAILED ({} {}): {}",
-                r.name,
-                r.socket,
-                why.as_deref().unwrap_or("")
-            ),
-        })
-        .collect();
-    out.push(format!(
-        "{} passed, {} failed",
-        report.passed, report.failed
-    ));
+    let mut out = report::lines(&report.results);
     out.push(format!("{} unimplemented", report.unimplemented));
     out
 }
@@ -190,14 +179,14 @@ fn run_case(opts: &Options, case: &Case, kind: SocketKind) -> CaseResult {
     let mut result = CaseResult {
         name: case.name.to_owned(),
         socket: socket_name(kind).to_owned(),
-        status: "failed".to_owned(),
+        status: Status::Failed,
         reason: None,
         exit: None,
         code: None,
     };
     match run_one(opts, case, kind, &mut result) {
-        Ok(()) => result.status = "passed".to_owned(),
-        Err(why) if result.status == "unimplemented" => drop(why),
+        Ok(()) => result.status = Status::Passed,
+        Err(why) if result.status == Status::Unimplemented => drop(why),
         Err(why) => result.reason = Some(why),
     }
     result
@@ -212,7 +201,7 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
         Role::Server => (pair.client, pair.server),
     };
     let conn = procfs::ident(theirs.as_fd()).map_err(e("fstat"))?;
-    if case.name == "server/hello-no-credentials" {
+    if case.script == Script::HelloWithoutCredentials {
         // The one exception to "SO_PASSCRED before anything is written":
         // the hello goes out, without SCM_CREDENTIALS, while it is off on
         // both ends, so it arrives with no sender's credentials.
@@ -289,7 +278,7 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
     };
     out.exit = status.code();
     if status.code() == Some(UNIMPLEMENTED_STATUS) {
-        out.status = "unimplemented".to_owned();
+        out.status = Status::Unimplemented;
         return Err("unimplemented".to_owned());
     }
     if let Err(why) = body {
@@ -810,26 +799,25 @@ fn client_script(ctx: &mut Ctx, case: &Case) -> Res {
     ctx.accept_hello(case.mutual)?;
     let creds = case.mutual.then(own);
     let kind = ctx.kind;
-    let name = case.name.trim_start_matches("client/");
     let mut reply = ctx.reply(0);
-    match name {
-        "refused-denied" => reply = ctx.reply(1),
-        "reply-bad-magic" => reply[2] = b'X',
-        "reply-reserved" => reply[12] = 1,
+    match case.script {
+        Script::Denied => reply = ctx.reply(1),
+        Script::BadMagic => reply[2] = b'X',
+        Script::Reserved => reply[12] = 1,
         _ => {}
     }
-    match name {
-        "hangup-mid-reply" => {
+    match case.script {
+        Script::Truncated => {
             send_all(ctx.fd(), kind, &reply[..8], creds, &[])?;
             return ctx.expect_close();
         }
-        "reply-with-fds" => {
+        Script::WithFd => {
             let w = ctx.pipe(Vec::new(), "the pipe sent with the reply".to_owned())?;
             send_all(ctx.fd(), kind, &reply, creds, &[w.as_fd()])?;
             drop(w);
             return ctx.expect_close();
         }
-        "early-frames" => {
+        Script::EarlyFrames => {
             // Stream: the reply and the fd-less frame in one sendmsg, the
             // fd-carrying frame in the next, all before reading anything.
             let (r, w) = (
@@ -871,25 +859,24 @@ fn client_script(ctx: &mut Ctx, case: &Case) -> Res {
 /// The program is the server; the runner is the client.
 fn server_script(ctx: &mut Ctx, case: &Case) -> Res {
     let kind = ctx.kind;
-    let name = case.name.trim_start_matches("server/");
-    let mutual = name == "mutual";
+    let mutual = case.mutual;
     let mut hello = Hello::new(runner_limits(), mutual).to_bytes();
-    match name {
-        "bad-magic" => hello[2] = b'X',
-        "hello-reserved" => hello[12] = 1,
+    match case.script {
+        Script::BadMagic => hello[2] = b'X',
+        Script::Reserved => hello[12] = 1,
         _ => {}
     }
-    match name {
-        "hello-no-credentials" => {} // sent before the program started
-        "hello-fds" => {
+    match case.script {
+        Script::HelloWithoutCredentials => {} // sent before the program started
+        Script::WithFd => {
             let w = ctx.pipe(Vec::new(), "the pipe sent with the hello".to_owned())?;
             ctx.send_hello(&hello, false, &[w.as_fd()])?;
         }
-        "hello-trailing" => {
+        Script::Trailing => {
             let long = [&hello[..], b"more"].concat();
             ctx.send_hello(&long, false, &[])?;
         }
-        "hangup-mid-hello" => {
+        Script::Truncated => {
             ctx.send_hello(&hello[..8], false, &[])?;
             ctx.shut_wr();
         }
@@ -916,7 +903,6 @@ fn server_script(ctx: &mut Ctx, case: &Case) -> Res {
 /// The frames of a case once both sides are authenticated.
 fn frames_after_handshake(ctx: &mut Ctx, case: &Case) -> Res {
     let kind = ctx.kind;
-    let name = case.name.split('/').nth(1).unwrap_or("");
     match case.action {
         Action::Idle => ctx.expect_eof_frames(),
         Action::Recv(specs) => {
@@ -1000,22 +986,22 @@ fn frames_after_handshake(ctx: &mut Ctx, case: &Case) -> Res {
             ctx.expect_eof_frames()
         }
         Action::Drain => {
-            adversarial_frames(ctx, name)?;
+            adversarial_frames(ctx, case.script)?;
             ctx.expect_close()
         }
     }
 }
 
-fn adversarial_frames(ctx: &mut Ctx, name: &str) -> Res {
+fn adversarial_frames(ctx: &mut Ctx, script: Script) -> Res {
     let kind = ctx.kind;
-    match name {
-        "surplus-fds" => {
+    match script {
+        Script::SurplusFds => {
             let a = ctx.pipe(Vec::new(), "surplus pipe 1".to_owned())?;
             let b = ctx.pipe(Vec::new(), "surplus pipe 2".to_owned())?;
             let f = frame_bytes(KIND_DATA, 1, 0, &payload(0, 5), 5);
             send_all(ctx.fd(), kind, &f, None, &[a.as_fd(), b.as_fd()])
         }
-        "fds-without-frame" => {
+        Script::FdsWithoutFrame => {
             let a = ctx.pipe(Vec::new(), "the frame's pipe".to_owned())?;
             let b = ctx.pipe(Vec::new(), "the pipe without a frame".to_owned())?;
             if kind == SocketKind::Stream {
@@ -1031,22 +1017,22 @@ fn adversarial_frames(ctx: &mut Ctx, name: &str) -> Res {
                 send_all(ctx.fd(), kind, &[], None, &[b.as_fd()])
             }
         }
-        "oversized-frame" => {
+        Script::OversizedFrame => {
             let len = ctx.limits.max_payload().saturating_add(1);
             let f = frame_bytes(KIND_DATA, 0, 0, &[], len);
             send_all(ctx.fd(), kind, &f, None, &[])
         }
-        "frame-reserved" => {
+        Script::FrameReserved => {
             let f = frame_bytes(KIND_DATA, 0, 1, &payload(0, 5), 5);
             send_all(ctx.fd(), kind, &f, None, &[])
         }
-        "hangup-mid-frame" => {
+        Script::HangupMidFrame => {
             let f = frame_bytes(KIND_DATA, 0, 0, &payload(0, 5), 10);
             send_all(ctx.fd(), kind, &f, None, &[])?;
             ctx.shut_wr();
             Ok(())
         }
-        other => Err(format!("no script for {other}")),
+        other => Err(format!("no frames for the script {other:?}")),
     }
 }
 
@@ -1061,5 +1047,24 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CASES.len());
         assert!(CASES.len() >= 20);
+    }
+
+    #[test]
+    fn every_script_fits_its_role_and_action() {
+        use Script::*;
+        for c in CASES {
+            let frames = matches!(
+                c.script,
+                SurplusFds | FdsWithoutFrame | OversizedFrame | FrameReserved | HangupMidFrame
+            );
+            assert_eq!(frames, c.action == Action::Drain, "{}", c.name);
+            let only = match c.script {
+                Denied | EarlyFrames => Some(Role::Client),
+                Trailing | HelloWithoutCredentials => Some(Role::Server),
+                _ if frames => Some(Role::Server),
+                _ => None,
+            };
+            assert!(only.is_none_or(|r| r == c.role), "{}", c.name);
+        }
     }
 }

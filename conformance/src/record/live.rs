@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use mon_ipc::{Ancillary, Ucred};
 use mon_ipc_std::raw::{self, Room};
 
-use crate::model::{Creds, Event, Input, Output};
+use mon_ipc_conformance_core::model::{Creds, Event, Input, Output};
 
 /// One end, its log, and its fd naming.
 pub(crate) struct End {

@@ -14,7 +14,7 @@ mod scenarios;
 
 use std::path::Path;
 
-use crate::generate::{file, render};
+use mon_ipc_conformance_core::generate::{file, render};
 
 /// The file `record` writes, inside its output directory.
 pub const FILE: &str = "recorded.json";

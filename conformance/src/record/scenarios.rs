@@ -9,11 +9,11 @@ use mon_ipc::{
 use mon_ipc_std::raw;
 
 use super::live::{End, Got, peer_creds};
-use crate::generate::draft::{
+use mon_ipc_conformance_core::generate::draft::{
     Draft, authed, closed, codec_cfg, data, fail, fail_after, hs_config, lim_default, nothing,
     peer, shm,
 };
-use crate::model::{Creds, Event, FrameOut, Role, Socket};
+use mon_ipc_conformance_core::model::{Creds, Event, FrameOut, Role, Socket};
 
 /// One exchange to record.
 pub(super) struct Scenario {
@@ -192,9 +192,9 @@ fn handshake(
                 Step::Send(a) => sv.send(&out, a == mon_ipc::Attach::OwnCredentials, Vec::new())?,
                 Step::Decide => {
                     let decision = if deny {
-                        crate::model::Decision::Deny
+                        mon_ipc_conformance_core::model::Decision::Deny
                     } else {
-                        crate::model::Decision::Accept
+                        mon_ipc_conformance_core::model::Decision::Accept
                     };
                     sv.log.push(Event::Decide { decision });
                     let _ = if deny { server.deny() } else { server.accept() };

@@ -5,14 +5,15 @@
 
 use std::path::PathBuf;
 
-use mon_ipc_conformance::verify::{render, verify};
+use mon_ipc_conformance_core::report::render;
+use mon_ipc_conformance_core::verify::verify;
 
 #[test]
 fn report_matches_expected_results() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let run = verify(&root.join("../vectors"), None).expect("vectors load");
+    let run = verify(&root.join("../../vectors"), None).expect("vectors load");
     let got = render(&run.report);
-    let want = std::fs::read_to_string(root.join("expected-results.json"))
+    let want = std::fs::read_to_string(root.join("../expected-results.json"))
         .expect("conformance/expected-results.json is committed");
     if got != want {
         let diff: Vec<String> = got

@@ -2,7 +2,7 @@
 //! A change in behaviour shows up as a reviewed snapshot diff
 //! (`cargo insta review`, or `INSTA_UPDATE=always` to rewrite).
 
-use mon_ipc_conformance::transcript::{canonical, render};
+use mon_ipc_conformance_core::transcript::{canonical, render};
 
 #[test]
 fn canonical_transcripts() {

@@ -2,9 +2,9 @@
 //! each check of the shared loop (`replay/script.rs`) and of each profile,
 //! shown failing on a passing case with one expectation changed.
 
-use mon_ipc_conformance::generate::all_files;
-use mon_ipc_conformance::model::{Event, Outcome, Role, TestCase, TestGroup};
-use mon_ipc_conformance::replay::run_case;
+use mon_ipc_conformance_core::generate::all_files;
+use mon_ipc_conformance_core::model::{Event, Outcome, Role, TestCase, TestGroup};
+use mon_ipc_conformance_core::replay::run_case;
 
 /// The first case of `role` that passes, is accepted, and has output and
 /// leftover expectations, with its group.
@@ -97,7 +97,7 @@ fn a_decide_event_is_not_a_dbus_event() {
     case.events.insert(
         0,
         Event::Decide {
-            decision: mon_ipc_conformance::model::Decision::Accept,
+            decision: mon_ipc_conformance_core::model::Decision::Accept,
         },
     );
     assert!(failure(&group, &case).contains("is not a D-Bus event"));

@@ -43,7 +43,7 @@ pub struct Draft {
 
 impl Draft {
     /// A valid case with no events yet, expected to fail until told otherwise.
-    pub(crate) fn new(role: Role, config: Config, name: &str, comment: &str) -> Self {
+    pub fn new(role: Role, config: Config, name: &str, comment: &str) -> Self {
         let prefix = match role {
             Role::ClientHandshake => "client",
             Role::ServerHandshake => "server",
@@ -78,20 +78,20 @@ impl Draft {
     }
 
     /// Adds flags.
-    pub(crate) fn flags(mut self, flags: &[&str]) -> Self {
+    pub fn flags(mut self, flags: &[&str]) -> Self {
         self.flags.extend(flags.iter().map(|f| (*f).to_owned()));
         self
     }
 
     /// Sets the events.
-    pub(crate) fn events(mut self, events: Vec<Event>) -> Self {
+    pub fn events(mut self, events: Vec<Event>) -> Self {
         self.events = events;
         self
     }
 
     /// Sets the expectation; a failure makes the case invalid unless it
     /// was marked acceptable.
-    pub(crate) fn expect(mut self, expected: Expected) -> Self {
+    pub fn expect(mut self, expected: Expected) -> Self {
         if expected.outcome == Outcome::Failed && self.result == Verdict::Valid {
             self.result = Verdict::Invalid;
         }
@@ -138,7 +138,7 @@ pub(crate) fn lim(max_fds: u32, max_payload: u32) -> WireLimits {
 }
 
 /// The default limits: 32 fds, 16 MiB.
-pub(crate) fn lim_default() -> WireLimits {
+pub fn lim_default() -> WireLimits {
     lim(FDS.into(), PAYLOAD)
 }
 
@@ -152,7 +152,7 @@ pub(crate) fn linux() -> Policy {
 }
 
 /// A handshake config with the peer's socket credentials.
-pub(crate) fn hs_config(socket: Socket, peer: Option<Creds>, mutual: Option<bool>) -> Config {
+pub fn hs_config(socket: Socket, peer: Option<Creds>, mutual: Option<bool>) -> Config {
     Config {
         socket,
         limits: Some(lim_default()),
@@ -179,7 +179,7 @@ pub(crate) fn client_cfg(mutual: bool) -> Config {
 }
 
 /// A frame codec config.
-pub(crate) fn codec_cfg(socket: Socket, limits: WireLimits) -> Config {
+pub fn codec_cfg(socket: Socket, limits: WireLimits) -> Config {
     Config {
         socket,
         limits: Some(limits),
@@ -343,7 +343,7 @@ fn blank(outcome: Outcome) -> Expected {
 }
 
 /// Failed with this code.
-pub(crate) fn fail(code: &str) -> Expected {
+pub fn fail(code: &str) -> Expected {
     Expected {
         error: Some(code.to_owned()),
         ..blank(Outcome::Failed)
@@ -351,7 +351,7 @@ pub(crate) fn fail(code: &str) -> Expected {
 }
 
 /// A decoder that failed with this code after (at most) these frames.
-pub(crate) fn fail_after(code: &str, frames: Vec<FrameOut>) -> Expected {
+pub fn fail_after(code: &str, frames: Vec<FrameOut>) -> Expected {
     Expected {
         frames: Some(frames),
         ..fail(code)
@@ -359,7 +359,7 @@ pub(crate) fn fail_after(code: &str, frames: Vec<FrameOut>) -> Expected {
 }
 
 /// Authenticated at version 1.
-pub(crate) fn authed(limits: WireLimits, peer: Option<Peer>, leftover: Leftover) -> Expected {
+pub fn authed(limits: WireLimits, peer: Option<Peer>, leftover: Leftover) -> Expected {
     Expected {
         version: Some(1),
         limits: Some(limits),
@@ -370,7 +370,7 @@ pub(crate) fn authed(limits: WireLimits, peer: Option<Peer>, leftover: Leftover)
 }
 
 /// The peer as reported.
-pub(crate) fn peer(c: Creds, source: &str, pidfd: Option<&str>) -> Option<Peer> {
+pub fn peer(c: Creds, source: &str, pidfd: Option<&str>) -> Option<Peer> {
     Some(Peer {
         pid: c.pid,
         uid: c.uid,
@@ -390,7 +390,7 @@ pub(crate) fn left(bytes: &[u8], fds: &[&str], eof: bool) -> Leftover {
 }
 
 /// Nothing for the channel.
-pub(crate) fn nothing() -> Leftover {
+pub fn nothing() -> Leftover {
     Leftover::default()
 }
 
@@ -403,7 +403,7 @@ pub(crate) fn open(frames: Vec<FrameOut>) -> Expected {
 }
 
 /// A decoder that saw a clean EOF.
-pub(crate) fn closed(frames: Vec<FrameOut>) -> Expected {
+pub fn closed(frames: Vec<FrameOut>) -> Expected {
     Expected {
         frames: Some(frames),
         ..blank(Outcome::Closed)
@@ -416,7 +416,7 @@ pub(crate) fn ok() -> Expected {
 }
 
 /// A decoded data frame.
-pub(crate) fn data(payload: &[u8], fds: &[&str]) -> FrameOut {
+pub fn data(payload: &[u8], fds: &[&str]) -> FrameOut {
     FrameOut {
         kind: FrameKind::Data,
         payload: payload.into(),
@@ -426,7 +426,7 @@ pub(crate) fn data(payload: &[u8], fds: &[&str]) -> FrameOut {
 }
 
 /// A decoded shared-memory frame.
-pub(crate) fn shm(size: u64, seals: u32, app: &[u8], fd: &str) -> FrameOut {
+pub fn shm(size: u64, seals: u32, app: &[u8], fd: &str) -> FrameOut {
     FrameOut {
         kind: FrameKind::Shm,
         payload: app.into(),

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use mon_ipc_conformance::generate::{all_files, render};
+use mon_ipc_conformance_core::generate::{all_files, render};
 
 #[test]
 fn committed_vectors_equal_the_generator() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors");
     for (name, file) in all_files() {
         let committed = std::fs::read_to_string(dir.join(name))
             .unwrap_or_else(|e| panic!("vectors/{name}: {e}"));

@@ -2,8 +2,8 @@
 //! seeded so that a failure reproduces; bounded to run in a few seconds.
 
 use arbitrary::Unstructured;
-use mon_ipc_conformance::chaos::{Scenario, check, run};
-use mon_ipc_conformance::chunking::SplitMix;
+use mon_ipc_conformance_core::chaos::{Scenario, check, run};
+use mon_ipc_conformance_core::chunking::SplitMix;
 
 const RUNS: u64 = 20_000;
 

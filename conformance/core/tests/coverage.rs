@@ -10,11 +10,11 @@ use std::path::PathBuf;
 
 use mon_ipc::dbus::DbusError;
 use mon_ipc::{ClientAuth, Error, ServerAuth, dbus};
-use mon_ipc_conformance::model::Role;
-use mon_ipc_conformance::verify::verify;
+use mon_ipc_conformance_core::model::Role;
+use mon_ipc_conformance_core::verify::verify;
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors")
 }
 
 #[test]
@@ -67,15 +67,15 @@ fn every_dbus_code_has_a_passing_dbus_vector() {
         .report
         .results
         .iter()
-        .filter(|r| r.status == "passed")
+        .filter(|r| r.status == mon_ipc_conformance_core::report::Status::Passed)
         .map(|r| r.tc_id)
         .collect();
-    let files = mon_ipc_conformance::load::load_dir(&vectors()).expect("vectors load");
+    let files = mon_ipc_conformance_core::load::load_dir(&vectors()).expect("vectors load");
     let mut named = std::collections::BTreeSet::new();
     for loaded in &files {
         for group in loaded.file.test_groups.iter().filter(|g| g.role.is_dbus()) {
             for case in group.tests.iter().filter(|c| passing.contains(&c.tc_id)) {
-                named.extend(mon_ipc_conformance::replay::codes_named(case));
+                named.extend(mon_ipc_conformance_core::replay::codes_named(case));
             }
         }
     }

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use mon_ipc_conformance::generate::{all_files, render};
-use mon_ipc_conformance::load::parse;
+use mon_ipc_conformance_core::generate::{all_files, render};
+use mon_ipc_conformance_core::load::parse;
 
 /// The server file with one textual substitution applied.
 fn broken(from: &str, to: &str) -> String {

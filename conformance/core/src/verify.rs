@@ -1,6 +1,7 @@
 //! `verify`: load, replay, report. The JSON report lists every case with
 //! its status so that it can be diffed against the committed
-//! `conformance/expected-results.json`.
+//! `conformance/expected-results.json`; [`crate::report`] prints and
+//! writes it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::load::{LoadError, load_dir};
 use crate::model::Role;
 use crate::replay::run_case;
+use crate::report::{Entry, Status, count};
 
 /// The report's schema name.
 pub const REPORT_SCHEMA: &str = "mon-ipc-conformance-report";
@@ -24,11 +26,25 @@ pub struct CaseResult {
     pub tc_id: u32,
     /// The case's name.
     pub name: String,
-    /// `passed` or `failed`.
-    pub status: String,
+    /// Passed or failed.
+    pub status: Status,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl Entry for CaseResult {
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.tc_id, self.name)
+    }
+
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
 }
 
 /// The whole report.
@@ -82,18 +98,17 @@ pub fn verify(dir: &Path, filter: Option<&str>) -> Result<Run, LoadError> {
                     tc_id: case.tc_id,
                     name: case.name.clone(),
                     status: if run.result.is_ok() {
-                        "passed"
+                        Status::Passed
                     } else {
-                        "failed"
-                    }
-                    .to_owned(),
+                        Status::Failed
+                    },
                     reason: run.result.err(),
                 });
             }
         }
     }
     results.sort_by_key(|r| r.tc_id);
-    let passed = results.iter().filter(|r| r.status == "passed").count();
+    let passed = count(&results, Status::Passed);
     Ok(Run {
         report: Report {
             schema: REPORT_SCHEMA.to_owned(),
@@ -104,28 +119,4 @@ pub fn verify(dir: &Path, filter: Option<&str>) -> Result<Run, LoadError> {
         states,
         codes,
     })
-}
-
-/// The report as written to `--json`: pretty, with a final newline.
-pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// One line per case, then the summary line `N passed, M failed`.
-pub fn lines(report: &Report) -> Vec<String> {
-    let mut out: Vec<String> = report
-        .results
-        .iter()
-        .map(|r| match &r.reason {
-            None => format!("PASSED ({} {})", r.tc_id, r.name),
-            Some(why) => format!("FAILED ({} {}): {why}", r.tc_id, r.name),
-        })
-        .collect();
-    out.push(format!(
-        "{} passed, {} failed",
-        report.passed, report.failed
-    ));
-    out
 }

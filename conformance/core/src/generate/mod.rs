@@ -14,7 +14,7 @@
 mod client;
 mod dbus;
 mod decoder;
-pub(crate) mod draft;
+pub mod draft;
 mod encoder;
 mod notes;
 mod server;
@@ -105,7 +105,7 @@ pub fn all_files() -> Vec<(&'static str, VectorFile)> {
 
 /// Assembles one file: numbers the drafts, groups them by role and config
 /// (groups in order of first appearance), and keeps the notes it uses.
-pub(crate) fn file(base: u32, header: &[&str], drafts: Vec<Draft>) -> VectorFile {
+pub fn file(base: u32, header: &[&str], drafts: Vec<Draft>) -> VectorFile {
     let mut groups: Vec<TestGroup> = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for (i, d) in drafts.into_iter().enumerate() {

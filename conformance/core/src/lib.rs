@@ -1,0 +1,37 @@
+//! # mon-ipc-conformance-core: test vectors for the mon-ipc protocol
+//!
+//! Users verify their own implementations of the protocol against the JSON
+//! vectors in `vectors/`; we verify ours against them on every build. This
+//! crate holds the part of that which needs no operating system (no
+//! sockets, no processes), so that the fuzz targets can depend on it alone;
+//! `mon-ipc-conformance` adds the command line, recording over real sockets
+//! and the `peer --exec` runner:
+//!
+//! - [`generate`]: every case written out with its expectation taken from the
+//!   specification (never computed by running the core, which would test
+//!   the core against itself), and the `generate` subcommand that writes the
+//!   files;
+//! - [`load`]: a loader whose errors name the file, the case and the field;
+//! - [`replay`]: runs every case against the in-tree core, re-chunking the
+//!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
+//! - [`verify`]: the `verify` subcommand's engine and its JSON report;
+//! - [`report`]: the `PASSED` / `FAILED` lines and the JSON report, shared
+//!   by `verify` and the `peer --exec` runner;
+//! - [`chaos`]: both cores connected in memory under arbitrary chunking and
+//!   faults, shared with the fuzz targets;
+//! - [`transcript`]: the canonical exchanges rendered one line per event.
+//!
+//! The format and the replay rules are in `docs/VECTORS.md`.
+#![forbid(unsafe_code)]
+
+pub mod chaos;
+pub mod chunking;
+pub mod fdtoken;
+pub mod generate;
+pub mod hexbytes;
+pub mod load;
+pub mod model;
+pub mod replay;
+pub mod report;
+pub mod transcript;
+pub mod verify;
