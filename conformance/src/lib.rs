@@ -10,7 +10,8 @@
 //!   files;
 //! - [`load`]: a loader whose errors name the file, the case and the field;
 //! - [`replay`]: runs every case against the in-tree core, re-chunking the
-//!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
+//!   inputs several ways ([`chunking`]) and counting fds (the testkit's
+//!   ledger, with the vectors' fd names as ids);
 //! - [`verify`]: the `verify` subcommand's engine and its JSON report;
 //! - [`chaos`]: both cores connected in memory under arbitrary chunking and
 //!   faults, shared with the fuzz targets;
@@ -25,7 +26,6 @@
 
 pub mod chaos;
 pub mod chunking;
-pub mod fdtoken;
 pub mod generate;
 pub mod hexbytes;
 pub mod load;
@@ -35,3 +35,9 @@ pub mod record;
 pub mod replay;
 pub mod transcript;
 pub mod verify;
+
+/// The fd token of the replay and the chaos runs, named as the vectors
+/// name fds.
+type Fd = mon_ipc_testkit::Fd<String>;
+/// The ledger of those tokens.
+type Ledger = mon_ipc_testkit::Ledger<String>;

@@ -4,7 +4,6 @@
 //! code or a usage code), not the nearest core error.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::dbus::{
     AuthError, Authenticated, ClientAuth, ClientConfig, ClientMechanism, Mechanism, ServerAuth,
@@ -15,8 +14,8 @@ use mon_ipc::{Ancillary, Credentials, Step};
 use super::config::{peer_socket, policy};
 use super::script::{Party, replay};
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{DbusMechanism, DbusOutcome, Expected, Role, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 /// Either side, so one loop drives both.
 enum Side {
@@ -109,10 +108,10 @@ pub(super) fn run(
     let ledger = Ledger::new();
     let result =
         side(group, &ledger).and_then(|side| replay(side, group.role, case, plan, states, &ledger));
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
-fn side(group: &TestGroup, ledger: &Rc<Ledger>) -> Result<Side, String> {
+fn side(group: &TestGroup, ledger: &Ledger) -> Result<Side, String> {
     let c = &group.config;
     let line = |n: u64| usize::try_from(n).map_err(|_| "config: maxLine too large".to_owned());
     match group.role {

@@ -1,7 +1,6 @@
 //! Replaying a client or server handshake case (the loop: [`super::script`]).
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::{
     Ancillary, ClientAuth, ClientConfig, Credentials, Error, Established, ServerAuth, ServerConfig,
@@ -11,8 +10,8 @@ use mon_ipc::{
 use super::config::{limits, peer_socket, policy, socket};
 use super::script::{Party, compare_outcome, replay};
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{Decision, Expected, Leftover, Role, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 /// Either side, so one loop drives both.
 enum Side {
@@ -93,7 +92,7 @@ pub(super) fn run(
 ) -> Result<(), String> {
     let ledger = Ledger::new();
     let result = run_with(group, case, plan, states, &ledger);
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
 fn run_with(
@@ -101,7 +100,7 @@ fn run_with(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-    ledger: &Rc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), String> {
     let c = &group.config;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {

@@ -8,17 +8,16 @@
 //! appended to what the case calls `leftover`.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::{Ancillary, Attach, Credentials, Step};
 
 use super::config::ucred;
 use super::misuse::expect_call;
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{
     Decision, Event, Expected, Leftover, MisuseCall, Outcome, Output, Peer, Role, TestCase,
 };
+use crate::{Fd, Ledger};
 
 /// One side of an authentication, as the loop drives it.
 pub(super) trait Party {
@@ -61,7 +60,7 @@ pub(super) fn replay<P: Party>(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-    ledger: &Rc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), String> {
     let mut run = Run {
         party,
@@ -91,7 +90,7 @@ pub(super) fn replay<P: Party>(
                     } else {
                         Vec::new()
                     };
-                    let pidfd = input.pidfd.as_deref().filter(|_| first);
+                    let pidfd = input.pidfd.clone().filter(|_| first);
                     if run.done {
                         run.after.extend_from_slice(piece);
                         run.after_fds.extend(fds);
@@ -144,7 +143,7 @@ pub(super) fn replay<P: Party>(
     run.compare("at the end")?;
     let extra = Leftover {
         bytes: run.after.into(),
-        fds: run.after_fds.iter().map(|f| f.id().to_owned()).collect(),
+        fds: run.after_fds.iter().map(|f| f.id()).collect(),
         eof: run.after_eof,
     };
     compare_outcome::<P>(run.party.finish(), &extra, &case.expected)
@@ -254,7 +253,7 @@ pub(super) fn compare_outcome<P: Party>(
             uid,
             gid,
             source: p.source.name().to_owned(),
-            pidfd: p.pidfd.as_ref().map(|f| f.id().to_owned()),
+            pidfd: p.pidfd.as_ref().map(|f| f.id()),
         }
     });
     if peer != want.peer {
@@ -262,7 +261,7 @@ pub(super) fn compare_outcome<P: Party>(
     }
     let mut bytes = leftover.bytes.clone();
     bytes.extend_from_slice(&extra.bytes.0);
-    let mut fds: Vec<String> = leftover.fds.iter().map(|f| f.id().to_owned()).collect();
+    let mut fds: Vec<String> = leftover.fds.iter().map(|f| f.id()).collect();
     fds.extend(extra.fds.iter().cloned());
     let left = Leftover {
         bytes: bytes.into(),
