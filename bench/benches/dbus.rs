@@ -57,7 +57,7 @@ use mon_ipc_bench::measure::{quick, selected, timing};
 use mon_ipc_bench::server::Server;
 use mon_ipc_std::{ClientOptions, Listener, ServerOptions, SocketKind, dbus};
 use mon_ipc_testkit::dbus_daemon::Daemon;
-use mon_ipc_testkit::dbus_hello::hello_message;
+use mon_ipc_testkit::dbus_message::hello_message;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

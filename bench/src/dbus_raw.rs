@@ -15,6 +15,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use mon_ipc_testkit::dbus_message::{HEAD_LEN, Head};
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
 
 /// `AUTH EXTERNAL` followed by the hex encoding of `uid` in decimal ASCII
@@ -115,7 +116,7 @@ fn read_line(sock: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Sends `hello` (from
-/// [`hello_message`](mon_ipc_testkit::dbus_hello::hello_message)) on an authenticated `sock` and
+/// [`hello_message`](mon_ipc_testkit::dbus_message::hello_message)) on an authenticated `sock` and
 /// reads the reply: `buf` holds the bytes already read after `BEGIN` (our
 /// client's leftover; normally none) and is reused across calls. Checks
 /// that the first message is a METHOD_RETURN whose body is a string
@@ -135,27 +136,18 @@ pub fn say_hello(sock: &impl AsFd, hello: &[u8], buf: &mut Vec<u8>) -> io::Resul
         }
         Ok(())
     };
-    fill(buf, 16)?;
-    let le = match buf[0] {
-        b'l' => true,
-        b'B' => false,
-        _ => return Err(unexpected("a message", &buf[..16])),
+    fill(buf, HEAD_LEN)?;
+    let Some(head) = Head::parse(buf) else {
+        return Err(unexpected("a message", &buf[..HEAD_LEN]));
     };
-    let u32_at = |b: &[u8], at: usize| {
-        let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
-    };
-    let body_len = u32_at(buf, 4) as usize;
-    let fields_len = u32_at(buf, 12) as usize;
-    let end = (16 + fields_len).div_ceil(8) * 8 + body_len;
+    let end = head.message_len();
     fill(buf, end)?;
-    let body = &buf[end - body_len..end];
-    let ok =
-        buf[1] == 2 && body_len >= 6 && u32_at(body, 0) as usize == body_len - 5 && body[4] == b':';
+    let body = &buf[head.body_at()..end];
+    let body_len = head.body_len;
+    let ok = head.kind == 2
+        && body_len >= 6
+        && head.u32_at(body, 0) as usize == body_len - 5
+        && body[4] == b':';
     if !ok {
         return Err(unexpected(
             "a METHOD_RETURN with the unique name",

@@ -16,7 +16,7 @@ use mon_ipc_std::dbus::{self, Mechanism, ServerConfig};
 use mon_ipc_std::{Listener, Progress, SocketKind};
 use mon_ipc_testkit::TempDir;
 use mon_ipc_testkit::dbus_daemon::{Daemon, have};
-use mon_ipc_testkit::dbus_hello::hello_message;
+use mon_ipc_testkit::dbus_message::{HEAD_LEN, Head, hello_message};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,9 +51,9 @@ impl Drop for Reaped {
     }
 }
 
-/// Reads one whole D-Bus message from `input` + `sock`: (type, reply
-/// serial if any, body, endianness-aware u32 reader's flag).
-fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, Vec<u8>, bool) {
+/// Reads one whole D-Bus message from `input` + `sock`: (its fixed
+/// header, reply serial if any, body).
+fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (Head, Option<u32>, Vec<u8>) {
     let fill = |sock: &mut UnixStream, buf: &mut Vec<u8>, n: usize| {
         while buf.len() < n {
             let mut chunk = [0u8; 4096];
@@ -62,29 +62,15 @@ fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, V
             buf.extend_from_slice(&chunk[..got]);
         }
     };
-    fill(sock, buf, 16);
-    let le = match buf[0] {
-        b'l' => true,
-        b'B' => false,
-        b => panic!("bad endianness byte {b:#x}"),
-    };
-    let u32_at = |b: &[u8], at: usize| {
-        let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
-    };
-    let body_len = u32_at(buf, 4) as usize;
-    let fields_len = u32_at(buf, 12) as usize;
-    let body_at = (16 + fields_len).div_ceil(8) * 8;
-    fill(sock, buf, body_at + body_len);
-    let msg: Vec<u8> = buf.drain(..body_at + body_len).collect();
+    fill(sock, buf, HEAD_LEN);
+    let head = Head::parse(buf).unwrap_or_else(|| panic!("bad endianness byte {:#x}", buf[0]));
+    let u32_at = |b: &[u8], at: usize| head.u32_at(b, at);
+    fill(sock, buf, head.message_len());
+    let msg: Vec<u8> = buf.drain(..head.message_len()).collect();
     // Header fields: find REPLY_SERIAL (5, "u").
     let mut reply_serial = None;
-    let mut at = 16;
-    while at < 16 + fields_len {
+    let mut at = HEAD_LEN;
+    while at < HEAD_LEN + head.fields_len {
         at = at.div_ceil(8) * 8;
         let code = msg[at];
         let sig_len = msg[at + 1] as usize;
@@ -106,7 +92,7 @@ fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, V
             _ => panic!("unexpected header field signature {sig:#x}"),
         }
     }
-    (msg[1], reply_serial, msg[body_at..].to_vec(), le)
+    (head, reply_serial, msg[head.body_at()..].to_vec())
 }
 
 #[test]
@@ -128,15 +114,10 @@ fn our_client_says_hello_to_dbus_daemon() {
     sock.write_all(&hello_message()).unwrap();
     let mut buf = auth.leftover.bytes;
     // The reply to serial 1 (a NameAcquired signal may follow it).
-    let (kind, reply_serial, body, le) = read_message(&mut sock, &mut buf);
-    assert_eq!(kind, 2, "a METHOD_RETURN, not an error");
+    let (head, reply_serial, body) = read_message(&mut sock, &mut buf);
+    assert_eq!(head.kind, 2, "a METHOD_RETURN, not an error");
     assert_eq!(reply_serial, Some(1));
-    let w: [u8; 4] = body[..4].try_into().unwrap();
-    let len = if le {
-        u32::from_le_bytes(w)
-    } else {
-        u32::from_be_bytes(w)
-    } as usize;
+    let len = head.u32_at(&body, 0) as usize;
     let name = std::str::from_utf8(&body[4..4 + len]).unwrap();
     assert!(name.starts_with(':'), "unique name {name:?}");
     eprintln!(

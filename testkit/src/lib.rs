@@ -9,9 +9,9 @@
 //! - [`wire`]: the 16-byte hello and reply, byte by byte.
 //! - [`events`]: the `Arbitrary` model of the calls on one handshake side.
 //! - [`Rng`]: seeded bytes for property tests.
-//! - [`dbus_hello`]: the D-Bus `Hello` call. With the `dbus-daemon`
-//!   feature, `dbus_daemon` starts a private `dbus-daemon`, and `TempDir`
-//!   is a temporary directory removed on drop.
+//! - [`dbus_message`]: the D-Bus `Hello` call, and the fixed header of a
+//!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
+//!   `dbus-daemon`, and `TempDir` is a temporary directory removed on drop.
 //!
 //! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
 //! library, whose types differ from those of the crate under test. Its
@@ -19,7 +19,7 @@
 
 #[cfg(feature = "dbus-daemon")]
 pub mod dbus_daemon;
-pub mod dbus_hello;
+pub mod dbus_message;
 pub mod events;
 pub mod fd;
 mod rng;
