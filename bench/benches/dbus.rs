@@ -51,11 +51,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use mon_ipc_bench::dbus_daemon::{Daemon, Libdbus, build_libdbus};
-use mon_ipc_bench::dbus_raw::{RawClient, hello_message, say_hello};
+use mon_ipc_bench::dbus_raw::{RawClient, say_hello};
+use mon_ipc_bench::libdbus::{Libdbus, build_libdbus};
 use mon_ipc_bench::measure::{quick, selected, timing};
 use mon_ipc_bench::server::Server;
 use mon_ipc_std::{ClientOptions, Listener, ServerOptions, SocketKind, dbus};
+use mon_ipc_testkit::dbus_daemon::Daemon;
+use mon_ipc_testkit::dbus_message::hello_message;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -276,7 +278,7 @@ fn main() {
         "mon-ipc-bench dbus: cpus allowed {:?}, dbus-daemon pid {} on cpus {:?}{}",
         mon_ipc_bench::pinned_cpus(),
         daemon.pid(),
-        daemon.cpus(),
+        mon_ipc_bench::cpus_of(daemon.pid()),
         if quick() { " (quick mode)" } else { "" }
     );
     let exe = match build_libdbus(daemon.dir()) {

@@ -1,6 +1,6 @@
 //! The D-Bus side of the `dbus` benchmark written with bare system calls
 //! (`nix`, no `unsafe`): a libdbus-style EXTERNAL client, the floor our
-//! client is compared with, and the `Hello` call with its reply, which
+//! client is compared with, and the reply to the `Hello` call, which
 //! every `dbus_hello/*` variant but libdbus's shares.
 //!
 //! [`RawClient::connect`] does exactly what libdbus 1.14 does on the wire
@@ -15,6 +15,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use mon_ipc_testkit::dbus_message::{HEAD_LEN, Head};
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
 
 /// `AUTH EXTERNAL` followed by the hex encoding of `uid` in decimal ASCII
@@ -114,41 +115,8 @@ fn read_line(sock: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-fn pad(m: &mut Vec<u8>, to: usize) {
-    while m.len() % to != 0 {
-        m.push(0);
-    }
-}
-
-/// The `Hello` method call, marshalled by hand: little-endian, serial 1,
-/// no body; header fields PATH, DESTINATION, INTERFACE, MEMBER, in that
-/// order. The same 128 bytes as libdbus's `dbus_bus_register` sends (as
-/// in `driver-std/tests/dbus_interop.rs`).
-pub fn hello_message() -> Vec<u8> {
-    let mut m = vec![b'l', 1, 0, 1];
-    m.extend_from_slice(&0u32.to_le_bytes()); // body length
-    m.extend_from_slice(&1u32.to_le_bytes()); // serial
-    m.extend_from_slice(&0u32.to_le_bytes()); // header fields' array length, below
-    let start = m.len();
-    for (code, sig, value) in [
-        (1u8, b'o', "/org/freedesktop/DBus"),
-        (6, b's', "org.freedesktop.DBus"),
-        (2, b's', "org.freedesktop.DBus"),
-        (3, b's', "Hello"),
-    ] {
-        pad(&mut m, 8);
-        m.extend_from_slice(&[code, 1, sig, 0]);
-        m.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        m.extend_from_slice(value.as_bytes());
-        m.push(0);
-    }
-    let len = (m.len() - start) as u32;
-    m[12..16].copy_from_slice(&len.to_le_bytes());
-    pad(&mut m, 8);
-    m
-}
-
-/// Sends `hello` (from [`hello_message`]) on an authenticated `sock` and
+/// Sends `hello` (from
+/// [`hello_message`](mon_ipc_testkit::dbus_message::hello_message)) on an authenticated `sock` and
 /// reads the reply: `buf` holds the bytes already read after `BEGIN` (our
 /// client's leftover; normally none) and is reused across calls. Checks
 /// that the first message is a METHOD_RETURN whose body is a string
@@ -168,27 +136,18 @@ pub fn say_hello(sock: &impl AsFd, hello: &[u8], buf: &mut Vec<u8>) -> io::Resul
         }
         Ok(())
     };
-    fill(buf, 16)?;
-    let le = match buf[0] {
-        b'l' => true,
-        b'B' => false,
-        _ => return Err(unexpected("a message", &buf[..16])),
+    fill(buf, HEAD_LEN)?;
+    let Some(head) = Head::parse(buf) else {
+        return Err(unexpected("a message", &buf[..HEAD_LEN]));
     };
-    let u32_at = |b: &[u8], at: usize| {
-        let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
-    };
-    let body_len = u32_at(buf, 4) as usize;
-    let fields_len = u32_at(buf, 12) as usize;
-    let end = (16 + fields_len).div_ceil(8) * 8 + body_len;
+    let end = head.message_len();
     fill(buf, end)?;
-    let body = &buf[end - body_len..end];
-    let ok =
-        buf[1] == 2 && body_len >= 6 && u32_at(body, 0) as usize == body_len - 5 && body[4] == b':';
+    let body = &buf[head.body_at()..end];
+    let body_len = head.body_len;
+    let ok = head.kind == 2
+        && body_len >= 6
+        && head.u32_at(body, 0) as usize == body_len - 5
+        && body[4] == b':';
     if !ok {
         return Err(unexpected(
             "a METHOD_RETURN with the unique name",

@@ -9,9 +9,10 @@
 //! - [`raw`]: the raw-syscall baseline, every case written with bare `libc`
 //!   calls, so that it is measured through the public API *and* with raw
 //!   syscalls in the same run, on the same CPU.
-//! - [`pinned_cpus`], [`raise_nofile`]: the environment of a measurement.
-//! - [`dbus_raw`], [`dbus_daemon`]: the `dbus` benchmark's libdbus-style
-//!   raw client, private `dbus-daemon` and libdbus subprocess.
+//! - [`pinned_cpus`], [`cpus_of`], [`raise_nofile`]: the environment of a
+//!   measurement.
+//! - [`dbus_raw`], [`libdbus`]: the `dbus` benchmark's libdbus-style raw
+//!   client and libdbus subprocess (its `dbus-daemon` is the testkit's).
 //!
 //! Why criterion and not divan: several cases need custom timing
 //! (`iter_custom`): the one-way throughput is timed from the first send to
@@ -26,9 +27,9 @@
 //!
 //! See `docs/PERFORMANCE.md` for the results and how to reproduce them.
 
-pub mod dbus_daemon;
 pub mod dbus_raw;
 pub mod echo;
+pub mod libdbus;
 pub mod measure;
 pub mod raw;
 pub mod server;
@@ -38,7 +39,14 @@ use std::io;
 /// The CPUs this process may run on (`sched_getaffinity`), e.g. `[0]`
 /// under `taskset -c 0`.
 pub fn pinned_cpus() -> Vec<usize> {
-    match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
+    cpus_of(0)
+}
+
+/// The CPUs process `pid` may run on (`sched_getaffinity`; 0 is this
+/// one), e.g. those of the `dbus-daemon` the benchmark started.
+pub fn cpus_of(pid: u32) -> Vec<usize> {
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    match nix::sched::sched_getaffinity(pid) {
         Ok(set) => (0..nix::sched::CpuSet::count())
             .filter(|&i| set.is_set(i).unwrap_or(false))
             .collect(),

@@ -5,9 +5,8 @@
 //! Needs `dbus-daemon` and `dbus-send` (Debian package `dbus`): missing
 //! tools fail the tests under `CI=true`, and print `SKIPPED` otherwise.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,9 @@ use std::os::fd::AsFd;
 
 use mon_ipc_std::dbus::{self, Mechanism, ServerConfig};
 use mon_ipc_std::{Listener, Progress, SocketKind};
+use mon_ipc_testkit::TempDir;
+use mon_ipc_testkit::dbus_daemon::{Daemon, have};
+use mon_ipc_testkit::dbus_message::{HEAD_LEN, Head, hello_message};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,13 +25,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 fn have_tools(test: &str) -> bool {
     let missing: Vec<&str> = ["dbus-daemon", "dbus-send"]
         .into_iter()
-        .filter(|t| {
-            !Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
+        .filter(|t| !have(t))
         .collect();
     if missing.is_empty() {
         return true;
@@ -45,28 +41,6 @@ fn have_tools(test: &str) -> bool {
     false
 }
 
-/// A private temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("mon-dbus-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A child process, killed by its pid and reaped on drop.
 struct Reaped(Child);
 
@@ -77,84 +51,9 @@ impl Drop for Reaped {
     }
 }
 
-/// Starts `dbus-daemon` on `<dir>/bus` with a minimal session config and
-/// waits until it prints its address (it listens by then).
-fn start_daemon(dir: &Path) -> (Reaped, PathBuf) {
-    let bus = dir.join("bus");
-    let conf = dir.join("bus.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            bus.display()
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new("dbus-daemon")
-        .arg(format!("--config-file={}", conf.display()))
-        .args(["--nofork", "--print-address"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("dbus-daemon starts");
-    let stdout = child.stdout.take().unwrap();
-    let child = Reaped(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(
-        line.starts_with("unix:path="),
-        "dbus-daemon printed {line:?}"
-    );
-    (child, bus)
-}
-
-fn pad(m: &mut Vec<u8>, to: usize) {
-    while m.len() % to != 0 {
-        m.push(0);
-    }
-}
-
-/// The `Hello` method call, marshalled by hand: little-endian, serial 1,
-/// no body; header fields PATH, DESTINATION, INTERFACE, MEMBER.
-fn hello_message() -> Vec<u8> {
-    let mut m = vec![b'l', 1, 0, 1];
-    m.extend_from_slice(&0u32.to_le_bytes()); // body length
-    m.extend_from_slice(&1u32.to_le_bytes()); // serial
-    m.extend_from_slice(&0u32.to_le_bytes()); // header fields' array length, below
-    let start = m.len();
-    for (code, sig, value) in [
-        (1u8, b'o', "/org/freedesktop/DBus"),
-        (6, b's', "org.freedesktop.DBus"),
-        (2, b's', "org.freedesktop.DBus"),
-        (3, b's', "Hello"),
-    ] {
-        pad(&mut m, 8);
-        m.extend_from_slice(&[code, 1, sig, 0]);
-        m.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        m.extend_from_slice(value.as_bytes());
-        m.push(0);
-    }
-    let len = (m.len() - start) as u32;
-    m[12..16].copy_from_slice(&len.to_le_bytes());
-    pad(&mut m, 8);
-    m
-}
-
-/// Reads one whole D-Bus message from `input` + `sock`: (type, reply
-/// serial if any, body, endianness-aware u32 reader's flag).
-fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, Vec<u8>, bool) {
+/// Reads one whole D-Bus message from `input` + `sock`: (its fixed
+/// header, reply serial if any, body).
+fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (Head, Option<u32>, Vec<u8>) {
     let fill = |sock: &mut UnixStream, buf: &mut Vec<u8>, n: usize| {
         while buf.len() < n {
             let mut chunk = [0u8; 4096];
@@ -163,29 +62,15 @@ fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, V
             buf.extend_from_slice(&chunk[..got]);
         }
     };
-    fill(sock, buf, 16);
-    let le = match buf[0] {
-        b'l' => true,
-        b'B' => false,
-        b => panic!("bad endianness byte {b:#x}"),
-    };
-    let u32_at = |b: &[u8], at: usize| {
-        let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
-    };
-    let body_len = u32_at(buf, 4) as usize;
-    let fields_len = u32_at(buf, 12) as usize;
-    let body_at = (16 + fields_len).div_ceil(8) * 8;
-    fill(sock, buf, body_at + body_len);
-    let msg: Vec<u8> = buf.drain(..body_at + body_len).collect();
+    fill(sock, buf, HEAD_LEN);
+    let head = Head::parse(buf).unwrap_or_else(|| panic!("bad endianness byte {:#x}", buf[0]));
+    let u32_at = |b: &[u8], at: usize| head.u32_at(b, at);
+    fill(sock, buf, head.message_len());
+    let msg: Vec<u8> = buf.drain(..head.message_len()).collect();
     // Header fields: find REPLY_SERIAL (5, "u").
     let mut reply_serial = None;
-    let mut at = 16;
-    while at < 16 + fields_len {
+    let mut at = HEAD_LEN;
+    while at < HEAD_LEN + head.fields_len {
         at = at.div_ceil(8) * 8;
         let code = msg[at];
         let sig_len = msg[at + 1] as usize;
@@ -207,7 +92,7 @@ fn read_message(sock: &mut UnixStream, buf: &mut Vec<u8>) -> (u8, Option<u32>, V
             _ => panic!("unexpected header field signature {sig:#x}"),
         }
     }
-    (msg[1], reply_serial, msg[body_at..].to_vec(), le)
+    (head, reply_serial, msg[head.body_at()..].to_vec())
 }
 
 fn client_options() -> dbus::ClientOptions {
@@ -223,10 +108,9 @@ fn our_client_says_hello_to_dbus_daemon() {
     if !have_tools("our_client_says_hello_to_dbus_daemon") {
         return;
     }
-    let dir = TempDir::new("client");
-    let (_daemon, bus) = start_daemon(&dir.0);
+    let daemon = Daemon::start().expect("dbus-daemon starts");
 
-    let sock = mon_ipc_std::connect(&bus, SocketKind::Stream).unwrap();
+    let sock = mon_ipc_std::connect(&daemon.bus, SocketKind::Stream).unwrap();
     let (sock, auth) = dbus::client(sock, &client_options()).unwrap();
     assert_eq!(auth.mechanism, Mechanism::External);
     assert!(auth.unix_fd, "dbus-daemon agrees to fd passing");
@@ -238,15 +122,10 @@ fn our_client_says_hello_to_dbus_daemon() {
     sock.write_all(&hello_message()).unwrap();
     let mut buf = auth.leftover.bytes;
     // The reply to serial 1 (a NameAcquired signal may follow it).
-    let (kind, reply_serial, body, le) = read_message(&mut sock, &mut buf);
-    assert_eq!(kind, 2, "a METHOD_RETURN, not an error");
+    let (head, reply_serial, body) = read_message(&mut sock, &mut buf);
+    assert_eq!(head.kind, 2, "a METHOD_RETURN, not an error");
     assert_eq!(reply_serial, Some(1));
-    let w: [u8; 4] = body[..4].try_into().unwrap();
-    let len = if le {
-        u32::from_le_bytes(w)
-    } else {
-        u32::from_be_bytes(w)
-    } as usize;
+    let len = head.u32_at(&body, 0) as usize;
     let name = std::str::from_utf8(&body[4..4 + len]).unwrap();
     assert!(name.starts_with(':'), "unique name {name:?}");
     eprintln!(
@@ -260,8 +139,8 @@ fn dbus_send_authenticates_to_our_server() {
     if !have_tools("dbus_send_authenticates_to_our_server") {
         return;
     }
-    let dir = TempDir::new("server");
-    let path = dir.0.join("ours");
+    let dir = TempDir::new("dbus-server").unwrap();
+    let path = dir.path().join("ours");
     let listener = Listener::bind(&path, SocketKind::Stream).unwrap();
 
     let client = Command::new("dbus-send")

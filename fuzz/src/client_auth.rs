@@ -1,11 +1,11 @@
 //! `client_auth`: arbitrary bytes, credentials, fds and EOF into the
 //! client side of the handshake. Oracle: see [`crate::handshake`].
 
-use mon_ipc::hello::Reply;
 use mon_ipc::{ClientAuth, ClientConfig};
+use mon_ipc_testkit::wire;
 
-use crate::fd::Ledger;
 use crate::handshake::{Script, drive};
+use mon_ipc_testkit::Ledger;
 
 /// The input.
 pub type Input = Script;
@@ -20,13 +20,7 @@ pub fn run(input: &Input) {
         ..ClientConfig::default()
     };
     let client = ClientAuth::new(config, input.socket_creds(&ledger));
-    let reply = Reply {
-        version: 1,
-        status: 0,
-        max_fds: 16,
-        max_payload: 4096,
-        reserved: 0,
-    };
+    let reply = wire::reply(1, 0, 16, 4096);
     // A client has no decision to take: Accept and Deny do nothing.
-    drive(input, &ledger, client, reply.to_bytes(), |_, _| Ok(()));
+    drive(input, &ledger, client, reply, |_, _| Ok(()));
 }

@@ -9,7 +9,7 @@ use arbitrary::Arbitrary;
 use mon_ipc::frame::Header;
 use mon_ipc::{Decoder, Error, Limits, ReadFlags};
 
-use crate::fd::{Fd, Ledger};
+use mon_ipc_testkit::{Fd, Ledger};
 
 /// One call on the decoder.
 #[derive(Arbitrary, Debug, PartialEq)]
@@ -118,5 +118,5 @@ pub fn run(input: &Input) {
         assert!(dec.held_fds() <= 2 * usize::from(limits.max_fds()));
     }
     drop(dec);
-    ledger.check();
+    ledger.assert_accounted();
 }

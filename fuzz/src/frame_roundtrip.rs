@@ -10,7 +10,7 @@ use mon_ipc::frame::seals;
 use mon_ipc::pair::{Read, Wire};
 use mon_ipc::{Decoder, Encoder, Kind, Limits, ReadFlags, ShmHeader, SocketKind, Ucred};
 
-use crate::fd::{Fd, Ledger};
+use mon_ipc_testkit::{Fd, Ledger};
 
 /// A frame to send.
 #[derive(Arbitrary, Debug, PartialEq)]
@@ -121,5 +121,5 @@ pub fn run(input: &Input) {
     }
     assert_eq!(got, sent);
     drop(dec);
-    ledger.check();
+    ledger.assert_accounted();
 }

@@ -7,53 +7,11 @@
 
 use arbitrary::Arbitrary;
 use mon_ipc::{
-    Ancillary, CredentialPolicy, Error, Established, Handshake, MessageCredentials,
-    SocketCredentials, SocketKind, Step, Ucred,
+    CredentialPolicy, Error, Established, Handshake, MessageCredentials, SocketCredentials,
+    SocketKind, Step,
 };
-
-use crate::fd::{Fd, Ledger};
-
-/// A credential triple drawn from a small set, so that agreement,
-/// disagreement, unknown and invisible ids all come up often.
-#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-pub struct Ids(pub u8, pub u8, pub u8);
-
-impl Ids {
-    /// As the kernel would report it.
-    pub fn ucred(self) -> Ucred {
-        let id = |x: u8| match x % 5 {
-            0 => 65534,
-            1 => u32::MAX,
-            2 => 0,
-            _ => 1000,
-        };
-        Ucred::from_raw(u32::from(self.0 % 3), id(self.1), id(self.2))
-    }
-}
-
-/// One call on the state machine.
-#[derive(Arbitrary, Debug, PartialEq)]
-pub enum Event {
-    /// A read with its ancillary data.
-    Read {
-        bytes: Vec<u8>,
-        creds: Option<Ids>,
-        pidfd: bool,
-        nfds: u8,
-        ctrunc: bool,
-        trunc: bool,
-    },
-    /// A correct handshake message (hello or reply) with a byte flipped
-    /// when `flip.0` is odd.
-    Message {
-        flip: (u8, u8, u8),
-        creds: Option<Ids>,
-    },
-    Eof,
-    Step,
-    Accept,
-    Deny,
-}
+use mon_ipc_testkit::events::{Call, Event, Ids};
+use mon_ipc_testkit::{Fd, Ledger};
 
 /// The configuration and the calls.
 #[derive(Arbitrary, Debug, PartialEq)]
@@ -123,41 +81,11 @@ pub fn drive<H: Handshake<Fd, Error = Error, Output = Established<Fd>>>(
             step => assert!(failed.is_none(), "{step:?} after failing"),
         }
         assert!(out.len() <= 16, "one handshake message at most");
-        let r = match ev {
-            Event::Read {
-                bytes,
-                creds,
-                pidfd,
-                nfds,
-                ctrunc,
-                trunc,
-            } => side.receive(
-                bytes,
-                Ancillary {
-                    creds: creds.map(Ids::ucred),
-                    pidfd: pidfd.then(|| ledger.fd()),
-                    fds: ledger.fds(usize::from(nfds % 5)),
-                    ctrunc: *ctrunc,
-                    trunc: *trunc,
-                },
-            ),
-            Event::Message { flip, creds } => {
-                let mut m = message;
-                if flip.0 % 2 == 1 {
-                    m[usize::from(flip.1 % 16)] ^= flip.2;
-                }
-                side.receive(
-                    &m,
-                    Ancillary {
-                        creds: creds.map(Ids::ucred),
-                        ..Ancillary::default()
-                    },
-                )
-            }
-            Event::Eof => side.receive_eof(),
-            Event::Step => Ok(()),
-            Event::Accept => decide(&mut side, true),
-            Event::Deny => decide(&mut side, false),
+        let r = match ev.call(message, ledger) {
+            Call::Receive(bytes, anc) => side.receive(&bytes, anc),
+            Call::Eof => side.receive_eof(),
+            Call::Step => Ok(()),
+            Call::Decide(accept) => decide(&mut side, accept),
         };
         check(r, &mut failed);
     }
@@ -175,5 +103,5 @@ pub fn drive<H: Handshake<Fd, Error = Error, Output = Established<Fd>>>(
         }
         Err(e) => check(Err(e), &mut failed),
     }
-    ledger.check();
+    ledger.assert_accounted();
 }

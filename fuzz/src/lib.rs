@@ -4,7 +4,6 @@
 //! run under `cargo test` on seeded inputs (see `tests/`).
 
 pub mod client_auth;
-pub mod fd;
 pub mod frame_decoder;
 pub mod frame_roundtrip;
 pub mod handshake;

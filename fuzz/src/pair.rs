@@ -21,7 +21,7 @@ use mon_ipc::{
     Limits, ReadFlags, ServerAuth, ServerConfig, SocketCredentials, SocketKind, Step, Ucred,
 };
 
-use crate::fd::{Fd, Ledger};
+use mon_ipc_testkit::{Fd, Ledger};
 
 /// What goes wrong with one `sendmsg`.
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -277,7 +277,7 @@ pub fn run(input: &Input) {
         }
     }
     drop(net);
-    ledger.check();
+    ledger.assert_accounted();
 }
 
 /// Without faults the two sides must tell the same story.

@@ -12,10 +12,11 @@
 use mon_ipc_conformance_core::model::{
     Creds, Decision, Event as VEvent, Role, TestCase, TestGroup,
 };
+use mon_ipc_testkit::events::{Event, Ids};
 
 use crate::frame_decoder::{self, Call};
 use crate::frame_roundtrip::{self, FrameIn};
-use crate::handshake::{Event, Ids, Script};
+use crate::handshake::Script;
 
 /// Bytes in `arbitrary`'s layout.
 #[derive(Default)]

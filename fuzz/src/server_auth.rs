@@ -1,11 +1,11 @@
 //! `server_auth`: arbitrary bytes, credentials, fds, EOF and decisions into
 //! the server side of the handshake. Oracle: see [`crate::handshake`].
 
-use mon_ipc::hello::Hello;
-use mon_ipc::{Limits, ServerAuth, ServerConfig};
+use mon_ipc::{ServerAuth, ServerConfig};
+use mon_ipc_testkit::wire;
 
-use crate::fd::Ledger;
 use crate::handshake::{Script, drive};
+use mon_ipc_testkit::Ledger;
 
 /// The input.
 pub type Input = Script;
@@ -19,8 +19,8 @@ pub fn run(input: &Input) {
         ..ServerConfig::default()
     };
     let server = ServerAuth::new(config, input.socket_creds(&ledger));
-    let hello = Hello::new(Limits::default(), input.mutual);
-    drive(input, &ledger, server, hello.to_bytes(), |s, accept| {
+    let hello = wire::hello(input.mutual);
+    drive(input, &ledger, server, hello, |s, accept| {
         if accept { s.accept() } else { s.deny() }
     });
 }

@@ -3,18 +3,11 @@
 //! fuzzing engine. The campaigns themselves run with `cargo fuzz run`.
 
 use arbitrary::{Arbitrary, Unstructured};
+use mon_ipc_testkit::Rng;
 
-/// xorshift64*, seeded: a failure names the seed that reproduces it.
+/// Seeded bytes: a failure names the seed that reproduces it.
 fn bytes(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-        })
-        .collect()
+    Rng::new(seed).bytes(n)
 }
 
 fn each<T: for<'a> Arbitrary<'a>>(seeds: u64, size: usize, run: impl Fn(&T)) {

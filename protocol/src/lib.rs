@@ -18,13 +18,18 @@
 //! driver, so every fd the core drops is closed; a token in tests and fuzzing.
 //! The normative specification is `docs/PROTOCOL.md`.
 //!
+//! With the `pair` feature, `mon_ipc::pair` wires the two cores together
+//! over a simulated socket, as tests and examples do:
+//!
 //! ```
+//! # #[cfg(feature = "pair")] {
 //! use mon_ipc::pair::Pair;
 //! let mut pair = Pair::<u32>::new(Default::default(), Default::default());
 //! pair.handshake().unwrap();
 //! pair.client_sends(b"hello", vec![7]).unwrap();
 //! let (payload, fds) = pair.server_receives().unwrap();
 //! assert_eq!((&payload[..], &fds[..]), (&b"hello"[..], &[7][..]));
+//! # }
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -47,6 +52,8 @@ pub mod frame;
 mod handshake;
 pub mod hello;
 mod limits;
+#[cfg(feature = "pair")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pair")))]
 pub mod pair;
 mod policy;
 mod server;

@@ -3,40 +3,15 @@
 //! output and buffers, sticky errors, and every fd handed to the core is
 //! dropped (closed) or delivered exactly once.
 
-mod fdlog;
-
 use arbitrary::{Arbitrary, Unstructured};
-use fdlog::rng::Rng;
-use fdlog::{Fd, FdLog};
-use mon_ipc::hello::{Hello, Reply};
 use mon_ipc::{
-    Ancillary, ClientAuth, ClientConfig, Decoder, Error, Limits, ReadFlags, ServerAuth,
-    ServerConfig, SocketCredentials, SocketKind, Step, Ucred,
+    ClientAuth, ClientConfig, Decoder, Error, Limits, ReadFlags, ServerAuth, ServerConfig,
+    SocketCredentials, SocketKind, Step,
 };
+use mon_ipc_testkit::events::{Call, Event, Ids};
+use mon_ipc_testkit::{Fd, Ledger, Rng, wire};
 
 const SEEDS: u64 = 3000;
-
-#[derive(Arbitrary, Debug)]
-enum Event {
-    Read {
-        bytes: Vec<u8>,
-        creds: Option<(u8, u8, u8)>,
-        pidfd: bool,
-        nfds: u8,
-        ctrunc: bool,
-        trunc: bool,
-    },
-    /// A well-formed hello or reply with some bytes flipped.
-    Message {
-        /// (chance, offset, xor): flipped when chance < 64.
-        flip: (u8, u8, u8),
-        creds: bool,
-    },
-    Eof,
-    Step,
-    Accept,
-    Deny,
-}
 
 #[derive(Debug)]
 struct Script {
@@ -52,8 +27,8 @@ fn script(seed: u64) -> Script {
     // Half the scripts open with a clean message, a quarter also accept,
     // so that the deep states (Decide, Done, leftover) get their share.
     let clean = Event::Message {
-        flip: (255, 0, 0),
-        creds: true,
+        flip: (0, 0, 0),
+        creds: Some(PEER),
     };
     match seed % 4 {
         0 => events.extend([clean, Event::Step, Event::Accept]),
@@ -81,80 +56,31 @@ fn until_empty<'a, T: Arbitrary<'a>>(u: &mut Unstructured<'a>) -> Vec<T> {
     items
 }
 
-/// Small ids so that credentials often agree, sometimes not, sometimes are
-/// invisible (pid 0, uid/gid 65534).
-fn ucred((p, u, g): (u8, u8, u8)) -> Ucred {
-    let id = |x: u8| {
-        if x > 250 {
-            65534
-        } else {
-            1000 + u32::from(x % 2)
-        }
-    };
-    Ucred::from_raw(u32::from(p % 3), id(u), id(g))
-}
+/// The peer's credentials: those of the socket, and of every clean
+/// message.
+const PEER: Ids = Ids(1, 3, 3);
 
-struct Fds {
-    log: FdLog,
-    next: u32,
-}
-
-impl Fds {
-    fn new() -> Self {
-        Fds {
-            log: FdLog::new(),
-            next: 0,
-        }
-    }
-    fn make(&mut self, n: usize) -> Vec<Fd> {
-        (0..n)
-            .map(|_| {
-                self.next += 1;
-                self.log.fd(self.next)
-            })
-            .collect()
-    }
-    /// Everything created was dropped exactly once (nothing was delivered).
-    fn all_dropped(&self, seed: u64) {
-        assert_eq!(
-            self.log.dropped(),
-            (1..=self.next).collect::<Vec<_>>(),
-            "seed {seed}: an fd leaked or was dropped twice"
-        );
-    }
-}
-
-fn message((chance, at, xor): (u8, u8, u8), reply: bool) -> Vec<u8> {
-    let mut m = if reply {
-        Reply {
-            version: 1,
-            status: 0,
-            max_fds: 8,
-            max_payload: 1024,
-            reserved: 0,
-        }
-        .to_bytes()
-    } else {
-        Hello::new(Limits::default(), true).to_bytes()
-    };
-    if chance < 64 {
-        m[usize::from(at % 16)] ^= xor;
-    }
-    m.to_vec()
+/// Everything minted was dropped exactly once (nothing was delivered).
+fn all_dropped(seed: u64, ledger: &Ledger) {
+    assert_eq!(
+        ledger.dropped(),
+        ledger.issued(),
+        "seed {seed}: an fd leaked or was dropped twice"
+    );
 }
 
 /// Feeds a script to one side through the common `Handshake` calls.
 fn drive(seed: u64, s: &Script, server: bool) -> bool {
-    let mut fds = Fds::new();
+    let ledger = Ledger::new();
     let socket = if s.seqpacket {
         SocketKind::Seqpacket
     } else {
         SocketKind::Stream
     };
     let peer = SocketCredentials {
-        ucred: Some(Ucred::known(7, 1000, 1000)),
+        ucred: Some(PEER.ucred()),
         groups: Some(vec![1, 2]),
-        pidfd: fds.make(1).pop(),
+        pidfd: Some(ledger.fd()),
     };
     let mut client = (!server).then(|| {
         ClientAuth::new(
@@ -179,6 +105,12 @@ fn drive(seed: u64, s: &Script, server: bool) -> bool {
             peer,
         )
     });
+    // The correct message of the side's peer.
+    let message = if server {
+        wire::hello(true)
+    } else {
+        wire::reply(1, 0, 8, 1024)
+    };
     let mut out = Vec::new();
     let mut failed: Option<Error> = None;
     let mut reached_done = false;
@@ -203,49 +135,21 @@ fn drive(seed: u64, s: &Script, server: bool) -> bool {
             out.len() <= 16,
             "seed {seed}: more than one handshake message out"
         );
-        let r = match ev {
-            Event::Read {
-                bytes,
-                creds,
-                pidfd,
-                nfds,
-                ctrunc,
-                trunc,
-            } => {
-                let anc = Ancillary {
-                    creds: creds.map(ucred),
-                    pidfd: if *pidfd { fds.make(1).pop() } else { None },
-                    fds: fds.make(usize::from(nfds % 4)),
-                    ctrunc: *ctrunc,
-                    trunc: *trunc,
-                };
-                let bytes = &bytes[..bytes.len().min(40)];
-                match (&mut client, &mut srv) {
-                    (Some(c), _) => c.receive(bytes, anc),
-                    (_, Some(sv)) => sv.receive(bytes, anc),
-                    _ => unreachable!(),
-                }
-            }
-            Event::Message { flip, creds } => {
-                let m = message(*flip, !server);
-                let anc = Ancillary {
-                    creds: creds.then(|| Ucred::known(7, 1000, 1000)),
-                    ..Ancillary::default()
-                };
-                match (&mut client, &mut srv) {
-                    (Some(c), _) => c.receive(&m, anc),
-                    (_, Some(sv)) => sv.receive(&m, anc),
-                    _ => unreachable!(),
-                }
-            }
-            Event::Eof => match (&mut client, &mut srv) {
+        let r = match ev.call(message, &ledger) {
+            Call::Receive(bytes, anc) => match (&mut client, &mut srv) {
+                (Some(c), _) => c.receive(&bytes, anc),
+                (_, Some(sv)) => sv.receive(&bytes, anc),
+                _ => unreachable!(),
+            },
+            Call::Eof => match (&mut client, &mut srv) {
                 (Some(c), _) => c.receive_eof(),
                 (_, Some(sv)) => sv.receive_eof(),
                 _ => unreachable!(),
             },
-            Event::Step => Ok(()),
-            Event::Accept => srv.as_mut().map_or(Ok(()), |sv| sv.accept()),
-            Event::Deny => srv.as_mut().map_or(Ok(()), |sv| sv.deny()),
+            Call::Step => Ok(()),
+            Call::Decide(accept) => srv
+                .as_mut()
+                .map_or(Ok(()), |sv| if accept { sv.accept() } else { sv.deny() }),
         };
         if let (Err(e), Some(prev)) = (r, failed) {
             assert_eq!(
@@ -261,7 +165,7 @@ fn drive(seed: u64, s: &Script, server: bool) -> bool {
         _ => unreachable!(),
     };
     drop(outcome);
-    fds.all_dropped(seed);
+    all_dropped(seed, &ledger);
     reached_done
 }
 
@@ -347,7 +251,7 @@ fn decoder_survives_any_input() {
         };
         let limits = Limits::new(s.max_fds % 6, MAX_PAYLOAD).unwrap();
         let mut dec = Decoder::new(limits, socket);
-        let mut fds = Fds::new();
+        let ledger = Ledger::new();
         let mut failed = None;
         for ev in &s.events {
             let r = match ev {
@@ -378,7 +282,7 @@ fn decoder_survives_any_input() {
                         ctrunc: *ctrunc,
                         trunc: *trunc,
                     };
-                    dec.receive(&read, fds.make(usize::from(nfds % 6)), flags)
+                    dec.receive(&read, ledger.fds(usize::from(nfds % 6)), flags)
                 }
                 DecoderEvent::Frame { len, nfds } => {
                     let n = nfds % (limits.max_fds() + 1);
@@ -392,7 +296,7 @@ fn decoder_survives_any_input() {
                     let mut read = h.to_bytes().to_vec();
                     read.resize(8 + len, 0xAB);
                     frames += drain(&mut dec).unwrap_or(0);
-                    dec.receive(&read, fds.make(usize::from(n)), ReadFlags::default())
+                    dec.receive(&read, ledger.fds(usize::from(n)), ReadFlags::default())
                 }
                 DecoderEvent::Eof => dec.receive_eof(),
                 DecoderEvent::Drain => drain(&mut dec).map(|n| frames += n),
@@ -419,7 +323,7 @@ fn decoder_survives_any_input() {
             }
         }
         drop(dec);
-        fds.all_dropped(seed);
+        all_dropped(seed, &ledger);
     }
     eprintln!("{frames} frames decoded");
     assert!(

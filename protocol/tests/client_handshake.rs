@@ -36,7 +36,7 @@ fn mutual() -> ClientConfig {
 }
 
 /// A client that has already produced its hello, waiting for the reply.
-fn client_with(cfg: ClientConfig, server: SocketCredentials<TestFd>) -> ClientAuth<TestFd> {
+fn client_with(cfg: ClientConfig, server: SocketCredentials<Fd>) -> ClientAuth<Fd> {
     let mut c = ClientAuth::new(cfg, server);
     let mut out = Vec::new();
     assert_eq!(c.step(&mut out), Step::Send(Attach::OwnCredentials));
@@ -46,21 +46,21 @@ fn client_with(cfg: ClientConfig, server: SocketCredentials<TestFd>) -> ClientAu
     c
 }
 
-fn client() -> ClientAuth<TestFd> {
+fn client() -> ClientAuth<Fd> {
     client_with(config(), SocketCredentials::new(SERVER))
 }
 
-fn mutual_client() -> ClientAuth<TestFd> {
+fn mutual_client() -> ClientAuth<Fd> {
     client_with(mutual(), SocketCredentials::new(SERVER))
 }
 
 fn accepted() -> [u8; 16] {
-    reply(1, 0, srv_limits())
+    reply_with(1, 0, srv_limits())
 }
 
 /// Expects the client to have failed with `code`, stickily.
 #[track_caller]
-fn expect_failed(c: &mut ClientAuth<TestFd>, code: &str) {
+fn expect_failed(c: &mut ClientAuth<Fd>, code: &str) {
     let mut out = Vec::new();
     for _ in 0..2 {
         match c.step(&mut out) {
@@ -73,14 +73,14 @@ fn expect_failed(c: &mut ClientAuth<TestFd>, code: &str) {
 
 /// Feeds one read that must fail with `code`.
 #[track_caller]
-fn feed_fails(c: &mut ClientAuth<TestFd>, bytes: &[u8], anc: Ancillary<TestFd>, code: &str) {
+fn feed_fails(c: &mut ClientAuth<Fd>, bytes: &[u8], anc: Ancillary<Fd>, code: &str) {
     let e = c.receive(bytes, anc).expect_err("expected an error");
     assert_eq!(e.code(), code);
     expect_failed(c, code);
 }
 
 #[track_caller]
-fn done(mut c: ClientAuth<TestFd>) -> mon_ipc::Established<TestFd> {
+fn done(mut c: ClientAuth<Fd>) -> mon_ipc::Established<Fd> {
     let mut out = Vec::new();
     assert_eq!(c.step(&mut out), Step::Done);
     assert!(out.is_empty());
@@ -92,7 +92,7 @@ fn done(mut c: ClientAuth<TestFd>) -> mon_ipc::Established<TestFd> {
 
 #[test]
 fn hello_bytes_are_exact_with_default_config() {
-    let mut c = ClientAuth::<TestFd>::new(ClientConfig::default(), SocketCredentials::default());
+    let mut c = ClientAuth::<Fd>::new(ClientConfig::default(), SocketCredentials::default());
     let mut out = Vec::new();
     assert_eq!(c.step(&mut out), Step::Send(Attach::OwnCredentials));
     assert_eq!(
@@ -115,7 +115,7 @@ fn hello_bytes_are_exact_with_mutual_and_custom_limits() {
         mutual: true,
         ..ClientConfig::default()
     };
-    let mut c = ClientAuth::<TestFd>::new(cfg, SocketCredentials::default());
+    let mut c = ClientAuth::<Fd>::new(cfg, SocketCredentials::default());
     let mut out = b"x".to_vec();
     assert_eq!(c.step(&mut out), Step::Send(Attach::OwnCredentials));
     assert_eq!(
@@ -133,7 +133,7 @@ fn hello_with_zero_limits() {
         limits: limits(0, 0),
         ..ClientConfig::default()
     };
-    let mut c = ClientAuth::<TestFd>::new(cfg, SocketCredentials::default());
+    let mut c = ClientAuth::<Fd>::new(cfg, SocketCredentials::default());
     let mut out = Vec::new();
     c.step(&mut out);
     assert_eq!(out, msg(1, 0, 0, 0, 0));
@@ -141,7 +141,7 @@ fn hello_with_zero_limits() {
 
 #[test]
 fn receive_before_the_hello_is_sent_is_usage_error() {
-    let mut c = ClientAuth::<TestFd>::new(config(), SocketCredentials::default());
+    let mut c = ClientAuth::<Fd>::new(config(), SocketCredentials::default());
     let e = c.receive(&accepted(), none()).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::UnexpectedInput));
     expect_failed(&mut c, "unexpected_input");
@@ -165,7 +165,7 @@ fn accepted_reply_is_done_with_min_limits() {
 #[test]
 fn accepted_reply_with_zero_limits() {
     let mut c = client();
-    c.receive(&reply(1, 0, limits(0, 0)), none()).unwrap();
+    c.receive(&reply_with(1, 0, limits(0, 0)), none()).unwrap();
     assert_eq!(done(c).limits, limits(0, 0));
 }
 
@@ -193,7 +193,7 @@ fn reply_delivered_one_byte_at_a_time() {
 
 #[test]
 fn reply_plus_frame_bytes_and_fds_in_one_read_go_to_leftover() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let frame = [5, 0, 0, 0, 2, 0, 0, 0, b'h', b'e', b'l', b'l', b'o', 9, 9];
     let mut read = accepted().to_vec();
@@ -207,8 +207,8 @@ fn reply_plus_frame_bytes_and_fds_in_one_read_go_to_leftover() {
     let est = done(c);
     assert_eq!(est.leftover.bytes, frame.to_vec());
     assert_eq!(
-        est.leftover.fds.iter().map(|f| f.id).collect::<Vec<_>>(),
-        vec![100, 101],
+        est.leftover.fds.iter().map(Fd::id).collect::<Vec<_>>(),
+        vec![1, 2],
         "the fds, in order"
     );
     assert!(!est.leftover.eof);
@@ -218,7 +218,7 @@ fn reply_plus_frame_bytes_and_fds_in_one_read_go_to_leftover() {
 
 #[test]
 fn last_reply_byte_plus_frame_bytes_after_byte_at_a_time() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let r = accepted();
     for b in &r[..15] {
@@ -239,7 +239,7 @@ fn last_reply_byte_plus_frame_bytes_after_byte_at_a_time() {
 
 #[test]
 fn fds_in_a_read_that_does_not_complete_the_reply() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let anc = Ancillary {
         fds: log.fds(3),
@@ -253,7 +253,7 @@ fn fds_in_a_read_that_does_not_complete_the_reply() {
 fn fds_with_a_reply_and_nothing_after_it() {
     // The read completes the reply and brings fds, but no frame header
     // begins in it: the fds have no frame (PROTOCOL 3.4).
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let mut first = none();
     c.receive(&accepted()[..9], std::mem::take(&mut first))
@@ -268,7 +268,7 @@ fn fds_with_a_reply_and_nothing_after_it() {
 
 #[test]
 fn ctrunc_is_control_truncated_and_fds_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let anc = Ancillary {
         fds: log.fds(1),
@@ -281,7 +281,7 @@ fn ctrunc_is_control_truncated_and_fds_closed() {
 
 #[test]
 fn ctrunc_on_the_read_that_completes_the_reply() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let mut read = accepted().to_vec();
     read.extend_from_slice(&[0; 8]);
@@ -296,13 +296,18 @@ fn ctrunc_on_the_read_that_completes_the_reply() {
 
 #[test]
 fn fds_with_a_refusal_are_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     let anc = Ancillary {
         fds: log.fds(2),
         ..none()
     };
-    feed_fails(&mut c, &reply(1, 1, srv_limits()), anc, "refused_denied");
+    feed_fails(
+        &mut c,
+        &reply_with(1, 1, srv_limits()),
+        anc,
+        "refused_denied",
+    );
     log.assert_all_dropped();
 }
 
@@ -347,7 +352,7 @@ fn reply_unknown_status() {
         let mut c = client();
         feed_fails(
             &mut c,
-            &reply(1, status, srv_limits()),
+            &reply_with(1, status, srv_limits()),
             none(),
             "reply_bad_status",
         );
@@ -365,7 +370,7 @@ fn refusal_statuses_map_to_refused_codes() {
     ];
     for (status, code) in cases {
         let mut c = client();
-        feed_fails(&mut c, &reply(1, status, srv_limits()), none(), code);
+        feed_fails(&mut c, &reply_with(1, status, srv_limits()), none(), code);
         if status != 2 {
             assert_eq!(c.server_version(), None, "status {status}");
         }
@@ -378,7 +383,7 @@ fn status_2_records_the_servers_highest_version() {
     assert_eq!(c.server_version(), None);
     feed_fails(
         &mut c,
-        &reply(9, 2, srv_limits()),
+        &reply_with(9, 2, srv_limits()),
         none(),
         "refused_version",
     );
@@ -390,7 +395,7 @@ fn accepted_version_0_is_reply_bad_version() {
     let mut c = client();
     feed_fails(
         &mut c,
-        &reply(0, 0, srv_limits()),
+        &reply_with(0, 0, srv_limits()),
         none(),
         "reply_bad_version",
     );
@@ -401,7 +406,7 @@ fn accepted_version_2_is_reply_bad_version() {
     let mut c = client();
     feed_fails(
         &mut c,
-        &reply(2, 0, srv_limits()),
+        &reply_with(2, 0, srv_limits()),
         none(),
         "reply_bad_version",
     );
@@ -421,7 +426,12 @@ fn refusal_with_a_different_version_byte_is_still_the_refusal() {
     // On a status other than 0, byte 4 is the server's highest, not an
     // accepted version: it must not be judged as one.
     let mut c = client();
-    feed_fails(&mut c, &reply(7, 1, srv_limits()), none(), "refused_denied");
+    feed_fails(
+        &mut c,
+        &reply_with(7, 1, srv_limits()),
+        none(),
+        "refused_denied",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -464,7 +474,7 @@ fn seqpacket_reply_of_wrong_size_or_truncated() {
 
 #[test]
 fn mutual_accepted_reports_server_credentials() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = mutual_client();
     let anc = Ancillary {
         pidfd: Some(log.fd()),
@@ -475,7 +485,7 @@ fn mutual_accepted_reports_server_credentials() {
     let p = est.peer.expect("mutual reports the server");
     assert_eq!(p.ucred, SERVER);
     assert_eq!(p.source, CredentialSource::Both);
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
     log.assert_dropped(&[]);
 }
 
@@ -565,7 +575,7 @@ fn mutual_with_unavailable_message_credentials_uses_socket() {
 #[test]
 fn mutual_so_peerpidfd_rules() {
     // Reported when its pid is the reported pid...
-    let log = FdLog::new();
+    let log = Ledger::new();
     let socket = SocketCredentials {
         ucred: Some(SERVER),
         groups: Some(vec![4, 5]),
@@ -574,13 +584,13 @@ fn mutual_so_peerpidfd_rules() {
     let mut c = client_with(mutual(), socket);
     c.receive(&accepted(), creds(SERVER)).unwrap();
     let p = done(c).peer.unwrap();
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
     assert_eq!(p.groups, Some(vec![4, 5]));
     drop(p);
     log.assert_all_dropped();
 
     // ...dropped when the reply came from another pid.
-    let log = FdLog::new();
+    let log = Ledger::new();
     let socket = SocketCredentials {
         ucred: Some(SERVER),
         groups: None,
@@ -600,7 +610,7 @@ fn mutual_refusal_is_the_refusal_not_a_credential_error() {
     let mut c = mutual_client();
     feed_fails(
         &mut c,
-        &reply(1, 3, srv_limits()),
+        &reply_with(1, 3, srv_limits()),
         none(),
         "refused_no_credentials",
     );
@@ -608,7 +618,7 @@ fn mutual_refusal_is_the_refusal_not_a_credential_error() {
 
 #[test]
 fn non_mutual_ignores_server_credentials_and_closes_pidfds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let socket = SocketCredentials {
         ucred: Some(SERVER),
         groups: None,
@@ -638,11 +648,11 @@ fn non_mutual_accepts_a_reply_without_credentials() {
 
 #[test]
 fn errors_are_sticky_and_later_fds_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     feed_fails(
         &mut c,
-        &reply(1, 6, srv_limits()),
+        &reply_with(1, 6, srv_limits()),
         none(),
         "reply_bad_status",
     );
@@ -663,7 +673,7 @@ fn errors_are_sticky_and_later_fds_closed() {
 
 #[test]
 fn receive_after_done_is_usage_error() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut c = client();
     c.receive(&accepted(), none()).unwrap();
     let mut out = Vec::new();

@@ -1,13 +1,11 @@
 //! The frame decoder: every transition and every error code, with a
 //! counting fd handle so that every fd is seen delivered or dropped.
 
-mod fdlog;
-
-use fdlog::{Fd, FdLog};
 use mon_ipc::frame::{HEADER_LEN, Header, seals};
 use mon_ipc::{
     Decoder, Error, Kind, Leftover, Limits, PeerError, ReadFlags, ShmHeader, SocketKind, UsageError,
 };
+use mon_ipc_testkit::{Fd, Ledger};
 
 fn header(len: u32, nfds: u8, kind: u8, reserved: u16) -> [u8; HEADER_LEN] {
     Header {
@@ -39,7 +37,7 @@ type Frames = Vec<(Vec<u8>, Vec<u32>)>;
 fn drain(dec: &mut Decoder<Fd>) -> Result<Frames, Error> {
     let mut out = Vec::new();
     while let Some(f) = dec.next_frame()? {
-        out.push((f.payload.to_vec(), f.fds.map(|fd| fd.take()).collect()));
+        out.push((f.payload.to_vec(), f.fds.map(|fd| fd.deliver()).collect()));
     }
     Ok(out)
 }
@@ -60,11 +58,11 @@ fn one_frame_without_fds() {
 #[test]
 fn fds_go_to_the_last_header_of_their_read() {
     // The kernel glues fd-less data *before* an fd-carrying message.
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let mut read = frame(b"first", 0);
     read.extend(frame(b"second", 2));
-    dec.receive(&read, log.fds(&[10, 11]), ReadFlags::default())
+    dec.receive(&read, log.issue_all(&[10, 11]), ReadFlags::default())
         .unwrap();
     assert_eq!(
         drain(&mut dec).unwrap(),
@@ -79,10 +77,10 @@ fn fds_go_to_the_last_header_of_their_read() {
 #[test]
 fn fds_arrive_with_the_first_byte_of_their_frame() {
     // A read of 1 byte brings the fds; the rest follows without.
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let bytes = frame(b"payload", 1);
-    dec.receive(&bytes[..1], log.fds(&[5]), ReadFlags::default())
+    dec.receive(&bytes[..1], log.issue_all(&[5]), ReadFlags::default())
         .unwrap();
     for b in &bytes[1..] {
         assert_eq!(drain(&mut dec).unwrap(), []);
@@ -94,13 +92,17 @@ fn fds_arrive_with_the_first_byte_of_their_frame() {
 
 #[test]
 fn a_frame_split_across_reads_keeps_its_fds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let mut bytes = frame(b"a", 0);
     bytes.extend(frame(&[7; 100], 3));
     // Read 1: frame "a" and 4 bytes of the next header, with its fds.
-    dec.receive(&bytes[..13], log.fds(&[1, 2, 3]), ReadFlags::default())
-        .unwrap();
+    dec.receive(
+        &bytes[..13],
+        log.issue_all(&[1, 2, 3]),
+        ReadFlags::default(),
+    )
+    .unwrap();
     assert_eq!(drain(&mut dec).unwrap(), [(b"a".to_vec(), vec![])]);
     dec.receive(&bytes[13..50], [], ReadFlags::default())
         .unwrap();
@@ -111,10 +113,10 @@ fn a_frame_split_across_reads_keeps_its_fds() {
 
 #[test]
 fn incomplete_header_with_fds_is_checked_when_it_completes() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let bytes = frame(b"xy", 2);
-    dec.receive(&bytes[..3], log.fds(&[1]), ReadFlags::default())
+    dec.receive(&bytes[..3], log.issue_all(&[1]), ReadFlags::default())
         .unwrap();
     let e = dec
         .receive(&bytes[3..], [], ReadFlags::default())
@@ -125,12 +127,12 @@ fn incomplete_header_with_fds_is_checked_when_it_completes() {
 
 #[test]
 fn fds_in_a_read_where_no_header_begins() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let bytes = frame(b"0123456789", 0);
     dec.receive(&bytes[..10], [], ReadFlags::default()).unwrap();
     let e = dec
-        .receive(&bytes[10..], log.fds(&[9]), ReadFlags::default())
+        .receive(&bytes[10..], log.issue_all(&[9]), ReadFlags::default())
         .unwrap_err();
     assert_eq!(e.code(), "fds_without_frame");
     assert_eq!(log.dropped(), [9]);
@@ -138,10 +140,10 @@ fn fds_in_a_read_where_no_header_begins() {
 
 #[test]
 fn fds_on_an_empty_read_have_no_frame() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let e = dec
-        .receive(&[], log.fds(&[4]), ReadFlags::default())
+        .receive(&[], log.issue_all(&[4]), ReadFlags::default())
         .unwrap_err();
     assert_eq!(e, peer(PeerError::FdsWithoutFrame));
     assert_eq!(log.dropped(), [4]);
@@ -149,12 +151,12 @@ fn fds_on_an_empty_read_have_no_frame() {
 
 #[test]
 fn a_header_announcing_fds_must_be_last_in_its_read() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let mut read = frame(b"has fd", 1);
     read.extend(frame(b"after", 0));
     let e = dec
-        .receive(&read, log.fds(&[1]), ReadFlags::default())
+        .receive(&read, log.issue_all(&[1]), ReadFlags::default())
         .unwrap_err();
     assert_eq!(e, peer(PeerError::FdsMisplaced));
     assert_eq!(log.dropped(), [1]);
@@ -177,10 +179,14 @@ fn a_frame_announcing_fds_whose_read_brought_none() {
 
 #[test]
 fn fd_count_differs_from_nfds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let e = dec
-        .receive(&frame(b"x", 2), log.fds(&[1, 2, 3]), ReadFlags::default())
+        .receive(
+            &frame(b"x", 2),
+            log.issue_all(&[1, 2, 3]),
+            ReadFlags::default(),
+        )
         .unwrap_err();
     assert_eq!(e, peer(PeerError::FdCountMismatch));
     assert_eq!(log.dropped(), [1, 2, 3]);
@@ -188,12 +194,12 @@ fn fd_count_differs_from_nfds() {
 
 #[test]
 fn more_fds_in_a_read_than_any_frame_may_carry() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream(); // max 4
     let e = dec
         .receive(
             &frame(b"x", 4),
-            log.fds(&[1, 2, 3, 4, 5]),
+            log.issue_all(&[1, 2, 3, 4, 5]),
             ReadFlags::default(),
         )
         .unwrap_err();
@@ -203,14 +209,14 @@ fn more_fds_in_a_read_than_any_frame_may_carry() {
 
 #[test]
 fn control_truncated_drops_every_fd() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let flags = ReadFlags {
         ctrunc: true,
         trunc: false,
     };
     let e = dec
-        .receive(&frame(b"x", 1), log.fds(&[8]), flags)
+        .receive(&frame(b"x", 1), log.issue_all(&[8]), flags)
         .unwrap_err();
     assert_eq!(e, peer(PeerError::ControlTruncated));
     assert_eq!(log.dropped(), [8]);
@@ -233,9 +239,9 @@ fn header_checks_come_before_any_payload() {
         (header(u32::MAX, 200, 0, 0), PeerError::FrameTooLarge),
     ];
     for (h, want) in cases {
-        let log = FdLog::new();
+        let log = Ledger::new();
         let mut dec = stream();
-        let fds = log.fds(&vec![1; usize::from(h[4]).min(4)]);
+        let fds = log.issue_all(&vec![1; usize::from(h[4]).min(4)]);
         let e = dec.receive(&h, fds, ReadFlags::default()).unwrap_err();
         assert_eq!(e, peer(want), "header {h:?}");
         assert_eq!(log.dropped().len(), usize::from(h[4]).min(4));
@@ -267,12 +273,12 @@ fn shm_frame(size: u64, seals_: u32, app: &[u8]) -> Vec<u8> {
 
 #[test]
 fn shared_memory_frame() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream().with_max_shm_size(1 << 20);
     let all = seals::REQUIRED | seals::WRITE;
     dec.receive(
         &shm_frame(4096, all, b"app"),
-        log.fds(&[3]),
+        log.issue_all(&[3]),
         ReadFlags::default(),
     )
     .unwrap();
@@ -285,16 +291,16 @@ fn shared_memory_frame() {
         })
     );
     assert_eq!(&f.payload[..], b"app");
-    assert_eq!(f.fds.map(|fd| fd.take()).collect::<Vec<_>>(), [3]);
+    assert_eq!(f.fds.map(|fd| fd.deliver()).collect::<Vec<_>>(), [3]);
 }
 
 #[test]
 fn shared_memory_frame_size_zero_is_legal() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     dec.receive(
         &shm_frame(0, seals::REQUIRED, b""),
-        log.fds(&[3]),
+        log.issue_all(&[3]),
         ReadFlags::default(),
     )
     .unwrap();
@@ -322,9 +328,9 @@ fn shared_memory_announced_fields_are_checked() {
         ),
     ];
     for (bytes, want) in cases {
-        let log = FdLog::new();
+        let log = Ledger::new();
         let mut dec = stream().with_max_shm_size(1 << 20);
-        dec.receive(&bytes, log.fds(&[3]), ReadFlags::default())
+        dec.receive(&bytes, log.issue_all(&[3]), ReadFlags::default())
             .unwrap();
         assert_eq!(dec.next_frame().unwrap_err(), peer(want));
         assert_eq!(log.dropped(), [3], "{want:?}: the memfd is closed");
@@ -333,10 +339,10 @@ fn shared_memory_announced_fields_are_checked() {
 
 #[test]
 fn eof_inside_a_frame() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let bytes = frame(b"abcdef", 1);
-    dec.receive(&bytes[..9], log.fds(&[1]), ReadFlags::default())
+    dec.receive(&bytes[..9], log.issue_all(&[1]), ReadFlags::default())
         .unwrap();
     dec.receive_eof().unwrap();
     assert_eq!(dec.next_frame().unwrap_err(), peer(PeerError::EofInFrame));
@@ -365,7 +371,7 @@ fn clean_eof_after_the_last_frame() {
 
 #[test]
 fn errors_are_sticky() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let e = dec
         .receive(&header(1, 0, 7, 0), [], ReadFlags::default())
@@ -373,7 +379,7 @@ fn errors_are_sticky() {
     assert_eq!(dec.next_frame().unwrap_err(), e);
     assert_eq!(dec.receive_eof().unwrap_err(), e);
     assert_eq!(
-        dec.receive(&frame(b"ok", 1), log.fds(&[6]), ReadFlags::default())
+        dec.receive(&frame(b"ok", 1), log.issue_all(&[6]), ReadFlags::default())
             .unwrap_err(),
         e
     );
@@ -447,13 +453,13 @@ fn read_hint_asks_for_the_rest_of_a_large_frame() {
 
 #[test]
 fn leftover_is_one_read() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     let mut bytes = frame(b"early", 0);
     bytes.extend(frame(b"with fd", 1));
     dec.receive_leftover(Leftover {
         bytes,
-        fds: log.fds(&[42]),
+        fds: log.issue_all(&[42]),
         eof: true,
     })
     .unwrap();
@@ -466,10 +472,14 @@ fn leftover_is_one_read() {
 
 #[test]
 fn seqpacket_record_is_one_frame() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = seqpacket();
-    dec.receive(&frame(b"rec", 2), log.fds(&[1, 2]), ReadFlags::default())
-        .unwrap();
+    dec.receive(
+        &frame(b"rec", 2),
+        log.issue_all(&[1, 2]),
+        ReadFlags::default(),
+    )
+    .unwrap();
     assert_eq!(drain(&mut dec).unwrap(), [(b"rec".to_vec(), vec![1, 2])]);
     dec.receive(&frame(b"", 0), [], ReadFlags::default())
         .unwrap();
@@ -494,14 +504,14 @@ fn seqpacket_record_size_must_match() {
 
 #[test]
 fn seqpacket_truncated_record() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = seqpacket();
     let flags = ReadFlags {
         ctrunc: false,
         trunc: true,
     };
     let e = dec
-        .receive(&frame(b"abc", 1), log.fds(&[1]), flags)
+        .receive(&frame(b"abc", 1), log.issue_all(&[1]), flags)
         .unwrap_err();
     assert_eq!(e, peer(PeerError::RecordTruncated));
     assert_eq!(log.dropped(), [1]);
@@ -509,7 +519,7 @@ fn seqpacket_truncated_record() {
 
 #[test]
 fn seqpacket_fd_rules() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = seqpacket();
     let e = dec
         .receive(&frame(b"x", 1), [], ReadFlags::default())
@@ -517,12 +527,12 @@ fn seqpacket_fd_rules() {
     assert_eq!(e, peer(PeerError::FdsMissing));
     let mut dec = seqpacket();
     let e = dec
-        .receive(&frame(b"x", 0), log.fds(&[1]), ReadFlags::default())
+        .receive(&frame(b"x", 0), log.issue_all(&[1]), ReadFlags::default())
         .unwrap_err();
     assert_eq!(e, peer(PeerError::FdCountMismatch));
     let mut dec = seqpacket();
     let e = dec
-        .receive(&[], log.fds(&[2]), ReadFlags::default())
+        .receive(&[], log.issue_all(&[2]), ReadFlags::default())
         .unwrap_err();
     assert_eq!(e, peer(PeerError::FdsWithoutFrame));
     assert_eq!(log.dropped(), [1, 2]);
@@ -530,12 +540,16 @@ fn seqpacket_fd_rules() {
 
 #[test]
 fn unread_fds_of_a_frame_are_dropped_with_it() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
-    dec.receive(&frame(b"x", 3), log.fds(&[1, 2, 3]), ReadFlags::default())
-        .unwrap();
+    dec.receive(
+        &frame(b"x", 3),
+        log.issue_all(&[1, 2, 3]),
+        ReadFlags::default(),
+    )
+    .unwrap();
     let mut f = dec.next_frame().unwrap().unwrap();
-    assert_eq!(f.fds.next().map(|fd| fd.take()), Some(1));
+    assert_eq!(f.fds.next().map(|fd| fd.deliver()), Some(1));
     drop(f);
     assert_eq!(log.dropped(), [2, 3]);
     drop(dec);
@@ -544,11 +558,11 @@ fn unread_fds_of_a_frame_are_dropped_with_it() {
 
 #[test]
 fn dropping_the_decoder_drops_held_fds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
     dec.receive(
         &frame(b"abcdef", 1)[..9],
-        log.fds(&[7]),
+        log.issue_all(&[7]),
         ReadFlags::default(),
     )
     .unwrap();
@@ -561,28 +575,36 @@ fn dropping_the_decoder_drops_held_fds() {
 /// (as they would have been dropped) before it goes on.
 #[test]
 fn a_leaked_frame_keeps_its_fds_from_the_next_frame() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut dec = stream();
-    dec.receive(&frame(b"a", 2), log.fds(&[5, 6]), ReadFlags::default())
-        .unwrap();
+    dec.receive(
+        &frame(b"a", 2),
+        log.issue_all(&[5, 6]),
+        ReadFlags::default(),
+    )
+    .unwrap();
     {
         let a = dec.next_frame().unwrap().unwrap();
         std::mem::forget(a.fds);
     }
-    dec.receive(&frame(b"b", 1), log.fds(&[7]), ReadFlags::default())
+    dec.receive(&frame(b"b", 1), log.issue_all(&[7]), ReadFlags::default())
         .unwrap();
     assert_eq!(drain(&mut dec).unwrap(), [(b"b".to_vec(), vec![7])]);
     assert_eq!(log.dropped(), [5, 6]);
     assert_eq!(dec.held_fds(), 0);
     // The same when part of its fds were taken.
-    dec.receive(&frame(b"c", 3), log.fds(&[8, 9, 10]), ReadFlags::default())
-        .unwrap();
+    dec.receive(
+        &frame(b"c", 3),
+        log.issue_all(&[8, 9, 10]),
+        ReadFlags::default(),
+    )
+    .unwrap();
     {
         let mut c = dec.next_frame().unwrap().unwrap();
-        assert_eq!(c.fds.next().map(Fd::take), Some(8));
+        assert_eq!(c.fds.next().map(Fd::deliver), Some(8));
         std::mem::forget(c.fds);
     }
-    dec.receive(&frame(b"d", 1), log.fds(&[11]), ReadFlags::default())
+    dec.receive(&frame(b"d", 1), log.issue_all(&[11]), ReadFlags::default())
         .unwrap();
     assert_eq!(drain(&mut dec).unwrap(), [(b"d".to_vec(), vec![11])]);
     assert_eq!(log.dropped(), [5, 6, 9, 10]);

@@ -1,11 +1,9 @@
 //! The frame encoder: batching rules, partial writes, limits, fd ownership.
 
-mod fdlog;
-
 use bytes::Bytes;
-use fdlog::{Fd, FdLog};
 use mon_ipc::frame::{HEADER_LEN, Header, seals};
 use mon_ipc::{BATCH_BYTES, Encoder, Kind, Limits, ShmHeader, SocketKind, UsageError};
+use mon_ipc_testkit::{Fd, Ledger};
 
 fn enc(socket: SocketKind) -> Encoder<Fd> {
     Encoder::new(Limits::new(4, 1 << 20).unwrap(), socket)
@@ -25,7 +23,7 @@ fn send_some(enc: &mut Encoder<Fd>, max: usize) -> Option<(Vec<u8>, Vec<u32>)> {
     assert_eq!(bytes.len(), t.len);
     bytes.truncate(max);
     let mut moved = Vec::new();
-    enc.advance_with(bytes.len(), |fd| moved.push(fd.take()))
+    enc.advance_with(bytes.len(), |fd| moved.push(fd.deliver()))
         .unwrap();
     assert!(
         moved.is_empty() || moved == ids,
@@ -65,13 +63,15 @@ fn fd_less_frames_share_a_sendmsg() {
 
 #[test]
 fn an_fd_frame_is_alone_in_its_sendmsg() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = enc(SocketKind::Stream);
     e.push_copy(Kind::Data, b"before", []).unwrap();
-    e.push_copy(Kind::Data, b"fds", log.fds(&[1, 2])).unwrap();
+    e.push_copy(Kind::Data, b"fds", log.issue_all(&[1, 2]))
+        .unwrap();
     e.push_copy(Kind::Data, b"after1", []).unwrap();
     e.push_copy(Kind::Data, b"after2", []).unwrap();
-    e.push_copy(Kind::Data, b"fds2", log.fds(&[3])).unwrap();
+    e.push_copy(Kind::Data, b"fds2", log.issue_all(&[3]))
+        .unwrap();
     assert_eq!(send_all(&mut e).unwrap(), (frame(b"before", 0), vec![]));
     assert_eq!(send_all(&mut e).unwrap(), (frame(b"fds", 2), vec![1, 2]));
     assert_eq!(
@@ -89,9 +89,9 @@ fn an_fd_frame_is_alone_in_its_sendmsg() {
 
 #[test]
 fn after_a_short_write_the_rest_follows_without_fds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = enc(SocketKind::Stream);
-    e.push_copy(Kind::Data, b"0123456789", log.fds(&[9]))
+    e.push_copy(Kind::Data, b"0123456789", log.issue_all(&[9]))
         .unwrap();
     e.push_copy(Kind::Data, b"next", []).unwrap();
     let (first, fds) = send_some(&mut e, 3).unwrap();
@@ -108,11 +108,15 @@ fn after_a_short_write_the_rest_follows_without_fds() {
 
 #[test]
 fn byte_at_a_time_writes_lose_nothing() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = enc(SocketKind::Stream);
     e.push_copy(Kind::Data, b"abc", []).unwrap();
-    e.push(Kind::Data, Bytes::from_static(b"shared"), log.fds(&[1]))
-        .unwrap();
+    e.push(
+        Kind::Data,
+        Bytes::from_static(b"shared"),
+        log.issue_all(&[1]),
+    )
+    .unwrap();
     e.push_copy(Kind::Data, b"z", []).unwrap();
     let mut wire = Vec::new();
     let mut fds_seen = Vec::new();
@@ -189,13 +193,13 @@ fn batches_are_capped() {
 
 #[test]
 fn shared_memory_frame_layout() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = enc(SocketKind::Stream);
     let shm = ShmHeader {
         size: 1 << 16,
         seals: seals::REQUIRED,
     };
-    e.push_copy(Kind::SharedMemory(shm), b"meta", log.fds(&[7]))
+    e.push_copy(Kind::SharedMemory(shm), b"meta", log.issue_all(&[7]))
         .unwrap();
     let (bytes, fds) = send_all(&mut e).unwrap();
     let mut want = Header {
@@ -213,34 +217,35 @@ fn shared_memory_frame_layout() {
 
 #[test]
 fn frames_beyond_the_peer_limits_are_refused_and_their_fds_dropped() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = Encoder::new(Limits::new(2, 16).unwrap(), SocketKind::Stream);
     let shm = Kind::SharedMemory(ShmHeader {
         size: 1,
         seals: seals::REQUIRED,
     });
     assert_eq!(
-        e.push_copy(Kind::Data, b"x", log.fds(&[1, 2, 3])),
+        e.push_copy(Kind::Data, b"x", log.issue_all(&[1, 2, 3])),
         Err(UsageError::SendTooManyFds)
     );
     assert_eq!(
-        e.push_copy(Kind::Data, &[0; 17], log.fds(&[4])),
+        e.push_copy(Kind::Data, &[0; 17], log.issue_all(&[4])),
         Err(UsageError::SendTooLarge)
     );
     assert_eq!(
-        e.push_copy(shm, b"", log.fds(&[5, 6])),
+        e.push_copy(shm, b"", log.issue_all(&[5, 6])),
         Err(UsageError::SendShmFdCount)
     );
     assert_eq!(e.push_copy(shm, b"", []), Err(UsageError::SendShmFdCount));
     // 12 bytes of shm header + 5 = 17 > 16.
     assert_eq!(
-        e.push_copy(shm, b"12345", log.fds(&[7])),
+        e.push_copy(shm, b"12345", log.issue_all(&[7])),
         Err(UsageError::SendTooLarge)
     );
     assert_eq!(log.dropped(), [1, 2, 3, 4, 5, 6, 7]);
     assert!(e.is_empty());
     // Not sticky: a frame within the limits still goes out.
-    e.push_copy(Kind::Data, &[0; 16], log.fds(&[8, 9])).unwrap();
+    e.push_copy(Kind::Data, &[0; 16], log.issue_all(&[8, 9]))
+        .unwrap();
     assert_eq!(send_all(&mut e).unwrap().1, [8, 9]);
 }
 
@@ -256,10 +261,10 @@ fn advancing_past_the_queue_is_misuse() {
 
 #[test]
 fn advance_drops_sent_fds_and_clear_drops_queued_ones() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut e = enc(SocketKind::Stream);
-    e.push_copy(Kind::Data, b"a", log.fds(&[1])).unwrap();
-    e.push_copy(Kind::Data, b"b", log.fds(&[2])).unwrap();
+    e.push_copy(Kind::Data, b"a", log.issue_all(&[1])).unwrap();
+    e.push_copy(Kind::Data, b"b", log.issue_all(&[2])).unwrap();
     e.advance(1).unwrap();
     assert_eq!(log.dropped(), [1], "sent: the sender's copy is closed");
     assert_eq!(e.queued_frames(), 2);
@@ -282,8 +287,8 @@ fn data_header_is_the_header_push_would_send() {
     let mut e = enc(SocketKind::Stream);
     for (len, nfds) in [(0usize, 0usize), (1, 1), (64, 4), (1 << 20, 0)] {
         let payload = vec![7u8; len];
-        let log = FdLog::new();
-        e.push_copy(Kind::Data, &payload, (0..nfds as u32).map(|i| log.fd(i)))
+        let log = Ledger::new();
+        e.push_copy(Kind::Data, &payload, (0..nfds as u32).map(|i| log.issue(i)))
             .unwrap();
         let (bytes, _) = send_all(&mut e).unwrap();
         assert_eq!(e.data_header(len, nfds).unwrap(), bytes[..HEADER_LEN]);
@@ -294,8 +299,8 @@ fn data_header_is_the_header_push_would_send() {
         (usize::MAX, 0, UsageError::SendTooLarge),
     ] {
         assert_eq!(e.data_header(len, nfds), Err(err));
-        let log = FdLog::new();
-        let r = e.push_copy(Kind::Data, &[], (0..nfds as u32).map(|i| log.fd(i)));
+        let log = Ledger::new();
+        let r = e.push_copy(Kind::Data, &[], (0..nfds as u32).map(|i| log.issue(i)));
         if len == 0 {
             assert_eq!(r, Err(err));
         }

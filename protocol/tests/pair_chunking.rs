@@ -7,13 +7,11 @@
 //! Scenarios come from `arbitrary` over bytes drawn from fixed seeds, so a
 //! failure names its seed.
 
-mod fdlog;
-
 use arbitrary::{Arbitrary, Unstructured};
-use fdlog::rng::Rng;
-use fdlog::{Fd, FdLog};
 use mon_ipc::pair::{Pair, ReadSizes};
 use mon_ipc::{ClientConfig, Limits, ServerConfig, SocketKind};
+use mon_ipc_testkit::Rng;
+use mon_ipc_testkit::{Fd, Ledger};
 
 const SEEDS: u64 = 1500;
 
@@ -56,8 +54,8 @@ struct Observed {
     server_got: Result<Frames, &'static str>,
 }
 
-fn run(s: &Scenario, reads: impl Fn() -> ReadSizes) -> (Observed, FdLog, u32) {
-    let log = FdLog::new();
+fn run(s: &Scenario, reads: impl Fn() -> ReadSizes) -> (Observed, Ledger, u32) {
+    let log = Ledger::new();
     let mut next_id = 0u32;
     // Mostly within any limit, sometimes beyond the negotiated one.
     let mut fds = |n: u8| -> Vec<Fd> {
@@ -65,7 +63,7 @@ fn run(s: &Scenario, reads: impl Fn() -> ReadSizes) -> (Observed, FdLog, u32) {
         (0..n)
             .map(|_| {
                 next_id += 1;
-                log.fd(next_id)
+                log.issue(next_id)
             })
             .collect()
     };
@@ -128,14 +126,14 @@ fn owned(r: Result<Vec<(bytes::Bytes, Vec<Fd>)>, mon_ipc::Error>) -> Result<Fram
     r.map(|frames| {
         frames
             .into_iter()
-            .map(|(p, fds)| (p.to_vec(), fds.into_iter().map(Fd::take).collect()))
+            .map(|(p, fds)| (p.to_vec(), fds.into_iter().map(Fd::deliver).collect()))
             .collect()
     })
     .map_err(|e| e.code())
 }
 
 /// Every fd created is delivered or dropped, exactly once.
-fn assert_accounted(seed: u64, o: &Observed, log: &FdLog, created: u32) {
+fn assert_accounted(seed: u64, o: &Observed, log: &Ledger, created: u32) {
     let mut seen = log.dropped();
     for got in [&o.client_got, &o.server_got].into_iter().flatten() {
         for (_, ids) in got {
@@ -190,7 +188,9 @@ fn chunking_does_not_change_the_outcome() {
             assert_accounted(seed, &bytewise, &log, n);
             assert_eq!(whole, bytewise, "seed {seed}: byte-at-a-time differs");
             let mut rng = Rng::new(seed ^ 0xC0FFEE);
-            let sizes: Vec<usize> = (0..4096).map(|_| 1 + (rng.next() % 40) as usize).collect();
+            let sizes: Vec<usize> = (0..4096)
+                .map(|_| 1 + (rng.next_u64() % 40) as usize)
+                .collect();
             let (random, log, n) = run(&s, move || {
                 let sizes = sizes.clone();
                 let mut i = 0;

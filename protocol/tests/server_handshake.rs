@@ -41,11 +41,11 @@ fn unavailable() -> ServerConfig {
 }
 
 /// A stream server whose socket credentials are the client's.
-fn server() -> ServerAuth<TestFd> {
+fn server() -> ServerAuth<Fd> {
     ServerAuth::new(config(), SocketCredentials::new(CLIENT))
 }
 
-fn server_with(cfg: ServerConfig, socket: SocketCredentials<TestFd>) -> ServerAuth<TestFd> {
+fn server_with(cfg: ServerConfig, socket: SocketCredentials<Fd>) -> ServerAuth<Fd> {
     ServerAuth::new(cfg, socket)
 }
 
@@ -53,10 +53,10 @@ fn server_with(cfg: ServerConfig, socket: SocketCredentials<TestFd>) -> ServerAu
 /// server's highest; the server's own limits) attaching `attach`, then to
 /// fail with `code`, stickily.
 #[track_caller]
-fn expect_refusal(s: &mut ServerAuth<TestFd>, status: u8, code: &str, attach: Attach) {
+fn expect_refusal(s: &mut ServerAuth<Fd>, status: u8, code: &str, attach: Attach) {
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Send(attach), "reply step");
-    assert_eq!(out, reply(1, status, srv_limits()), "reply bytes");
+    assert_eq!(out, reply_with(1, status, srv_limits()), "reply bytes");
     match s.step(&mut out) {
         Step::Failed(e) => assert_eq!(e.code(), code),
         other => panic!("expected Failed({code}), got {other:?}"),
@@ -72,14 +72,14 @@ fn expect_refusal(s: &mut ServerAuth<TestFd>, status: u8, code: &str, attach: At
 /// Expects `Decide`, accepts, expects the status-0 reply, `Done`, and
 /// returns what `finish` gives.
 #[track_caller]
-fn expect_accept(mut s: ServerAuth<TestFd>, attach: Attach) -> mon_ipc::Established<TestFd> {
+fn expect_accept(mut s: ServerAuth<Fd>, attach: Attach) -> mon_ipc::Established<Fd> {
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     assert!(out.is_empty(), "nothing sent before the decision");
     assert!(s.peer().is_some(), "peer known while deciding");
     s.accept().expect("accept");
     assert_eq!(s.step(&mut out), Step::Send(attach));
-    assert_eq!(out, reply(1, 0, srv_limits()));
+    assert_eq!(out, reply_with(1, 0, srv_limits()));
     assert_eq!(s.step(&mut out), Step::Done);
     assert_eq!(out.len(), 16);
     s.finish().expect("finish")
@@ -98,7 +98,7 @@ fn valid_hello_is_accepted_with_exact_reply_and_outcome() {
     let mut s = server();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::NeedInput);
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     assert_eq!(est.version, 1);
     assert_eq!(est.socket, SocketKind::Stream);
@@ -116,7 +116,7 @@ fn valid_hello_is_accepted_with_exact_reply_and_outcome() {
 #[test]
 fn seqpacket_record_of_exactly_16_bytes_is_accepted() {
     let mut s = server_with(seqpacket(), SocketCredentials::new(CLIENT));
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     assert_eq!(est.socket, SocketKind::Seqpacket);
 }
@@ -176,7 +176,7 @@ fn v2_client_mutual_bit_is_still_honoured() {
 #[test]
 fn mutual_hello_accepted_reply_attaches_own_credentials() {
     let mut s = server();
-    s.receive(&hello_v1(true), creds(CLIENT)).unwrap();
+    s.receive(&hello(true), creds(CLIENT)).unwrap();
     expect_accept(s, Attach::OwnCredentials);
 }
 
@@ -185,13 +185,13 @@ fn mutual_hello_accepted_reply_attaches_own_credentials() {
 
 #[test]
 fn check1_fds_with_hello_are_refused_and_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         fds: log.fds(2),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     log.assert_all_dropped();
     expect_refusal(&mut s, 4, "hello_fds", Attach::Nothing);
 }
@@ -203,15 +203,15 @@ fn check1_ctrunc_on_hello_is_hello_fds() {
         ctrunc: true,
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     expect_refusal(&mut s, 4, "hello_fds", Attach::Nothing);
 }
 
 #[test]
 fn check1_fds_on_a_later_piece_of_the_hello() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..10], creds(CLIENT)).unwrap();
     let anc = Ancillary {
         fds: log.fds(1),
@@ -224,17 +224,17 @@ fn check1_fds_on_a_later_piece_of_the_hello() {
 
 #[test]
 fn scm_pidfd_is_not_an_fd_attached_to_the_hello() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let pidfd = log.fd();
     let anc = Ancillary {
         pidfd: Some(pidfd),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
     log.assert_dropped(&[]);
     drop(p);
     log.assert_all_dropped();
@@ -265,7 +265,7 @@ fn eof_before_any_byte_closes_without_reply() {
 fn check2_eof_after_1_to_15_bytes_is_hello_short() {
     for n in 1..16 {
         let mut s = server();
-        s.receive(&hello_v1(false)[..n], creds(CLIENT)).unwrap();
+        s.receive(&hello(false)[..n], creds(CLIENT)).unwrap();
         let mut out = Vec::new();
         assert_eq!(s.step(&mut out), Step::NeedInput, "after {n} bytes");
         s.receive_eof().unwrap();
@@ -276,7 +276,7 @@ fn check2_eof_after_1_to_15_bytes_is_hello_short() {
 #[test]
 fn eof_right_after_complete_hello_is_answered_then_channel_sees_eof() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.receive_eof().unwrap();
@@ -292,14 +292,14 @@ fn eof_right_after_complete_hello_is_answered_then_channel_sees_eof() {
 #[test]
 fn check3_seqpacket_record_of_15_bytes() {
     let mut s = server_with(seqpacket(), SocketCredentials::new(CLIENT));
-    s.receive(&hello_v1(false)[..15], creds(CLIENT)).unwrap();
+    s.receive(&hello(false)[..15], creds(CLIENT)).unwrap();
     expect_refusal(&mut s, 4, "hello_record_size", Attach::Nothing);
 }
 
 #[test]
 fn check3_seqpacket_record_of_17_bytes() {
     let mut s = server_with(seqpacket(), SocketCredentials::new(CLIENT));
-    let mut rec = hello_v1(false).to_vec();
+    let mut rec = hello(false).to_vec();
     rec.push(0);
     s.receive(&rec, creds(CLIENT)).unwrap();
     expect_refusal(&mut s, 4, "hello_record_size", Attach::Nothing);
@@ -312,7 +312,7 @@ fn check3_seqpacket_msg_trunc() {
         trunc: true,
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     expect_refusal(&mut s, 4, "hello_record_size", Attach::Nothing);
 }
 
@@ -366,7 +366,7 @@ fn check6_v1_flag_bits_1_to_7() {
 fn check6_v1_reserved_field_nonzero() {
     for byte in 0..4 {
         let mut s = server();
-        let mut h = hello_v1(false);
+        let mut h = hello(false);
         h[12 + byte] = 0x80;
         s.receive(&h, creds(CLIENT)).unwrap();
         expect_refusal(&mut s, 4, "hello_reserved", Attach::Nothing);
@@ -399,7 +399,7 @@ fn check7_applies_to_v2_hellos_too() {
 #[test]
 fn check8_trailing_bytes_in_the_hello_read() {
     let mut s = server();
-    let mut r = hello_v1(false).to_vec();
+    let mut r = hello(false).to_vec();
     r.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
     s.receive(&r, creds(CLIENT)).unwrap();
     expect_refusal(&mut s, 4, "hello_trailing_bytes", Attach::Nothing);
@@ -407,7 +407,7 @@ fn check8_trailing_bytes_in_the_hello_read() {
 
 #[test]
 fn check8_bytes_arriving_during_decide() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -416,7 +416,7 @@ fn check8_bytes_arriving_during_decide() {
             pidfd: Some(log.fd()),
         },
     );
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.receive(&[0], creds(CLIENT)).unwrap();
@@ -429,9 +429,9 @@ fn check8_bytes_arriving_during_decide() {
 
 #[test]
 fn fds_arriving_during_decide_are_refused_and_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     let anc = Ancillary {
@@ -459,21 +459,21 @@ fn fds_arriving_during_decide_are_refused_and_closed() {
 #[test]
 fn check9_no_message_credentials_is_status_3() {
     let mut s = server();
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
 #[test]
 fn check9_no_credentials_at_all_is_status_3() {
     let mut s = server_with(config(), SocketCredentials::default());
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
 #[test]
 fn check9_uid_mismatch_is_status_5() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(Ucred::known(4242, 1001, 100)))
+    s.receive(&hello(false), creds(Ucred::known(4242, 1001, 100)))
         .unwrap();
     expect_refusal(&mut s, 5, "credentials_mismatch", Attach::Nothing);
 }
@@ -481,7 +481,7 @@ fn check9_uid_mismatch_is_status_5() {
 #[test]
 fn check9_gid_mismatch_is_status_5() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(Ucred::known(4242, 1000, 101)))
+    s.receive(&hello(false), creds(Ucred::known(4242, 1000, 101)))
         .unwrap();
     expect_refusal(&mut s, 5, "credentials_mismatch", Attach::Nothing);
 }
@@ -490,7 +490,7 @@ fn check9_gid_mismatch_is_status_5() {
 fn check9_pid_difference_alone_is_accepted_and_message_pid_reported() {
     // The process may fork after connecting; the hello's sender is reported.
     let mut s = server();
-    s.receive(&hello_v1(false), creds(Ucred::known(5555, 1000, 100)))
+    s.receive(&hello(false), creds(Ucred::known(5555, 1000, 100)))
         .unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
@@ -501,7 +501,7 @@ fn check9_pid_difference_alone_is_accepted_and_message_pid_reported() {
 #[test]
 fn message_credentials_without_socket_credentials_are_source_message() {
     let mut s = server_with(config(), SocketCredentials::default());
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.ucred, CLIENT);
@@ -511,21 +511,21 @@ fn message_credentials_without_socket_credentials_are_source_message() {
 #[test]
 fn invisible_message_credentials_count_as_absent() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(INVISIBLE)).unwrap();
+    s.receive(&hello(false), creds(INVISIBLE)).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
 #[test]
 fn invisible_message_and_socket_credentials_count_as_absent() {
     let mut s = server_with(config(), SocketCredentials::new(INVISIBLE));
-    s.receive(&hello_v1(false), creds(INVISIBLE)).unwrap();
+    s.receive(&hello(false), creds(INVISIBLE)).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
 #[test]
 fn invisible_socket_credentials_alone_count_as_absent() {
     let mut s = server_with(unavailable(), SocketCredentials::new(INVISIBLE));
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
@@ -539,7 +539,7 @@ fn invisibility_uses_the_configured_overflow_ids() {
         ..config()
     };
     let mut s = server_with(cfg, SocketCredentials::default());
-    s.receive(&hello_v1(false), creds(Ucred::from_raw(0, 99, 98)))
+    s.receive(&hello(false), creds(Ucred::from_raw(0, 99, 98)))
         .unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
@@ -548,7 +548,7 @@ fn invisibility_uses_the_configured_overflow_ids() {
 fn uid_65534_with_a_real_pid_is_accepted() {
     let nobody = Ucred::known(321, 65534, 65534);
     let mut s = server_with(config(), SocketCredentials::new(nobody));
-    s.receive(&hello_v1(false), creds(nobody)).unwrap();
+    s.receive(&hello(false), creds(nobody)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.ucred, nobody);
@@ -561,14 +561,14 @@ fn unknown_uid_and_gid_are_not_credentials() {
     // incomplete". A triple whose uid and gid are unknown vouches for nobody.
     let incomplete = Ucred::from_raw(4242, u32::MAX, u32::MAX);
     let mut s = server_with(config(), SocketCredentials::new(incomplete));
-    s.receive(&hello_v1(false), creds(incomplete)).unwrap();
+    s.receive(&hello(false), creds(incomplete)).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
 #[test]
 fn unavailable_message_credentials_socket_decides() {
     let mut s = server_with(unavailable(), SocketCredentials::new(CLIENT));
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.ucred, CLIENT);
@@ -578,7 +578,7 @@ fn unavailable_message_credentials_socket_decides() {
 #[test]
 fn unavailable_message_credentials_and_no_socket_credentials_is_status_3() {
     let mut s = server_with(unavailable(), SocketCredentials::default());
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
 
@@ -590,20 +590,20 @@ fn supplementary_groups_are_passed_through() {
         pidfd: None,
     };
     let mut s = server_with(config(), socket);
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     assert_eq!(est.peer.unwrap().groups, Some(vec![100, 27, 999]));
 }
 
 #[test]
 fn check10_deny_is_status_1_then_denied() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         pidfd: Some(log.fd()),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.deny().unwrap();
@@ -618,7 +618,7 @@ fn check10_deny_is_status_1_then_denied() {
 #[test]
 fn hello_one_byte_per_read_each_with_credentials_reports_first_pid() {
     let mut s = server();
-    let h = hello_v1(false);
+    let h = hello(false);
     for (i, b) in h.iter().enumerate() {
         // Same uid and gid, a different pid on every piece.
         let c = Ucred::known(6000 + i as u32, 1000, 100);
@@ -638,7 +638,7 @@ fn hello_one_byte_per_read_each_with_credentials_reports_first_pid() {
 fn hello_piece_without_credentials_is_no_credentials() {
     for missing in [0usize, 1, 2] {
         let mut s = server();
-        let h = hello_v1(false);
+        let h = hello(false);
         let cuts = [0, 5, 11, 16];
         for piece in 0..3 {
             let anc = if piece == missing {
@@ -655,7 +655,7 @@ fn hello_piece_without_credentials_is_no_credentials() {
 #[test]
 fn hello_piece_with_invisible_credentials_is_no_credentials() {
     let mut s = server();
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..8], creds(CLIENT)).unwrap();
     s.receive(&h[8..], creds(INVISIBLE)).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
@@ -665,7 +665,7 @@ fn hello_piece_with_invisible_credentials_is_no_credentials() {
 fn hello_pieces_with_differing_uid_is_mismatch() {
     // No socket credentials: only the pieces disagree with each other.
     let mut s = server_with(config(), SocketCredentials::default());
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..8], creds(CLIENT)).unwrap();
     s.receive(&h[8..], creds(Ucred::known(4242, 0, 100)))
         .unwrap();
@@ -675,7 +675,7 @@ fn hello_pieces_with_differing_uid_is_mismatch() {
 #[test]
 fn hello_pieces_with_differing_gid_is_mismatch() {
     let mut s = server_with(config(), SocketCredentials::default());
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..3], creds(CLIENT)).unwrap();
     s.receive(&h[3..9], creds(CLIENT)).unwrap();
     s.receive(&h[9..], creds(Ucred::known(4242, 1000, 0)))
@@ -687,7 +687,7 @@ fn hello_pieces_with_differing_gid_is_mismatch() {
 fn hello_later_piece_disagreeing_with_socket_credentials_is_mismatch() {
     // The first piece agrees with the socket; the second agrees with neither.
     let mut s = server();
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..8], creds(CLIENT)).unwrap();
     s.receive(&h[8..], creds(Ucred::known(4242, 2000, 2000)))
         .unwrap();
@@ -699,8 +699,8 @@ fn hello_later_piece_disagreeing_with_socket_credentials_is_mismatch() {
 
 #[test]
 fn scm_pidfd_of_first_piece_is_reported_others_closed() {
-    let log = FdLog::new();
-    let socket_pidfd = log.fd(); // id 100
+    let log = Ledger::new();
+    let socket_pidfd = log.fd(); // id 1
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -709,8 +709,8 @@ fn scm_pidfd_of_first_piece_is_reported_others_closed() {
             pidfd: Some(socket_pidfd),
         },
     );
-    let h = hello_v1(false);
-    let first = log.fd(); // id 101
+    let h = hello(false);
+    let first = log.fd(); // id 2
     s.receive(
         &h[..6],
         Ancillary {
@@ -719,7 +719,7 @@ fn scm_pidfd_of_first_piece_is_reported_others_closed() {
         },
     )
     .unwrap();
-    let second = log.fd(); // id 102
+    let second = log.fd(); // id 3
     s.receive(
         &h[6..],
         Ancillary {
@@ -731,8 +731,8 @@ fn scm_pidfd_of_first_piece_is_reported_others_closed() {
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.pid().map(|p| p.get()), Some(4242));
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(101));
-    log.assert_all_dropped_except(&[101]);
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(2));
+    log.assert_all_dropped_except(&[2]);
     drop(p);
     log.assert_all_dropped();
 }
@@ -741,8 +741,8 @@ fn scm_pidfd_of_first_piece_is_reported_others_closed() {
 fn scm_pidfd_of_a_later_piece_is_not_reported() {
     // PROTOCOL.md 2: the pidfd comes from SCM_PIDFD on the first piece's
     // read, else from SO_PEERPIDFD when its pid is the reported pid.
-    let log = FdLog::new();
-    let socket_pidfd = log.fd(); // id 100, pid 4242
+    let log = Ledger::new();
+    let socket_pidfd = log.fd(); // id 1, pid 4242
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -751,9 +751,9 @@ fn scm_pidfd_of_a_later_piece_is_not_reported() {
             pidfd: Some(socket_pidfd),
         },
     );
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..6], creds(CLIENT)).unwrap();
-    let later = log.fd(); // id 101, a pidfd of another process
+    let later = log.fd(); // id 2, a pidfd of another process
     s.receive(
         &h[6..],
         Ancillary {
@@ -765,13 +765,13 @@ fn scm_pidfd_of_a_later_piece_is_not_reported() {
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.pid().map(|p| p.get()), Some(4242));
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
-    log.assert_all_dropped_except(&[100]);
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
+    log.assert_all_dropped_except(&[1]);
 }
 
 #[test]
 fn so_peerpidfd_reported_when_its_pid_is_the_reported_pid() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -780,10 +780,10 @@ fn so_peerpidfd_reported_when_its_pid_is_the_reported_pid() {
             pidfd: Some(log.fd()),
         },
     );
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
     log.assert_dropped(&[]);
     drop(p);
     log.assert_all_dropped();
@@ -791,7 +791,7 @@ fn so_peerpidfd_reported_when_its_pid_is_the_reported_pid() {
 
 #[test]
 fn so_peerpidfd_dropped_when_the_hello_came_from_another_pid() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -801,7 +801,7 @@ fn so_peerpidfd_dropped_when_the_hello_came_from_another_pid() {
         },
     );
     // A forked child (same ids, other pid) sends the hello.
-    s.receive(&hello_v1(false), creds(Ucred::known(5555, 1000, 100)))
+    s.receive(&hello(false), creds(Ucred::known(5555, 1000, 100)))
         .unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
@@ -812,7 +812,7 @@ fn so_peerpidfd_dropped_when_the_hello_came_from_another_pid() {
 
 #[test]
 fn so_peerpidfd_reported_with_socket_only_credentials() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         unavailable(),
         SocketCredentials {
@@ -821,16 +821,16 @@ fn so_peerpidfd_reported_with_socket_only_credentials() {
             pidfd: Some(log.fd()),
         },
     );
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     let p = est.peer.unwrap();
     assert_eq!(p.source, CredentialSource::Socket);
-    assert_eq!(p.pidfd.as_ref().map(|f| f.id), Some(100));
+    assert_eq!(p.pidfd.as_ref().map(Fd::id), Some(1));
 }
 
 #[test]
 fn so_peerpidfd_without_a_socket_pid_is_dropped() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -839,7 +839,7 @@ fn so_peerpidfd_without_a_socket_pid_is_dropped() {
             pidfd: Some(log.fd()),
         },
     );
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let est = expect_accept(s, Attach::Nothing);
     assert!(est.peer.unwrap().pidfd.is_none());
     log.assert_all_dropped();
@@ -847,7 +847,7 @@ fn so_peerpidfd_without_a_socket_pid_is_dropped() {
 
 #[test]
 fn every_pidfd_is_closed_on_refusal() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(
         config(),
         SocketCredentials {
@@ -860,7 +860,7 @@ fn every_pidfd_is_closed_on_refusal() {
         pidfd: Some(log.fd()),
         ..creds(Ucred::known(4242, 1, 1))
     };
-    s.receive(&hello_v1(false), anc).unwrap();
+    s.receive(&hello(false), anc).unwrap();
     expect_refusal(&mut s, 5, "credentials_mismatch", Attach::Nothing);
     log.assert_all_dropped();
     drop(s);
@@ -869,7 +869,7 @@ fn every_pidfd_is_closed_on_refusal() {
 
 #[test]
 fn pidfd_on_a_hello_judged_malformed_is_closed() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         pidfd: Some(log.fd()),
@@ -911,17 +911,17 @@ fn mutual_refusals_attach_own_credentials() {
             4,
             "hello_limit",
         ),
-        ("no creds", hello_v1(true), None, 3, "no_credentials"),
+        ("no creds", hello(true), None, 3, "no_credentials"),
         (
             "mismatch",
-            hello_v1(true),
+            hello(true),
             Some(Ucred::known(4242, 1, 1)),
             5,
             "credentials_mismatch",
         ),
         (
             "invisible",
-            hello_v1(true),
+            hello(true),
             Some(INVISIBLE),
             3,
             "no_credentials",
@@ -940,7 +940,7 @@ fn mutual_refusals_attach_own_credentials() {
             Step::Send(Attach::OwnCredentials),
             "{name}"
         );
-        assert_eq!(out, reply(1, status, srv_limits()), "{name}");
+        assert_eq!(out, reply_with(1, status, srv_limits()), "{name}");
         match s.step(&mut out) {
             Step::Failed(e) => assert_eq!(e.code(), want, "{name}"),
             other => panic!("{name}: {other:?}"),
@@ -951,7 +951,7 @@ fn mutual_refusals_attach_own_credentials() {
 #[test]
 fn mutual_trailing_bytes_attach_own_credentials() {
     let mut s = server();
-    let mut r = hello_v1(true).to_vec();
+    let mut r = hello(true).to_vec();
     r.push(0);
     s.receive(&r, creds(CLIENT)).unwrap();
     expect_refusal(&mut s, 4, "hello_trailing_bytes", Attach::OwnCredentials);
@@ -960,7 +960,7 @@ fn mutual_trailing_bytes_attach_own_credentials() {
 #[test]
 fn mutual_deny_attaches_own_credentials() {
     let mut s = server();
-    s.receive(&hello_v1(true), creds(CLIENT)).unwrap();
+    s.receive(&hello(true), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.deny().unwrap();
@@ -970,7 +970,7 @@ fn mutual_deny_attaches_own_credentials() {
 #[test]
 fn mutual_bytes_during_decide_attach_own_credentials() {
     let mut s = server();
-    s.receive(&hello_v1(true), creds(CLIENT)).unwrap();
+    s.receive(&hello(true), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.receive(b"x", creds(CLIENT)).unwrap();
@@ -979,13 +979,13 @@ fn mutual_bytes_during_decide_attach_own_credentials() {
 
 #[test]
 fn mutual_hello_with_fds_reply_attaches_own_credentials() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         fds: log.fds(1),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(true), anc).unwrap();
+    s.receive(&hello(true), anc).unwrap();
     log.assert_all_dropped();
     expect_refusal(&mut s, 4, "hello_fds", Attach::OwnCredentials);
 }
@@ -993,7 +993,7 @@ fn mutual_hello_with_fds_reply_attaches_own_credentials() {
 #[test]
 fn mutual_seqpacket_wrong_record_size_attaches_own_credentials() {
     let mut s = server_with(seqpacket(), SocketCredentials::new(CLIENT));
-    let mut rec = hello_v1(true).to_vec();
+    let mut rec = hello(true).to_vec();
     rec.push(0);
     s.receive(&rec, creds(CLIENT)).unwrap();
     expect_refusal(&mut s, 4, "hello_record_size", Attach::OwnCredentials);
@@ -1002,7 +1002,7 @@ fn mutual_seqpacket_wrong_record_size_attaches_own_credentials() {
 #[test]
 fn mutual_short_hello_with_flag_byte_attaches_own_credentials() {
     let mut s = server();
-    s.receive(&hello_v1(true)[..15], creds(CLIENT)).unwrap();
+    s.receive(&hello(true)[..15], creds(CLIENT)).unwrap();
     s.receive_eof().unwrap();
     expect_refusal(&mut s, 4, "hello_short", Attach::OwnCredentials);
 }
@@ -1012,7 +1012,7 @@ fn mutual_short_hello_with_flag_byte_attaches_own_credentials() {
 
 #[test]
 fn precedence_fds_beat_bad_magic() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         fds: log.fds(1),
@@ -1026,13 +1026,13 @@ fn precedence_fds_beat_bad_magic() {
 
 #[test]
 fn precedence_fds_beat_short() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
     let anc = Ancillary {
         fds: log.fds(1),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false)[..5], anc).unwrap();
+    s.receive(&hello(false)[..5], anc).unwrap();
     s.receive_eof().unwrap();
     log.assert_all_dropped();
     expect_refusal(&mut s, 4, "hello_fds", Attach::Nothing);
@@ -1040,13 +1040,13 @@ fn precedence_fds_beat_short() {
 
 #[test]
 fn precedence_fds_beat_record_size() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server_with(seqpacket(), SocketCredentials::new(CLIENT));
     let anc = Ancillary {
         fds: log.fds(1),
         ..creds(CLIENT)
     };
-    s.receive(&hello_v1(false)[..15], anc).unwrap();
+    s.receive(&hello(false)[..15], anc).unwrap();
     log.assert_all_dropped();
     expect_refusal(&mut s, 4, "hello_fds", Attach::Nothing);
 }
@@ -1115,7 +1115,7 @@ fn precedence_limit_beats_trailing_bytes() {
 #[test]
 fn precedence_trailing_bytes_beat_missing_credentials() {
     let mut s = server();
-    let mut r = hello_v1(false).to_vec();
+    let mut r = hello(false).to_vec();
     r.push(0);
     s.receive(&r, none()).unwrap();
     expect_refusal(&mut s, 4, "hello_trailing_bytes", Attach::Nothing);
@@ -1124,7 +1124,7 @@ fn precedence_trailing_bytes_beat_missing_credentials() {
 #[test]
 fn precedence_trailing_bytes_beat_mismatched_credentials() {
     let mut s = server();
-    let mut r = hello_v1(false).to_vec();
+    let mut r = hello(false).to_vec();
     r.push(0);
     s.receive(&r, creds(Ucred::known(4242, 0, 0))).unwrap();
     expect_refusal(&mut s, 4, "hello_trailing_bytes", Attach::Nothing);
@@ -1134,7 +1134,7 @@ fn precedence_trailing_bytes_beat_mismatched_credentials() {
 fn precedence_no_credentials_beats_mismatch_with_socket() {
     // Piece 1 disagrees with the socket credentials; piece 2 has none.
     let mut s = server();
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..8], creds(Ucred::known(4242, 0, 0))).unwrap();
     s.receive(&h[8..], none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
@@ -1143,7 +1143,7 @@ fn precedence_no_credentials_beats_mismatch_with_socket() {
 #[test]
 fn precedence_no_credentials_beats_mismatch_between_pieces() {
     let mut s = server_with(config(), SocketCredentials::default());
-    let h = hello_v1(false);
+    let h = hello(false);
     s.receive(&h[..4], creds(CLIENT)).unwrap();
     s.receive(&h[4..8], creds(Ucred::known(4242, 3, 3)))
         .unwrap();
@@ -1156,7 +1156,7 @@ fn precedence_credentials_are_judged_before_the_decision() {
     // A hello with bad credentials never reaches Decide: there is no peer
     // to decide on and the refusal is queued at once.
     let mut s = server();
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     assert!(s.peer().is_none());
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
 }
@@ -1174,7 +1174,7 @@ fn accept_without_pending_decision_is_usage_error() {
     assert_eq!(s.step(&mut out), Step::Failed(e), "sticky");
     assert!(out.is_empty());
     assert_eq!(
-        code(s.receive(&hello_v1(false), creds(CLIENT))),
+        code(s.receive(&hello(false), creds(CLIENT))),
         "no_decision_pending"
     );
 }
@@ -1182,7 +1182,7 @@ fn accept_without_pending_decision_is_usage_error() {
 #[test]
 fn deny_without_pending_decision_is_usage_error() {
     let mut s = server();
-    s.receive(&hello_v1(false)[..4], creds(CLIENT)).unwrap();
+    s.receive(&hello(false)[..4], creds(CLIENT)).unwrap();
     assert_eq!(code(s.deny()), "no_decision_pending");
     let mut out = Vec::new();
     match s.step(&mut out) {
@@ -1194,7 +1194,7 @@ fn deny_without_pending_decision_is_usage_error() {
 #[test]
 fn accept_after_accept_is_usage_error() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.accept().unwrap();
@@ -1203,9 +1203,9 @@ fn accept_after_accept_is_usage_error() {
 
 #[test]
 fn receive_after_failed_returns_the_sticky_error_and_closes_fds() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
-    s.receive(&hello_v1(false), none()).unwrap();
+    s.receive(&hello(false), none()).unwrap();
     expect_refusal(&mut s, 3, "no_credentials", Attach::Nothing);
     let anc = Ancillary {
         fds: log.fds(2),
@@ -1228,9 +1228,9 @@ fn receive_after_failed_returns_the_sticky_error_and_closes_fds() {
 
 #[test]
 fn receive_after_done_is_usage_error_and_sticky() {
-    let log = FdLog::new();
+    let log = Ledger::new();
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = Vec::new();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.accept().unwrap();
@@ -1255,7 +1255,7 @@ fn finish_before_done_is_not_finished() {
     let s = server();
     assert_eq!(s.finish().unwrap_err().code(), "not_finished");
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     assert_eq!(s.finish().unwrap_err().code(), "not_finished");
 }
 
@@ -1266,7 +1266,7 @@ fn step_in_await_hello_sends_nothing() {
     for _ in 0..3 {
         assert_eq!(s.step(&mut out), Step::NeedInput);
     }
-    s.receive(&hello_v1(false)[..7], creds(CLIENT)).unwrap();
+    s.receive(&hello(false)[..7], creds(CLIENT)).unwrap();
     assert_eq!(s.step(&mut out), Step::NeedInput);
     assert!(out.is_empty());
 }
@@ -1274,11 +1274,11 @@ fn step_in_await_hello_sends_nothing() {
 #[test]
 fn reply_is_appended_to_the_callers_buffer() {
     let mut s = server();
-    s.receive(&hello_v1(false), creds(CLIENT)).unwrap();
+    s.receive(&hello(false), creds(CLIENT)).unwrap();
     let mut out = b"prefix".to_vec();
     assert_eq!(s.step(&mut out), Step::Decide);
     s.accept().unwrap();
     assert_eq!(s.step(&mut out), Step::Send(Attach::Nothing));
     assert_eq!(&out[..6], b"prefix");
-    assert_eq!(out[6..], reply(1, 0, srv_limits()));
+    assert_eq!(out[6..], reply_with(1, 0, srv_limits()));
 }

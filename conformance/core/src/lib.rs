@@ -13,7 +13,8 @@
 //!   files;
 //! - [`load`]: a loader whose errors name the file, the case and the field;
 //! - [`replay`]: runs every case against the in-tree core, re-chunking the
-//!   inputs several ways ([`chunking`]) and counting fds ([`fdtoken`]);
+//!   inputs several ways ([`chunking`]) and counting fds (the testkit's
+//!   ledger, with the vectors' fd names as ids);
 //! - [`verify`]: the `verify` subcommand's engine and its JSON report;
 //! - [`report`]: the `PASSED` / `FAILED` lines and the JSON report, shared
 //!   by `verify` and the `peer --exec` runner;
@@ -26,7 +27,6 @@
 
 pub mod chaos;
 pub mod chunking;
-pub mod fdtoken;
 pub mod generate;
 pub mod hexbytes;
 pub mod load;
@@ -35,3 +35,9 @@ pub mod replay;
 pub mod report;
 pub mod transcript;
 pub mod verify;
+
+/// The fd token of the replay and the chaos runs, named as the vectors
+/// name fds.
+pub type Fd = mon_ipc_testkit::Fd<String>;
+/// The ledger of those tokens.
+pub type Ledger = mon_ipc_testkit::Ledger<String>;

@@ -88,7 +88,7 @@ pub fn render(s: &Scenario) -> String {
     let (obs, ledger) = run(s, true);
     let mut out = obs.log.join("\n");
     out.push('\n');
-    match ledger.check_all_dropped() {
+    match ledger.check() {
         Ok(()) => out.push_str("every fd delivered or closed exactly once\n"),
         Err(e) => out.push_str(&format!("{e}\n")),
     }

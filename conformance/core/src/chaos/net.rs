@@ -1,14 +1,12 @@
 //! The two directions of the simulated socket, with the faults applied to
 //! each sendmsg and an optional transcript.
 
-use std::rc::Rc;
-
 use mon_ipc::Ucred;
 use mon_ipc::pair::{Read, Wire};
 
 use super::scenario::Fault;
 use super::{CLIENT, SERVER};
-use crate::fdtoken::{Fd, Ledger};
+use crate::{Fd, Ledger};
 
 /// Which way a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +22,7 @@ pub(super) struct Net {
     pub(super) sent: usize,
     pub(super) faults: Vec<Fault>,
     pub(super) first_fault: Option<usize>,
-    pub(super) ledger: Rc<Ledger>,
+    pub(super) ledger: Ledger,
     pub(super) reads: Vec<usize>,
     pub(super) read_at: usize,
     pub(super) log: Option<Vec<String>>,
@@ -64,7 +62,7 @@ impl Net {
                     bytes[i] ^= mask;
                 }
                 Fault::DropFd { .. } => drop(fds.pop()),
-                Fault::ExtraFd { .. } => fds.push(self.ledger.issue(&format!("extra{idx}"))),
+                Fault::ExtraFd { .. } => fds.push(self.ledger.issue(format!("extra{idx}"))),
                 Fault::HangUp { keep, .. } => {
                     bytes.truncate(keep.min(bytes.len()));
                     hang_up = true;
@@ -77,7 +75,7 @@ impl Net {
         } else {
             "server"
         };
-        let ids: Vec<&str> = fds.iter().map(Fd::id).collect();
+        let ids: Vec<String> = fds.iter().map(Fd::id).collect();
         let line = format!(
             "{who} sendmsg {} bytes{}{}: {}",
             bytes.len(),
@@ -120,7 +118,7 @@ impl Net {
         };
         let line = match &r {
             Read::Data(b, anc) => {
-                let ids: Vec<&str> = anc.fds.iter().map(Fd::id).collect();
+                let ids: Vec<String> = anc.fds.iter().map(Fd::id).collect();
                 format!(
                     "{who} recvmsg {} bytes{}{}{}: {}",
                     b.len(),

@@ -2,11 +2,11 @@
 
 use super::run::Observed;
 use super::scenario::Scenario;
-use crate::fdtoken::Ledger;
+use crate::Ledger;
 
 /// The oracle. `Err` names what went wrong.
 pub fn check(s: &Scenario, obs: &Observed, ledger: &Ledger) -> Result<(), String> {
-    ledger.check_all_dropped()?;
+    ledger.check()?;
     if let Some(b) = &obs.bound_broken {
         return Err(format!("bound broken: {b}"));
     }

@@ -1,7 +1,5 @@
 //! Running a scenario: both handshakes, then the frames, through [`Net`].
 
-use std::rc::Rc;
-
 use mon_ipc::pair::{Read, Wire};
 use mon_ipc::{
     ClientAuth, ClientConfig, CredentialPolicy, Decoder, Encoder, Error, Established, Handshake,
@@ -11,7 +9,7 @@ use mon_ipc::{
 use super::net::{Dir, Net, show};
 use super::scenario::Scenario;
 use super::{CLIENT, SERVER};
-use crate::fdtoken::{Fd, Ledger};
+use crate::{Fd, Ledger};
 
 /// What one run observed.
 #[derive(Debug, Default)]
@@ -42,7 +40,7 @@ pub struct Observed {
 }
 
 /// Runs a scenario; with `log`, records one line per event.
-pub fn run(s: &Scenario, log: bool) -> (Observed, Rc<Ledger>) {
+pub fn run(s: &Scenario, log: bool) -> (Observed, Ledger) {
     let ledger = Ledger::new();
     let socket = if s.seqpacket {
         SocketKind::Seqpacket
@@ -55,7 +53,7 @@ pub fn run(s: &Scenario, log: bool) -> (Observed, Rc<Ledger>) {
         sent: 0,
         faults: s.faults.clone(),
         first_fault: None,
-        ledger: Rc::clone(&ledger),
+        ledger: ledger.clone(),
         reads: s.reads.clone(),
         read_at: 0,
         log: log.then(Vec::new),
@@ -296,7 +294,7 @@ fn receive(
         loop {
             match rx.dec.next_frame() {
                 Ok(Some(f)) => {
-                    let ids: Vec<String> = f.fds.map(|fd| fd.id().to_owned()).collect();
+                    let ids: Vec<String> = f.fds.map(|fd| fd.id()).collect();
                     net.say(format!(
                         "{} frame {} bytes{}: {}",
                         if from_client { "server" } else { "client" },
@@ -351,7 +349,7 @@ fn receive(
                 while r.is_ok() {
                     match rx.dec.next_frame() {
                         Ok(Some(f)) => {
-                            let ids = f.fds.map(|fd| fd.id().to_owned()).collect();
+                            let ids = f.fds.map(|fd| fd.id()).collect();
                             obs.received.push((from_client, f.payload.to_vec(), ids));
                         }
                         Ok(None) => break,

@@ -33,7 +33,7 @@ fn done() -> crate::model::Expected {
 }
 
 /// A non-mutual client that gets `reply` in one read and fails with `code`.
-fn bad_reply(name: &str, comment: &str, flags: &[&str], reply: Vec<u8>, code: &str) -> Draft {
+fn bad_reply(name: &str, comment: &str, flags: &[&str], reply: [u8; 16], code: &str) -> Draft {
     d(name, comment)
         .flags(flags)
         .events(vec![hello_out(false), rd0(&reply)])

@@ -14,11 +14,11 @@ use crate::model::{Config, Creds, Input, MessageCreds, MisuseCall, PeerSocket, R
 
 const SH: Role = Role::ServerHandshake;
 
-fn ok_reply() -> Vec<u8> {
+fn ok_reply() -> [u8; 16] {
     reply(1, 0, FDS, PAYLOAD)
 }
 
-fn refusal(status: u8) -> Vec<u8> {
+fn refusal(status: u8) -> [u8; 16] {
     reply(1, status, FDS, PAYLOAD)
 }
 
@@ -39,13 +39,13 @@ fn refused(
     name: &str,
     comment: &str,
     flags: &[&str],
-    hello: Vec<u8>,
+    hello: impl AsRef<[u8]>,
     status: u8,
     code: &str,
 ) -> Draft {
     d(name, comment)
         .flags(flags)
-        .events(vec![rdc(&hello, CLIENT), out(&refusal(status))])
+        .events(vec![rdc(hello.as_ref(), CLIENT), out(&refusal(status))])
         .expect(fail(code))
 }
 
@@ -289,7 +289,7 @@ fn magic_cases() -> Vec<Draft> {
         "bad-magic-http",
         "Another protocol's greeting: status 4.",
         &["Malformed"],
-        b"GET / HTTP/1.1\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\n",
         4,
         "hello_bad_magic",
     ));

@@ -2,44 +2,10 @@
 //! from the spec, independently of the core's own encoders: a vector built
 //! with the core's encoder would only test the core against itself.
 
-/// "MON\0".
-pub(crate) const MAGIC: [u8; 4] = [0x4D, 0x4F, 0x4E, 0x00];
-/// Default most fds per frame.
-pub(crate) const FDS: u16 = 32;
-/// Default largest payload: 16 MiB.
-pub(crate) const PAYLOAD: u32 = 16 << 20;
-
-/// A 16-byte handshake message: magic, byte 4, byte 5, fds (u16 LE),
-/// payload (u32 LE), reserved (u32 LE).
-pub(crate) fn msg(b4: u8, b5: u8, fds: u16, payload: u32, reserved: u32) -> Vec<u8> {
-    let mut m = MAGIC.to_vec();
-    m.push(b4);
-    m.push(b5);
-    m.extend_from_slice(&fds.to_le_bytes());
-    m.extend_from_slice(&payload.to_le_bytes());
-    m.extend_from_slice(&reserved.to_le_bytes());
-    m
-}
-
-/// A v1 hello with default limits.
-pub(crate) fn hello(mutual: bool) -> Vec<u8> {
-    msg(1, u8::from(mutual), FDS, PAYLOAD, 0)
-}
-
-/// A v1 hello with these limits.
-pub(crate) fn hello_limits(mutual: bool, fds: u16, payload: u32) -> Vec<u8> {
-    msg(1, u8::from(mutual), fds, payload, 0)
-}
-
-/// A reply: version, status, the server's limits.
-pub(crate) fn reply(version: u8, status: u8, fds: u16, payload: u32) -> Vec<u8> {
-    msg(version, status, fds, payload, 0)
-}
-
-/// The accepted reply of a default server.
-pub(crate) fn reply_ok() -> Vec<u8> {
-    reply(1, 0, FDS, PAYLOAD)
-}
+pub(crate) use mon_ipc_testkit::wire::{
+    DEFAULT_MAX_FDS as FDS, DEFAULT_MAX_PAYLOAD as PAYLOAD, hello, hello_limits, msg, reply,
+    reply_ok,
+};
 
 /// A frame header.
 pub(crate) fn header(len: u32, nfds: u8, kind: u8, reserved: u16) -> Vec<u8> {

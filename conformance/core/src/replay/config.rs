@@ -5,9 +5,8 @@ use mon_ipc::{
     UsageError,
 };
 
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{Config, MessageCreds, Policy, Socket, WireLimits};
-use std::rc::Rc;
+use crate::{Fd, Ledger};
 
 /// The core's limits; out-of-range values are the core's own error.
 pub fn limits(l: WireLimits) -> Result<Limits, UsageError> {
@@ -43,13 +42,13 @@ pub(super) fn ucred(c: crate::model::Creds) -> Ucred {
     Ucred::from_raw(c.pid, c.uid, c.gid)
 }
 
-pub(super) fn peer_socket(config: &Config, ledger: &Rc<Ledger>) -> SocketCredentials<Fd> {
+pub(super) fn peer_socket(config: &Config, ledger: &Ledger) -> SocketCredentials<Fd> {
     let Some(p) = &config.peer_socket else {
         return SocketCredentials::default();
     };
     SocketCredentials {
         ucred: p.credentials.map(ucred),
         groups: None,
-        pidfd: p.pidfd.as_deref().map(|id| ledger.issue(id)),
+        pidfd: p.pidfd.clone().map(|id| ledger.issue(id)),
     }
 }

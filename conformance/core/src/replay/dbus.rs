@@ -3,7 +3,6 @@
 //! the profile's own (a `dbus_` code or a usage code).
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::Credentials;
 use mon_ipc::dbus::{
@@ -13,8 +12,8 @@ use mon_ipc::dbus::{
 use super::config::{peer_socket, policy};
 use super::script::{Profile, replay};
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{DbusMechanism, DbusOutcome, Expected, Role, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 /// The D-Bus profile, either side.
 struct Dbus;
@@ -71,7 +70,7 @@ pub(super) fn run(
 ) -> Result<(), String> {
     let ledger = Ledger::new();
     let result = run_with(group, case, plan, states, &ledger);
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
 fn run_with(
@@ -79,7 +78,7 @@ fn run_with(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-    ledger: &Rc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), String> {
     let c = &group.config;
     let line = |n: u64| usize::try_from(n).map_err(|_| "config: maxLine too large".to_owned());

@@ -6,20 +6,18 @@
 //! may be a prefix, since how many complete frames come out before a bad
 //! header depends on where the reads were cut.
 
-use std::rc::Rc;
-
 use mon_ipc::{DEFAULT_MAX_SHM_SIZE, Decoder, Error, Kind, ReadFlags};
 
 use super::config::{limits, socket};
 use super::misuse::expect_call;
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{Event, FrameKind, FrameOut, MisuseCall, Outcome, Shm, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 pub(super) fn run(group: &TestGroup, case: &TestCase, plan: Plan) -> Result<(), String> {
     let ledger = Ledger::new();
     let result = run_with(group, case, plan, &ledger);
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
 struct Run {
@@ -47,7 +45,7 @@ impl Run {
                         ),
                     };
                     let payload = f.payload.to_vec().into();
-                    let fds = f.fds.map(|fd| fd.id().to_owned()).collect();
+                    let fds = f.fds.map(|fd| fd.id()).collect();
                     self.frames.push(FrameOut {
                         kind,
                         payload,
@@ -71,12 +69,7 @@ impl Run {
     }
 }
 
-fn run_with(
-    group: &TestGroup,
-    case: &TestCase,
-    plan: Plan,
-    ledger: &Rc<Ledger>,
-) -> Result<(), String> {
+fn run_with(group: &TestGroup, case: &TestCase, plan: Plan, ledger: &Ledger) -> Result<(), String> {
     let c = &group.config;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {
         Ok(l) => l,

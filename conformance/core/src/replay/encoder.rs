@@ -8,31 +8,24 @@
 //! case's fd-carrying `out` starts and end no later than it ends (the frame
 //! is alone in its `sendmsg`). On seqpacket the records must match exactly.
 
-use std::rc::Rc;
-
 use mon_ipc::{Encoder, Error, Kind, ShmHeader};
 
 use super::config::{limits, socket};
 use super::misuse::expect_call;
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{Event, FrameKind, MisuseCall, Outcome, Output, Socket, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 pub(super) fn run(group: &TestGroup, case: &TestCase, plan: Plan) -> Result<(), String> {
     let ledger = Ledger::new();
     let result = run_with(group, case, plan, &ledger);
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
 /// One simulated `sendmsg`: bytes and the fds attached.
 type Sent = (Vec<u8>, Vec<String>);
 
-fn run_with(
-    group: &TestGroup,
-    case: &TestCase,
-    plan: Plan,
-    ledger: &Rc<Ledger>,
-) -> Result<(), String> {
+fn run_with(group: &TestGroup, case: &TestCase, plan: Plan, ledger: &Ledger) -> Result<(), String> {
     let c = &group.config;
     let mut first_error: Option<&'static str> = None;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {
@@ -108,7 +101,7 @@ fn flush(
         }
         let n = plan.piece(bytes.len(), rng);
         let mut fds = Vec::new();
-        enc.advance_with(n, |fd: Fd| fds.push(fd.id().to_owned()))
+        enc.advance_with(n, |fd: Fd| fds.push(fd.id()))
             .map_err(|e| format!("advance({n}) refused: {}", e.code()))?;
         sent.push((bytes[..n].to_vec(), fds));
     }

@@ -1,7 +1,6 @@
 //! Replaying a client or server handshake case (the loop: [`super::script`]).
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::{
     ClientAuth, ClientConfig, Credentials, Error, Established, ServerAuth, ServerConfig,
@@ -10,8 +9,8 @@ use mon_ipc::{
 use super::config::{limits, peer_socket, policy, socket};
 use super::script::{Profile, compare_outcome, replay};
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{Expected, Leftover, Role, TestCase, TestGroup};
+use crate::{Fd, Ledger};
 
 /// The native handshake, either side.
 struct Native;
@@ -50,7 +49,7 @@ pub(super) fn run(
 ) -> Result<(), String> {
     let ledger = Ledger::new();
     let result = run_with(group, case, plan, states, &ledger);
-    result.and_then(|()| ledger.check_all_dropped())
+    result.and_then(|()| ledger.check())
 }
 
 fn run_with(
@@ -58,7 +57,7 @@ fn run_with(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-    ledger: &Rc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), String> {
     let c = &group.config;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {

@@ -8,17 +8,16 @@
 //! appended to what the case calls `leftover`.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use mon_ipc::{Ancillary, Attach, Credentials, ErrorCode, Handshake, Step};
 
 use super::config::ucred;
 use super::misuse::expect_call;
 use crate::chunking::Plan;
-use crate::fdtoken::{Fd, Ledger};
 use crate::model::{
     Decision, Event, Expected, Leftover, MisuseCall, Outcome, Output, Peer, Role, TestCase,
 };
+use crate::{Fd, Ledger};
 
 /// What the replay needs to know of a profile (native, D-Bus) beyond the
 /// core's [`Handshake`] trait, which drives either side of it.
@@ -53,7 +52,7 @@ pub(super) fn replay<P: Profile, H: Handshake<Fd, Output = P::Output>>(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-    ledger: &Rc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), String> {
     let mut run = Run {
         party,
@@ -83,7 +82,7 @@ pub(super) fn replay<P: Profile, H: Handshake<Fd, Output = P::Output>>(
                     } else {
                         Vec::new()
                     };
-                    let pidfd = input.pidfd.as_deref().filter(|_| first);
+                    let pidfd = input.pidfd.clone().filter(|_| first);
                     if run.done {
                         run.after.extend_from_slice(piece);
                         run.after_fds.extend(fds);
@@ -133,7 +132,7 @@ pub(super) fn replay<P: Profile, H: Handshake<Fd, Output = P::Output>>(
     run.compare::<P>("at the end")?;
     let extra = Leftover {
         bytes: run.after.into(),
-        fds: run.after_fds.iter().map(|f| f.id().to_owned()).collect(),
+        fds: run.after_fds.iter().map(|f| f.id()).collect(),
         eof: run.after_eof,
     };
     let got = run.party.finish().map_err(ErrorCode::code);
@@ -247,7 +246,7 @@ pub(super) fn compare_outcome<P: Profile>(
             uid,
             gid,
             source: p.source.name().to_owned(),
-            pidfd: p.pidfd.as_ref().map(|f| f.id().to_owned()),
+            pidfd: p.pidfd.as_ref().map(|f| f.id()),
         }
     });
     if peer != want.peer {
@@ -255,7 +254,7 @@ pub(super) fn compare_outcome<P: Profile>(
     }
     let mut bytes = leftover.bytes.clone();
     bytes.extend_from_slice(&extra.bytes.0);
-    let mut fds: Vec<String> = leftover.fds.iter().map(|f| f.id().to_owned()).collect();
+    let mut fds: Vec<String> = leftover.fds.iter().map(|f| f.id()).collect();
     fds.extend(extra.fds.iter().cloned());
     let left = Leftover {
         bytes: bytes.into(),

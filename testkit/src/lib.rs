@@ -1,0 +1,33 @@
+//! # mon-ipc-testkit: what the mon-ipc tests share
+//!
+//! Not published: the helpers that the core's tests, the conformance
+//! replay, the fuzz harnesses, the driver's tests and the benchmarks would
+//! otherwise each write again.
+//!
+//! - [`fd`]: a counting fd token ([`Fd`]) and its [`Ledger`], which proves
+//!   that every fd handed to a core ended once, closed or delivered.
+//! - [`wire`]: the 16-byte hello and reply, byte by byte.
+//! - [`events`]: the `Arbitrary` model of the calls on one handshake side.
+//! - [`Rng`]: seeded bytes for property tests.
+//! - [`dbus_message`]: the D-Bus `Hello` call, and the fixed header of a
+//!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
+//!   `dbus-daemon`, and `TempDir` is a temporary directory removed on drop.
+//!
+//! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
+//! library, whose types differ from those of the crate under test. Its
+//! integration tests (`tests/`) can.
+
+#[cfg(feature = "dbus-daemon")]
+pub mod dbus_daemon;
+pub mod dbus_message;
+pub mod events;
+pub mod fd;
+mod rng;
+#[cfg(feature = "dbus-daemon")]
+mod temp_dir;
+pub mod wire;
+
+pub use fd::{Fd, Ledger};
+pub use rng::Rng;
+#[cfg(feature = "dbus-daemon")]
+pub use temp_dir::TempDir;
