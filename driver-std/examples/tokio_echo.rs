@@ -10,8 +10,8 @@
 use std::os::fd::OwnedFd;
 
 use mon_ipc_std::{
-    Channel, ClientHandshake, ClientOptions, Connection, Flush, Progress, Recv, ServerHandshake,
-    ServerOptions, SocketKind, set_nonblocking, socketpair,
+    Authenticating, Channel, ClientHandshake, ClientOptions, Flush, Progress, Recv,
+    ServerHandshake, ServerOptions, Side, SocketKind, set_nonblocking, socketpair,
 };
 use tokio::io::unix::AsyncFd;
 
@@ -30,43 +30,19 @@ fn register<T: std::os::fd::AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
     AsyncFd::new(inner)
 }
 
-/// Runs a handshake of either side to its end.
-async fn authenticate<T: Step>(hs: T) -> Result<Connection<T::Sock>, BoxError> {
+/// Runs a handshake of any profile and either side to its end: `Side`
+/// names them all, so one generic function serves.
+async fn authenticate<H: Side>(
+    hs: Authenticating<H, OwnedFd>,
+) -> Result<H::Finished<OwnedFd>, BoxError> {
     let mut afd = register(hs)?;
     loop {
-        match afd.get_mut().step_once()? {
+        match afd.get_mut().step()? {
             Progress::Continue | Progress::Decide => {}
             Progress::WantRead => afd.readable_mut().await?.clear_ready(),
             Progress::WantWrite => afd.writable_mut().await?.clear_ready(),
-            Progress::Done => return Ok(afd.into_inner().finish_once()?),
+            Progress::Done => return Ok(afd.into_inner().finish()?),
         }
-    }
-}
-
-/// Bridges both handshake types to one generic function.
-trait Step: std::os::fd::AsRawFd {
-    type Sock;
-    fn step_once(&mut self) -> mon_ipc_std::Result<Progress>;
-    fn finish_once(self) -> mon_ipc_std::Result<Connection<Self::Sock>>;
-}
-
-impl Step for ClientHandshake<OwnedFd> {
-    type Sock = OwnedFd;
-    fn step_once(&mut self) -> mon_ipc_std::Result<Progress> {
-        self.step()
-    }
-    fn finish_once(self) -> mon_ipc_std::Result<Connection<OwnedFd>> {
-        self.finish()
-    }
-}
-
-impl Step for ServerHandshake<OwnedFd> {
-    type Sock = OwnedFd;
-    fn step_once(&mut self) -> mon_ipc_std::Result<Progress> {
-        self.step()
-    }
-    fn finish_once(self) -> mon_ipc_std::Result<Connection<OwnedFd>> {
-        self.finish()
     }
 }
 

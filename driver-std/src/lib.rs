@@ -11,7 +11,10 @@
 //!   prepared for the handshake (`SO_PASSCRED` on where it must be).
 //! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
 //! - Step-wise, for non-blocking sockets and event loops:
-//!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`].
+//!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`]; both are
+//!   [`Authenticating`], the one driver of every handshake profile, and
+//!   [`Side`] names the sides so one generic function can run any of them.
+//! - The D-Bus authentication profile on the same driver: [`dbus`].
 //! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
 //!   and a [`Channel`] of frames with up to the negotiated number of fds.
 //! - Shared memory: a sealed memfd region ([`SharedMemory`]) handed over
