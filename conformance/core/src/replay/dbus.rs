@@ -67,17 +67,6 @@ pub(super) fn run(
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
-) -> Result<(), String> {
-    let ledger = Ledger::new();
-    let result = run_with(group, case, plan, states, &ledger);
-    result.and_then(|()| ledger.check())
-}
-
-fn run_with(
-    group: &TestGroup,
-    case: &TestCase,
-    plan: Plan,
-    states: &mut BTreeSet<(Role, &'static str)>,
     ledger: &Ledger,
 ) -> Result<(), String> {
     let c = &group.config;

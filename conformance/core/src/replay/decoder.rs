@@ -14,12 +14,6 @@ use crate::chunking::Plan;
 use crate::model::{Event, FrameKind, FrameOut, MisuseCall, Outcome, Shm, TestCase, TestGroup};
 use crate::{Fd, Ledger};
 
-pub(super) fn run(group: &TestGroup, case: &TestCase, plan: Plan) -> Result<(), String> {
-    let ledger = Ledger::new();
-    let result = run_with(group, case, plan, &ledger);
-    result.and_then(|()| ledger.check())
-}
-
 struct Run {
     dec: Decoder<Fd>,
     frames: Vec<FrameOut>,
@@ -69,7 +63,12 @@ impl Run {
     }
 }
 
-fn run_with(group: &TestGroup, case: &TestCase, plan: Plan, ledger: &Ledger) -> Result<(), String> {
+pub(super) fn run(
+    group: &TestGroup,
+    case: &TestCase,
+    plan: Plan,
+    ledger: &Ledger,
+) -> Result<(), String> {
     let c = &group.config;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {
         Ok(l) => l,

@@ -16,16 +16,15 @@ use crate::chunking::Plan;
 use crate::model::{Event, FrameKind, MisuseCall, Outcome, Output, Socket, TestCase, TestGroup};
 use crate::{Fd, Ledger};
 
-pub(super) fn run(group: &TestGroup, case: &TestCase, plan: Plan) -> Result<(), String> {
-    let ledger = Ledger::new();
-    let result = run_with(group, case, plan, &ledger);
-    result.and_then(|()| ledger.check())
-}
-
 /// One simulated `sendmsg`: bytes and the fds attached.
 type Sent = (Vec<u8>, Vec<String>);
 
-fn run_with(group: &TestGroup, case: &TestCase, plan: Plan, ledger: &Ledger) -> Result<(), String> {
+pub(super) fn run(
+    group: &TestGroup,
+    case: &TestCase,
+    plan: Plan,
+    ledger: &Ledger,
+) -> Result<(), String> {
     let c = &group.config;
     let mut first_error: Option<&'static str> = None;
     let lim = match limits(c.limits.ok_or("config.limits missing")?) {

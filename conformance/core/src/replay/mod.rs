@@ -11,6 +11,7 @@ mod script;
 
 use std::collections::BTreeSet;
 
+use crate::Ledger;
 use crate::chunking::Plan;
 use crate::model::{Role, Socket, TestCase, TestGroup};
 
@@ -41,12 +42,18 @@ pub fn run_plan(
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
 ) -> Result<(), String> {
-    match group.role {
-        Role::ClientHandshake | Role::ServerHandshake => handshake::run(group, case, plan, states),
-        Role::FrameDecoder => decoder::run(group, case, plan),
-        Role::FrameEncoder => encoder::run(group, case, plan),
-        Role::DbusClient | Role::DbusServer => dbus::run(group, case, plan, states),
-    }
+    // Every fd a run hands to the core must come out of it exactly once,
+    // whatever the outcome the case expects.
+    let ledger = Ledger::new();
+    let result = match group.role {
+        Role::ClientHandshake | Role::ServerHandshake => {
+            handshake::run(group, case, plan, states, &ledger)
+        }
+        Role::FrameDecoder => decoder::run(group, case, plan, &ledger),
+        Role::FrameEncoder => encoder::run(group, case, plan, &ledger),
+        Role::DbusClient | Role::DbusServer => dbus::run(group, case, plan, states, &ledger),
+    };
+    result.and_then(|()| ledger.check())
 }
 
 /// Replays `case` under each of its plans; stops at the first failure.
