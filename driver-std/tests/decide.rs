@@ -10,7 +10,8 @@ use common::{FdCheck, serial};
 use mon_ipc::hello::{Hello, Reply};
 use mon_ipc_std::raw::{self, Room};
 use mon_ipc_std::{
-    Error, Limits, Progress, ServerHandshake, ServerOptions, SocketKind, socketpair,
+    Authenticating, ClientHandshake, ClientOptions, Error, Limits, Progress, ServerHandshake,
+    ServerOptions, Side, SocketKind, dbus, socketpair,
 };
 
 /// Steps the server until it pauses at `Decide`.
@@ -94,6 +95,43 @@ fn a_quiet_client_is_accepted_after_the_pause() {
     let conn = server.finish().unwrap();
     assert_eq!(conn.peer.as_ref().and_then(|p| p.uid()), Some(nix_euid()));
     drop((conn, pair.client));
+    fds.assert_same();
+}
+
+/// `accept` or `deny` with no decision pending is the caller's mistake:
+/// `no_decision_pending`, sticky like every handshake error, on every
+/// profile and side (the one driver serves them all).
+#[test]
+fn accept_or_deny_without_a_pending_decision_is_a_usage_error() {
+    let _g = serial();
+    fn check<H: Side>(mut hs: Authenticating<H, OwnedFd>, accept: bool) {
+        let r = if accept { hs.accept() } else { hs.deny() };
+        assert_eq!(r.unwrap_err().code(), "no_decision_pending");
+        assert_eq!(hs.step().unwrap_err().code(), "no_decision_pending");
+        assert_eq!(hs.finish().err().unwrap().code(), "no_decision_pending");
+    }
+    let fds = FdCheck::new();
+    for accept in [true, false] {
+        let pair = socketpair(SocketKind::Stream).unwrap();
+        let opts = ServerOptions::default().decide(true);
+        // Before the hello: nothing to decide yet.
+        check(ServerHandshake::new(pair.server, &opts).unwrap(), accept);
+        check(
+            ClientHandshake::new(pair.client, &ClientOptions::default()).unwrap(),
+            accept,
+        );
+        let pair = socketpair(SocketKind::Stream).unwrap();
+        let sopts = dbus::ServerOptions::new([7; 16]);
+        check(
+            dbus::ServerHandshake::new(pair.server, &sopts).unwrap(),
+            accept,
+        );
+        let copts = dbus::ClientOptions::default();
+        check(
+            dbus::ClientHandshake::new(pair.client, &copts).unwrap(),
+            accept,
+        );
+    }
     fds.assert_same();
 }
 

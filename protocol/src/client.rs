@@ -273,6 +273,12 @@ impl<F> Handshake<F> for ClientAuth<F> {
     fn receive_eof(&mut self) -> Result<(), Error> {
         ClientAuth::receive_eof(self)
     }
+    fn accept(&mut self) -> Result<(), Error> {
+        self.settle(Err(UsageError::NoDecisionPending.into()))
+    }
+    fn deny(&mut self) -> Result<(), Error> {
+        self.settle(Err(UsageError::NoDecisionPending.into()))
+    }
     fn state(&self) -> &'static str {
         ClientAuth::state(self)
     }

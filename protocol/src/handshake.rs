@@ -69,14 +69,13 @@ pub trait Handshake<F> {
     fn peer(&self) -> Option<&Credentials<F>> {
         None
     }
-    /// While [`Step::Decide`]: accept the peer.
-    fn accept(&mut self) -> Result<(), Self::Error> {
-        Err(UsageError::NoDecisionPending.into())
-    }
-    /// While [`Step::Decide`]: refuse the peer.
-    fn deny(&mut self) -> Result<(), Self::Error> {
-        Err(UsageError::NoDecisionPending.into())
-    }
+    /// While [`Step::Decide`]: accept the peer. At any other time (and
+    /// always on a side that never decides) a misuse that fails the side
+    /// with `no_decision_pending`, sticky like every error.
+    fn accept(&mut self) -> Result<(), Self::Error>;
+    /// While [`Step::Decide`]: refuse the peer. At any other time, as
+    /// [`accept`](Handshake::accept): `no_decision_pending`.
+    fn deny(&mut self) -> Result<(), Self::Error>;
     /// The current state's name, from the side's `STATES` table.
     fn state(&self) -> &'static str;
     /// After [`Step::Done`]: the outcome.

@@ -865,3 +865,23 @@ fn hello_errors_map_to_the_reply_status() {
     }
     assert_eq!(Status::from_byte(6), None);
 }
+
+/// The client never decides: `accept` / `deny` through `Handshake` are a
+/// misuse that fails it, stickily, as on the server outside `Decide`.
+#[test]
+fn accept_or_deny_on_the_client_fails_it_with_no_decision_pending() {
+    use mon_ipc::Handshake;
+    let misuse = Error::Usage(UsageError::NoDecisionPending);
+    for accept in [true, false] {
+        let mut c = client();
+        let r = if accept {
+            Handshake::accept(&mut c)
+        } else {
+            Handshake::deny(&mut c)
+        };
+        assert_eq!(r, Err(misuse));
+        assert_eq!(c.step(&mut Vec::new()), Step::Failed(misuse));
+        assert_eq!(c.state(), "failed");
+        assert_eq!(c.finish().unwrap_err(), misuse);
+    }
+}

@@ -904,11 +904,45 @@ fn trait_reports_the_dbus_error_itself() {
     assert_eq!(Handshake::step(&mut s, &mut Vec::new()), Step::Failed(nul));
     assert_eq!(ErrorCode::code(nul), "dbus_nul_byte");
     assert_eq!(Handshake::state(&s), "failed");
-    assert_eq!(
-        Handshake::accept(&mut s),
-        Err(Error::Usage(UsageError::NoDecisionPending))
-    );
+    // Sticky: a later misuse reports the first error.
+    assert_eq!(Handshake::accept(&mut s), Err(nul));
     assert_eq!(Handshake::finish(s).unwrap_err(), nul);
+}
+
+/// Neither D-Bus side ever decides: `accept` / `deny` through the trait
+/// are a misuse that fails the side, as on the native server outside
+/// `Decide`.
+#[test]
+fn accept_or_deny_on_a_dbus_side_fails_it_with_no_decision_pending() {
+    let misuse = Error::Usage(UsageError::NoDecisionPending);
+    for accept in [true, false] {
+        let mut s = server();
+        let r = if accept {
+            Handshake::accept(&mut s)
+        } else {
+            Handshake::deny(&mut s)
+        };
+        assert_eq!(r, Err(misuse));
+        assert_eq!(
+            Handshake::step(&mut s, &mut Vec::new()),
+            Step::Failed(misuse)
+        );
+        assert_eq!(Handshake::state(&s), "failed");
+        assert_eq!(Handshake::finish(s).unwrap_err(), misuse);
+
+        let mut c = ClientAuth::<u32>::new(ClientConfig::external(1000));
+        let r = if accept {
+            Handshake::accept(&mut c)
+        } else {
+            Handshake::deny(&mut c)
+        };
+        assert_eq!(r, Err(misuse));
+        assert_eq!(
+            Handshake::step(&mut c, &mut Vec::new()),
+            Step::Failed(misuse)
+        );
+        assert_eq!(Handshake::finish(c).unwrap_err(), misuse);
+    }
 }
 
 // ------------------------------------------------------------ every code

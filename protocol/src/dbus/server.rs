@@ -408,6 +408,12 @@ impl<F> crate::Handshake<F> for ServerAuth<F> {
     fn receive_eof(&mut self) -> Result<(), Error> {
         ServerAuth::receive_eof(self)
     }
+    fn accept(&mut self) -> Result<(), Error> {
+        self.settle(Err(UsageError::NoDecisionPending.into()))
+    }
+    fn deny(&mut self) -> Result<(), Error> {
+        self.settle(Err(UsageError::NoDecisionPending.into()))
+    }
     fn state(&self) -> &'static str {
         ServerAuth::state(self)
     }
