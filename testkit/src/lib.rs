@@ -11,7 +11,8 @@
 //! - [`Rng`]: seeded bytes for property tests.
 //! - [`dbus_message`]: the D-Bus `Hello` call, and the fixed header of a
 //!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
-//!   `dbus-daemon`, and `TempDir` is a temporary directory removed on drop.
+//!   `dbus-daemon`.
+//! - [`TempDir`]: a temporary directory removed on drop.
 //!
 //! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
 //! library, whose types differ from those of the crate under test. Its
@@ -23,11 +24,9 @@ pub mod dbus_message;
 pub mod events;
 pub mod fd;
 mod rng;
-#[cfg(feature = "dbus-daemon")]
 mod temp_dir;
 pub mod wire;
 
 pub use fd::{Fd, Ledger};
 pub use rng::Rng;
-#[cfg(feature = "dbus-daemon")]
 pub use temp_dir::TempDir;
