@@ -285,8 +285,8 @@ impl<S: AsFd> Channel<S> {
         if !self.encoder.is_empty() {
             self.flush_all()?;
         }
-        crate::manual::send_whole(self.sock.as_fd(), [&header[..], payload], fds)
-            .map_err(|e| self.fail(e))
+        crate::manual::send_whole(self.sock.as_fd(), [&header[..], payload], fds, None)
+            .map_err(|p| self.fail(p.error))
     }
 
     /// Sends `region` in a shared-memory frame (kind 1) with `payload` as
