@@ -154,7 +154,6 @@ pub(crate) fn tails<const N: usize>(parts: [&[u8]; N], sent: usize) -> [&[u8]; N
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Partial {
     pub(crate) error: Error,
-    #[allow(dead_code)] // read by Channel's write deadline (next commit)
     pub(crate) sent: usize,
 }
 
