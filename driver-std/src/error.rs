@@ -31,8 +31,9 @@ pub enum Error {
     /// (the connection is closed without a reply; PROTOCOL.md: a timeout
     /// never answers), a `_timeout` call's (e.g.
     /// [`recv_fd_timeout`](crate::recv_fd_timeout)), a
-    /// [`Channel`](crate::Channel)'s read or write timeout. Each call
-    /// documents the state it leaves behind.
+    /// [`Channel`](crate::Channel)'s read or write timeout, or
+    /// [`connect_timeout`](crate::connect_timeout)'s. Each call documents
+    /// the state it leaves behind (summed up in the crate docs).
     Timeout,
     /// More fds than `SCM_MAX_FD` (253) in one `sendmsg`: refused before
     /// the system call, which would fail with `EINVAL` anyway.

@@ -8,7 +8,9 @@
 //! `EAGAIN`) in one place.
 //!
 //! - Sockets: [`Listener`], [`socketpair()`], [`connect`] give sockets
-//!   prepared for the handshake (`SO_PASSCRED` on where it must be).
+//!   prepared for the handshake (`SO_PASSCRED` on where it must be);
+//!   [`connect_timeout`] bounds the wait for a full backlog, [`try_connect`]
+//!   does not wait.
 //! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
 //! - Step-wise, for non-blocking sockets and event loops:
 //!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`]; both are
@@ -35,12 +37,15 @@
 //!   [`Channel::send_borrowed`], [`Channel::send_shm`],
 //!   [`Channel::flush_all`]), bounded by the channel's read / write
 //!   timeout; the blocking handshakes ([`client`], [`server`],
-//!   [`server_with`]), bounded by their options' timeout.
+//!   [`server_with`]), bounded by their options' timeout; [`connect`]
+//!   (while the listener's backlog is full; [`connect_timeout`] bounds it)
+//!   and [`Listener::accept`] on a blocking listener.
 //! - **Return at once** with `WouldBlock` (or the step-wise equivalent)
 //!   on a non-blocking socket: [`Channel::try_recv`] ([`Recv::WouldBlock`]),
 //!   [`Channel::flush`] ([`Flush::WouldBlock`]), the step-wise handshakes
 //!   ([`Progress::WantRead`] / [`Progress::WantWrite`]),
-//!   [`Listener::try_accept`], and the single system calls of [`raw`].
+//!   [`Listener::try_accept`], [`try_connect`], and the single system
+//!   calls of [`raw`] (which follow the socket's mode).
 //!
 //! An event loop that must never be held by a peer uses only the second
 //! group, and keeps a deadline per connection itself.
@@ -58,6 +63,12 @@
 //!   the frame had moved (a stream only), the socket's framing is lost —
 //!   these calls keep no state to finish the frame — and the socket must
 //!   be closed.
+//! - **[`Channel`]** (its read and write timeouts): not a channel error;
+//!   nothing is lost: partial input stays in the decoder, queued frames
+//!   stay queued, a send timed out mid-frame keeps its unsent bytes for
+//!   the next flush ([`Channel`]'s "Blocking and timeouts").
+//! - **[`connect_timeout`]**: no connection; the socket is closed.
+//! - **Handshakes**: the connection is closed without a reply.
 //!
 //! The API takes and returns `OwnedFd`, `BorrowedFd` and `AsFd`, never
 //! raw descriptors. Every system call and every `unsafe` block is in one
@@ -110,6 +121,8 @@ pub use manual::{
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
 pub use shm::SharedMemory;
-pub use socket::{Listener, SocketPair, connect, set_nonblocking, socketpair};
+pub use socket::{
+    Listener, SocketPair, connect, connect_timeout, set_nonblocking, socketpair, try_connect,
+};
 
 pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};
