@@ -37,7 +37,7 @@ const FLOOD: usize = 8 << 20;
 const FLOOD_FRAME: usize = 64 << 10;
 
 enum State {
-    Handshake(ServerHandshake<OwnedFd>),
+    Handshake(Box<ServerHandshake<OwnedFd>>),
     Open(Box<Channel<OwnedFd>>),
     /// Only while `finish` takes the handshake by value.
     Taken,
@@ -164,7 +164,7 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
             let hs = ServerHandshake::new(sock, &ServerOptions::default()).unwrap();
             accepted += 1;
             conns.push(Conn {
-                state: State::Handshake(hs),
+                state: State::Handshake(Box::new(hs)),
                 want: PollFlags::empty(),
                 deadline: now + IDLE,
                 accepted: now,
