@@ -201,3 +201,51 @@ fn send_times_out_when_the_peer_stops_reading_and_the_frame_is_finished_later() 
         }
     }
 }
+
+/// One frame far larger than the socket's buffers, sent with a borrowed fd
+/// to a peer that does not read: the first `sendmsg` takes part of it (and
+/// the fd), the timeout comes mid-frame, and the channel keeps exactly the
+/// unsent rest; the next flush finishes the frame, which arrives once,
+/// whole, with its fd. The fd stays the caller's throughout.
+#[test]
+fn send_borrowed_timed_out_mid_frame_is_finished_by_the_next_flush() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    let (mut c, mut s) = channels(SocketKind::Stream);
+    c.set_write_timeout(Some(DEADLINE)).unwrap();
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let payload: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
+    let frame_len = payload.len() + mon_ipc::frame::HEADER_LEN;
+    let start = Instant::now();
+    let e = c.send_borrowed(&payload, &[w.as_fd()]).unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(e, Error::Timeout);
+    assert!(took >= DEADLINE && took < 2 * DEADLINE, "took {took:?}");
+    let kept = c.queued_bytes();
+    assert!(kept > 0 && kept < frame_len, "kept {kept} of {frame_len}");
+    // Another send waits behind the rest of the frame, and times out too.
+    times_out("a send behind the kept rest", || c.send(b"next", []));
+    let reader = thread::spawn(move || {
+        let mut m = s.recv().unwrap().expect("the frame");
+        let got = (m.payload.clone(), m.fds.by_ref().collect::<Vec<_>>());
+        drop(m);
+        let next = s.recv().unwrap().map(|m| m.payload.clone());
+        (got, next, s.recv().unwrap().is_none())
+    });
+    c.set_write_timeout(None).unwrap();
+    c.flush_all().unwrap();
+    c.send(b"after", []).unwrap();
+    drop(c);
+    let ((got, got_fds), next, eof) = reader.join().unwrap();
+    assert!(got[..] == payload[..], "the frame arrived whole");
+    assert_eq!(got_fds.len(), 1, "with its fd, once");
+    assert_eq!(next.as_deref(), Some(&b"after"[..]), "then the next frame");
+    assert!(eof);
+    // The fd received is the pipe's write end; ours is still open.
+    nix::unistd::write(&got_fds[0], b"x").unwrap();
+    nix::unistd::write(&w, b"y").unwrap();
+    let mut b = [0u8; 2];
+    assert_eq!(nix::unistd::read(&r, &mut b).unwrap(), 2);
+    drop((got_fds, r, w));
+    fds.assert_same();
+}
