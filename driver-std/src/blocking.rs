@@ -7,7 +7,7 @@
 //! closes without a reply (the socket is dropped with the handshake).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mon_ipc::Credentials;
 
@@ -68,7 +68,8 @@ pub(crate) fn drive<H: Side, S: AsFd>(
 ) -> Result<H::Finished<S>> {
     hs.io.dontwait = true;
     hs.io.poll_before_answer = true;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout too long for an `Instant` waits forever (no overflow panic).
+    let deadline = crate::manual::deadline(timeout);
     loop {
         match hs.step()? {
             Progress::Continue => {}

@@ -2,6 +2,7 @@
 //! ([`Channel`]).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mon_ipc::{Decoder, Encoder, Kind, Leftover, Limits, ReadFlags, SocketKind};
@@ -96,6 +97,31 @@ enum Filled {
 /// negotiated number of fds. The decoder attributes the fds and checks
 /// everything; on any error it closes every fd it holds, and the channel
 /// drops its queued output: the connection must then be closed.
+///
+/// # Blocking and timeouts
+///
+/// [`recv`](Channel::recv), [`recv_shm`](Channel::recv_shm),
+/// [`send`](Channel::send), [`send_borrowed`](Channel::send_borrowed),
+/// [`send_shm`](Channel::send_shm) and [`flush_all`](Channel::flush_all)
+/// wait until they are done, even on a non-blocking socket (with `poll`);
+/// [`try_recv`](Channel::try_recv) and [`flush`](Channel::flush) never wait
+/// on a non-blocking socket and say `WouldBlock` instead. The waits are
+/// bounded by [`set_read_timeout`](Channel::set_read_timeout) (the
+/// receives) and [`set_write_timeout`](Channel::set_write_timeout) (the
+/// sends), one deadline per call, after which the call returns
+/// [`Error::Timeout`]. A timeout is not a channel error: the channel stays
+/// usable, nothing is lost, no fd leaks:
+///
+/// - a receive that timed out keeps what it read (a partial frame, with
+///   its fds) in the decoder; the next receive goes on from there;
+/// - frames queued with [`push`](Channel::push) (and `send_shm`'s frame)
+///   stay queued; [`flush`](Channel::flush) or `flush_all` sends them later;
+/// - a [`send`](Channel::send) / [`send_borrowed`](Channel::send_borrowed)
+///   that timed out before its first byte sent nothing (`send`'s fds are
+///   closed, `send_borrowed`'s stay the caller's); one that timed out mid
+///   frame had its fds sent with the first byte, and the channel keeps a
+///   copy of the frame's unsent bytes, sent first by the next `flush`,
+///   `flush_all` or send (see [`queued_bytes`](Channel::queued_bytes)).
 #[derive(Debug)]
 pub struct Channel<S> {
     sock: S,
@@ -109,6 +135,11 @@ pub struct Channel<S> {
     /// The frame last returned, and its fds.
     frame: Option<(Kind, Bytes)>,
     frame_fds: Vec<OwnedFd>,
+    /// The unsent rest of a frame that `send` / `send_borrowed` began and
+    /// a timeout interrupted: it goes before anything queued.
+    tail: Vec<u8>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     error: Option<Error>,
 }
 
@@ -134,6 +165,9 @@ impl<S: AsFd> Channel<S> {
             send_fds: Vec::with_capacity(max_fds),
             frame: None,
             frame_fds: Vec::with_capacity(max_fds),
+            tail: Vec::new(),
+            read_timeout: None,
+            write_timeout: None,
             error,
         }
     }
@@ -146,6 +180,47 @@ impl<S: AsFd> Channel<S> {
     /// The socket.
     pub fn get_ref(&self) -> &S {
         &self.sock
+    }
+
+    /// Bounds the wait of every receive that waits ([`recv`](Channel::recv),
+    /// [`recv_shm`](Channel::recv_shm)): one deadline per call, then
+    /// [`Error::Timeout`] with the channel still usable (see
+    /// [`Channel`]'s "Blocking and timeouts"). `None` (the default) waits
+    /// forever. As with std's `UnixStream::set_read_timeout`, a zero
+    /// duration is refused: [`Error::Io`] with `EINVAL`
+    /// (`io::ErrorKind::InvalidInput`), and the timeout is unchanged.
+    ///
+    /// The socket's `SO_RCVTIMEO` is neither set nor obeyed: the channel
+    /// waits with `poll` (on a non-blocking socket, or with a timeout set
+    /// on a blocking one, whose reads then use `MSG_DONTWAIT`), so a
+    /// kernel timeout would bound one `recvmsg`, not the call, and does
+    /// nothing on a non-blocking socket. The timeout lives in the channel.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.read_timeout = nonzero(timeout)?;
+        Ok(())
+    }
+
+    /// Bounds the wait of every send that waits ([`send`](Channel::send),
+    /// [`send_borrowed`](Channel::send_borrowed),
+    /// [`send_shm`](Channel::send_shm), [`flush_all`](Channel::flush_all)):
+    /// one deadline per call, then [`Error::Timeout`] with the channel
+    /// still usable and the unsent bytes kept (see [`Channel`]'s "Blocking
+    /// and timeouts"). `None` (the default) waits forever; a zero duration
+    /// is refused as by [`set_read_timeout`](Channel::set_read_timeout).
+    /// `SO_SNDTIMEO` is not used, for the same reason.
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.write_timeout = nonzero(timeout)?;
+        Ok(())
+    }
+
+    /// The receives' timeout ([`set_read_timeout`](Channel::set_read_timeout)).
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// The sends' timeout ([`set_write_timeout`](Channel::set_write_timeout)).
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
     }
 
     /// Gives the socket back, dropping anything queued.
@@ -181,14 +256,29 @@ impl<S: AsFd> Channel<S> {
         Ok(self.encoder.push_copy(Kind::Data, payload, fds)?)
     }
 
-    /// Bytes queued and not yet sent.
+    /// Bytes queued and not yet sent, including the rest of a frame whose
+    /// send timed out mid-way.
     pub fn queued_bytes(&self) -> usize {
-        self.encoder.queued_bytes()
+        self.tail.len() + self.encoder.queued_bytes()
     }
 
     /// Sends what is queued, one `sendmsg` per batch, until done or `EAGAIN`.
+    /// Never waits on a non-blocking socket.
     pub fn flush(&mut self) -> Result<Flush> {
+        self.flush_with(false)
+    }
+
+    /// [`flush`](Channel::flush), with `MSG_DONTWAIT` if `dontwait`.
+    fn flush_with(&mut self, dontwait: bool) -> Result<Flush> {
         self.check()?;
+        while !self.tail.is_empty() {
+            let none = std::iter::empty::<BorrowedFd<'_>>();
+            match sys::msg::sendmsg(self.sock.as_fd(), &[&self.tail], None, none, dontwait) {
+                Ok(n) => drop(self.tail.drain(..n.min(self.tail.len()))),
+                Err(e) if e.is_would_block() => return Ok(Flush::WouldBlock),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
         // `is_empty` first: building the slice array only to learn that
         // nothing is left cost ~100 instructions per flush.
         while !self.encoder.is_empty() {
@@ -197,7 +287,7 @@ impl<S: AsFd> Channel<S> {
                 return Ok(Flush::Done);
             };
             let fds = t.fds.map(AsFd::as_fd);
-            let r = sys::msg::sendmsg(self.sock.as_fd(), &slices[..t.slices], None, fds, false);
+            let r = sys::msg::sendmsg(self.sock.as_fd(), &slices[..t.slices], None, fds, dontwait);
             match r {
                 Ok(n) => {
                     if let Err(e) = self.encoder.advance(n) {
@@ -211,10 +301,17 @@ impl<S: AsFd> Channel<S> {
         Ok(Flush::Done)
     }
 
-    /// Sends everything queued, waiting for the socket if it is non-blocking.
+    /// Sends everything queued, waiting for the socket if it is
+    /// non-blocking (with `poll`), at most the write timeout: after
+    /// [`Error::Timeout`] what is left stays queued.
     pub fn flush_all(&mut self) -> Result<()> {
-        while self.flush()? == Flush::WouldBlock {
-            sys::sock::wait(self.sock.as_fd(), true, None)?;
+        self.flush_until(crate::manual::deadline(self.write_timeout))
+    }
+
+    /// [`flush_all`](Channel::flush_all) until `deadline`.
+    fn flush_until(&mut self, deadline: Option<Instant>) -> Result<()> {
+        while self.flush_with(deadline.is_some())? == Flush::WouldBlock {
+            sys::sock::wait(self.sock.as_fd(), true, deadline)?;
         }
         Ok(())
     }
@@ -224,6 +321,10 @@ impl<S: AsFd> Channel<S> {
     /// should use [`send_borrowed`](Channel::send_borrowed), which saves a
     /// `dup` and a `close` per fd. A frame beyond the limits is refused with
     /// nothing sent and the fds closed; the channel stays usable.
+    ///
+    /// Waits until the frame is out, even on a non-blocking socket, at most
+    /// the write timeout; after [`Error::Timeout`] see [`Channel`]'s
+    /// "Blocking and timeouts" (the fds are closed either way).
     ///
     /// The payload goes from `payload` to the kernel without a copy into
     /// the queue: besides the copy itself, that copy ran at a third of the
@@ -266,6 +367,13 @@ impl<S: AsFd> Channel<S> {
     /// finished without them, as the queue does. A frame beyond the limits
     /// is refused before anything is sent, and the channel stays usable.
     ///
+    /// Waits until the frame is out, even on a non-blocking socket, at most
+    /// the write timeout. After [`Error::Timeout`] the fds stay the
+    /// caller's; they were sent if any byte of the frame was, and the
+    /// channel then keeps a copy of the frame's unsent bytes, which the
+    /// next `flush`, `flush_all` or send finishes (see [`Channel`]'s
+    /// "Blocking and timeouts").
+    ///
     /// ```no_run
     /// # fn f(ch: &mut mon_ipc_std::Channel<std::os::fd::OwnedFd>, file: &std::fs::File) -> mon_ipc_std::Result<()> {
     /// use std::os::fd::AsFd;
@@ -281,12 +389,27 @@ impl<S: AsFd> Channel<S> {
     fn send_now<F: AsFd>(&mut self, payload: &[u8], fds: &[F]) -> Result<()> {
         self.check()?;
         let header = self.encoder.data_header(payload.len(), fds.len())?;
+        let deadline = crate::manual::deadline(self.write_timeout);
         // (The check spares the common case `flush`'s 32-slice array.)
-        if !self.encoder.is_empty() {
-            self.flush_all()?;
+        if !self.encoder.is_empty() || !self.tail.is_empty() {
+            self.flush_until(deadline)?;
         }
-        crate::manual::send_whole(self.sock.as_fd(), [&header[..], payload], fds)
-            .map_err(|e| self.fail(e))
+        let parts = [&header[..], payload];
+        match crate::manual::send_whole(self.sock.as_fd(), parts, fds, deadline) {
+            Ok(()) => Ok(()),
+            Err(p) if p.error == Error::Timeout => {
+                // Nothing sent: nothing to keep. Otherwise the fds went with
+                // the first byte: keep the rest, so that the frame can be
+                // finished.
+                if p.sent > 0 {
+                    for part in crate::manual::tails(parts, p.sent) {
+                        self.tail.extend_from_slice(part);
+                    }
+                }
+                Err(Error::Timeout)
+            }
+            Err(p) => Err(self.fail(p.error)),
+        }
     }
 
     /// Sends `region` in a shared-memory frame (kind 1) with `payload` as
@@ -294,6 +417,10 @@ impl<S: AsFd> Channel<S> {
     /// sealed with `F_SEAL_SEAL` first (if it is not yet), and the frame
     /// announces its size and the seals on it. A duplicate of its fd is
     /// sent; the caller keeps the region and its mapping.
+    ///
+    /// Waits until the frame is out, even on a non-blocking socket, at most
+    /// the write timeout: after [`Error::Timeout`] the frame stays queued
+    /// (with its duplicate fd) and `flush` / `flush_all` sends it later.
     pub fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
         self.check()?;
         region.seal()?;
@@ -312,6 +439,8 @@ impl<S: AsFd> Channel<S> {
     /// every fd is closed, and every later call returns the same error.
     /// For channels that mix data and shared memory, use
     /// [`recv`](Channel::recv) and [`Message::into_shm`].
+    ///
+    /// Waits as [`recv`](Channel::recv) does, at most the read timeout.
     pub fn recv_shm(&mut self) -> Result<Option<ShmMessage>> {
         let r = match self.recv()? {
             Some(m) => m.into_shm(),
@@ -324,10 +453,14 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
-    /// Receives the next frame, waiting for it if the socket is
-    /// non-blocking; `None` when the peer closed at a frame boundary.
+    /// Receives the next frame, waiting for it (with `poll`) even if the
+    /// socket is non-blocking; `None` when the peer closed at a frame
+    /// boundary. Waits at most the read timeout: after [`Error::Timeout`]
+    /// what was read of the frame stays in the decoder, with its fds, and
+    /// the next receive goes on from there.
     pub fn recv(&mut self) -> Result<Option<Message<'_>>> {
-        Ok(match self.fill(true)? {
+        let deadline = crate::manual::deadline(self.read_timeout);
+        Ok(match self.fill(Some(deadline))? {
             Filled::Frame => Some(self.message()),
             Filled::Eof => None,
             Filled::WouldBlock => return Err(sys::os("recvmsg", nix::errno::Errno::EAGAIN)),
@@ -337,7 +470,7 @@ impl<S: AsFd> Channel<S> {
     /// Receives the next frame if one is buffered or can be read without
     /// waiting. [`Recv::WouldBlock`] only after the kernel said `EAGAIN`.
     pub fn try_recv(&mut self) -> Result<Recv<'_>> {
-        Ok(match self.fill(false)? {
+        Ok(match self.fill(None)? {
             Filled::Frame => Recv::Frame(self.message()),
             Filled::Eof => Recv::Eof,
             Filled::WouldBlock => Recv::WouldBlock,
@@ -353,8 +486,9 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
-    /// Makes the next frame current: from the buffer, or by reading.
-    fn fill(&mut self, block: bool) -> Result<Filled> {
+    /// Makes the next frame current: from the buffer, or by reading;
+    /// `block` is `None` for no waiting, or `Some` deadline to wait until.
+    fn fill(&mut self, block: Option<Option<Instant>>) -> Result<Filled> {
         self.check()?;
         self.frame_fds.clear();
         loop {
@@ -375,26 +509,28 @@ impl<S: AsFd> Channel<S> {
             if self.decoder.is_closed() {
                 return Ok(Filled::Eof);
             }
-            match self.read_once() {
+            // With a deadline, a blocking socket must not block in recvmsg.
+            let dontwait = matches!(block, Some(Some(_)));
+            match self.read_once(dontwait) {
                 Ok(()) => {}
-                Err(e) if e.is_would_block() && block => {
-                    sys::sock::wait(self.sock.as_fd(), false, None)?;
-                }
-                Err(e) if e.is_would_block() => return Ok(Filled::WouldBlock),
+                Err(e) if e.is_would_block() => match block {
+                    Some(deadline) => sys::sock::wait(self.sock.as_fd(), false, deadline)?,
+                    None => return Ok(Filled::WouldBlock),
+                },
                 Err(e) => return Err(self.fail(e)),
             }
         }
     }
 
     /// One `recvmsg` into the decoder's buffer, committed with its fds.
-    fn read_once(&mut self) -> Result<()> {
+    fn read_once(&mut self, dontwait: bool) -> Result<()> {
         let buf = self.decoder.read_buffer()?;
         let r = sys::msg::recvmsg(
             self.sock.as_fd(),
             Dest::Spare(buf, usize::MAX),
             &mut self.ctrl,
             &mut self.read_fds,
-            false,
+            dontwait,
             false,
         );
         match r {
@@ -425,7 +561,16 @@ impl<S: AsFd> Channel<S> {
     /// A channel error: sticky; queued output is dropped (PROTOCOL.md 4.4).
     fn fail(&mut self, e: Error) -> Error {
         self.encoder.clear();
+        self.tail = Vec::new();
         *self.error.get_or_insert(e)
+    }
+}
+
+/// `timeout`, with `Some(ZERO)` refused as std refuses it.
+fn nonzero(timeout: Option<Duration>) -> Result<Option<Duration>> {
+    match timeout {
+        Some(t) if t.is_zero() => Err(sys::os("setsockopt", nix::errno::Errno::EINVAL)),
+        t => Ok(t),
     }
 }
 

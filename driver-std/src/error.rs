@@ -27,8 +27,13 @@ pub enum Error {
         /// Its `errno`.
         errno: i32,
     },
-    /// The handshake did not finish within its timeout. The connection is
-    /// closed without a reply (PROTOCOL.md: a timeout never answers).
+    /// A deadline passed before the call finished: a handshake's timeout
+    /// (the connection is closed without a reply; PROTOCOL.md: a timeout
+    /// never answers), a `_timeout` call's (e.g.
+    /// [`recv_fd_timeout`](crate::recv_fd_timeout)), a
+    /// [`Channel`](crate::Channel)'s read or write timeout, or
+    /// [`connect_timeout`](crate::connect_timeout)'s. Each call documents
+    /// the state it leaves behind (summed up in the crate docs).
     Timeout,
     /// More fds than `SCM_MAX_FD` (253) in one `sendmsg`: refused before
     /// the system call, which would fail with `EINVAL` anyway.
@@ -189,7 +194,7 @@ impl fmt::Display for Error {
             Error::Io { syscall, errno } => {
                 write!(f, "{syscall}: {}", io::Error::from_raw_os_error(*errno))
             }
-            Error::Timeout => f.write_str("handshake timed out"),
+            Error::Timeout => f.write_str("timed out"),
             Error::TooManyFds(n) => write!(f, "{n} fds in one sendmsg (at most 253)"),
             Error::KernelTooOld(what) => write!(f, "the kernel does not support {what}"),
             Error::PeerGone => f.write_str("the peer process is gone"),

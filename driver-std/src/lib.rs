@@ -8,7 +8,9 @@
 //! `EAGAIN`) in one place.
 //!
 //! - Sockets: [`Listener`], [`socketpair()`], [`connect`] give sockets
-//!   prepared for the handshake (`SO_PASSCRED` on where it must be).
+//!   prepared for the handshake (`SO_PASSCRED` on where it must be);
+//!   [`connect_timeout`] bounds the wait for a full backlog, [`try_connect`]
+//!   does not wait.
 //! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
 //! - Step-wise, for non-blocking sockets and event loops:
 //!   [`ClientHandshake`], [`ServerHandshake`] and [`Progress`]; both are
@@ -22,6 +24,51 @@
 //!   [`Channel::recv_shm`].
 //! - The manual's [`send_fd`] / [`recv_fd`].
 //! - [`raw`]: single system calls with explicit ancillary data.
+//!
+//! # Blocking, non-blocking, timeouts
+//!
+//! Which calls wait, whatever the socket's `O_NONBLOCK`:
+//!
+//! - **Always wait** (with `poll`, never returning `EAGAIN`), bounded by a
+//!   deadline where one is given: the stateless manual calls
+//!   ([`send_fd`], [`recv_fd`], [`recv_fd_with`], [`send_shm`],
+//!   [`recv_shm`], and their `_timeout` forms); [`Channel`]'s blocking
+//!   calls ([`Channel::recv`], [`Channel::recv_shm`], [`Channel::send`],
+//!   [`Channel::send_borrowed`], [`Channel::send_shm`],
+//!   [`Channel::flush_all`]), bounded by the channel's read / write
+//!   timeout; the blocking handshakes ([`client`], [`server`],
+//!   [`server_with`]), bounded by their options' timeout; [`connect`]
+//!   (while the listener's backlog is full; [`connect_timeout`] bounds it)
+//!   and [`Listener::accept`] on a blocking listener.
+//! - **Return at once** with `WouldBlock` (or the step-wise equivalent)
+//!   on a non-blocking socket: [`Channel::try_recv`] ([`Recv::WouldBlock`]),
+//!   [`Channel::flush`] ([`Flush::WouldBlock`]), the step-wise handshakes
+//!   ([`Progress::WantRead`] / [`Progress::WantWrite`]),
+//!   [`Listener::try_accept`], [`try_connect`], and the single system
+//!   calls of [`raw`] (which follow the socket's mode).
+//!
+//! An event loop that must never be held by a peer uses only the second
+//! group, and keeps a deadline per connection itself.
+//!
+//! # Timeouts
+//!
+//! A deadline that passes is [`Error::Timeout`]. What it leaves behind:
+//!
+//! - **Stateless calls** ([`send_fd_timeout`], [`recv_fd_timeout`],
+//!   [`send_shm_timeout`], [`recv_shm_timeout`]; one deadline for the
+//!   whole frame): nothing is appended to the caller's buffer, every fd
+//!   that arrived is closed, no fd leaks. If no byte of the frame had been
+//!   sent or received (always so on `SOCK_SEQPACKET`, where a record goes
+//!   and comes whole) the socket is untouched and still usable. If part of
+//!   the frame had moved (a stream only), the socket's framing is lost —
+//!   these calls keep no state to finish the frame — and the socket must
+//!   be closed.
+//! - **[`Channel`]** (its read and write timeouts): not a channel error;
+//!   nothing is lost: partial input stays in the decoder, queued frames
+//!   stay queued, a send timed out mid-frame keeps its unsent bytes for
+//!   the next flush ([`Channel`]'s "Blocking and timeouts").
+//! - **[`connect_timeout`]**: no connection; the socket is closed.
+//! - **Handshakes**: the connection is closed without a reply.
 //!
 //! The API takes and returns `OwnedFd`, `BorrowedFd` and `AsFd`, never
 //! raw descriptors. Every system call and every `unsafe` block is in one
@@ -67,10 +114,15 @@ pub use channel::{Channel, Flush, Message, Recv, ShmMessage};
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
-pub use manual::{recv_fd, recv_fd_with, recv_shm, send_fd, send_shm};
+pub use manual::{
+    recv_fd, recv_fd_timeout, recv_fd_with, recv_shm, recv_shm_timeout, send_fd, send_fd_timeout,
+    send_shm, send_shm_timeout,
+};
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
 pub use shm::SharedMemory;
-pub use socket::{Listener, SocketPair, connect, set_nonblocking, socketpair};
+pub use socket::{
+    Listener, SocketPair, connect, connect_timeout, set_nonblocking, socketpair, try_connect,
+};
 
 pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};

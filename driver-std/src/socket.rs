@@ -4,6 +4,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use mon_ipc::SocketKind;
 
@@ -128,10 +129,54 @@ pub fn socketpair(kind: SocketKind) -> Result<SocketPair> {
 }
 
 /// Connects a new socket of `kind` to a listener's path.
+///
+/// Blocks while the listener's backlog is full (`AF_UNIX` connects wait
+/// for the server to accept), for as long as that lasts: see
+/// [`connect_timeout`] and [`try_connect`].
 pub fn connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<OwnedFd> {
     let fd = sys::sock::socket(kind)?;
     sys::sock::connect(fd.as_fd(), path.as_ref())?;
     Ok(fd)
+}
+
+/// [`connect`], waiting at most `timeout` for room in the listener's
+/// backlog: [`Error::Timeout`](crate::Error::Timeout) then, with the new
+/// socket closed. A zero `timeout` is refused, as std's
+/// `TcpStream::connect_timeout` refuses it: [`Error::Io`](crate::Error::Io)
+/// with `EINVAL` (`io::ErrorKind::InvalidInput`).
+///
+/// Blocks (up to `timeout`). The socket returned is blocking, with no
+/// send timeout left on it. An `AF_UNIX` connect has no "in progress"
+/// state to poll for (see [`try_connect`]); the wait is the kernel's
+/// own, bounded with `SO_SNDTIMEO` while the call lasts.
+pub fn connect_timeout(
+    path: impl AsRef<Path>,
+    kind: SocketKind,
+    timeout: Duration,
+) -> Result<OwnedFd> {
+    if timeout.is_zero() {
+        return Err(crate::Error::Io {
+            syscall: "connect",
+            errno: nix::libc::EINVAL,
+        });
+    }
+    let fd = sys::sock::socket(kind)?;
+    sys::sock::connect_timeout(fd.as_fd(), path.as_ref(), timeout)?;
+    Ok(fd)
+}
+
+/// Connects without blocking: a new non-blocking socket (`O_NONBLOCK`
+/// on, ready for the step-wise handshake), connected; or `None` when the
+/// listener's backlog is full.
+///
+/// Never blocks. On `AF_UNIX` a connect completes at once or fails with
+/// `EAGAIN` (backlog full): there is no connect in progress to wait for
+/// with `poll` (an unconnected socket polls writable at once), so `None`
+/// means "try again later" (on a timer), or use [`connect_timeout`].
+pub fn try_connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<Option<OwnedFd>> {
+    let fd = sys::sock::socket(kind)?;
+    sys::sock::set_nonblocking(fd.as_fd(), true)?;
+    Ok(sys::sock::try_connect(fd.as_fd(), path.as_ref())?.then_some(fd))
 }
 
 /// Sets or clears `O_NONBLOCK` on a socket, for the step-wise API.

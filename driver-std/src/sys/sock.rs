@@ -2,12 +2,14 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mon_ipc::SocketKind;
+use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, UnixAddr, sockopt};
+use nix::sys::time::TimeVal;
 
 use super::{os, retry};
 use crate::error::{Error, Result};
@@ -57,6 +59,68 @@ pub(crate) fn bind_listen(sock: BorrowedFd<'_>, path: &Path) -> Result<()> {
 pub(crate) fn connect(sock: BorrowedFd<'_>, path: &Path) -> Result<()> {
     let a = addr(path)?;
     socket::connect(sock.as_raw_fd(), &a).map_err(|e| os("connect", e))
+}
+
+/// `connect` to a path, waiting at most `timeout` (not zero) for room in
+/// the listener's backlog.
+///
+/// How `AF_UNIX` differs from TCP here: its `connect` never answers
+/// `EINPROGRESS`. It completes at once, or, when the listener's backlog is
+/// full, sleeps until there is room (blocking socket) or fails with
+/// `EAGAIN` (non-blocking one). And `poll` cannot tell when room appears:
+/// an unconnected stream socket polls `POLLOUT | POLLHUP` at once. So the
+/// TCP recipe (non-blocking connect, poll for `POLLOUT`, `SO_ERROR`) would
+/// spin. What bounds the kernel's sleep is the socket's `SO_SNDTIMEO`:
+/// the blocking connect then gives `EAGAIN` when it runs out. It is set to
+/// the time left before each try (`EINTR`: the connection was not made,
+/// so the call is made again) and cleared afterwards.
+pub(crate) fn connect_timeout(sock: BorrowedFd<'_>, path: &Path, timeout: Duration) -> Result<()> {
+    let a = addr(path)?;
+    let deadline = Instant::now().checked_add(timeout);
+    let r = loop {
+        let left = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => timeout,
+        };
+        if left.is_zero() {
+            break Err(Error::Timeout);
+        }
+        set_send_timeout(sock, left)?;
+        match socket::connect(sock.as_raw_fd(), &a) {
+            Ok(()) => break Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => break Err(Error::Timeout),
+            Err(e) => break Err(os("connect", e)),
+        }
+    };
+    // The timeout was the connect's, not the socket's.
+    set_send_timeout(sock, Duration::ZERO)?;
+    r
+}
+
+/// `connect` on a non-blocking socket: `false` when the listener's
+/// backlog is full (`EAGAIN`; `AF_UNIX` has no connect in progress).
+pub(crate) fn try_connect(sock: BorrowedFd<'_>, path: &Path) -> Result<bool> {
+    let a = addr(path)?;
+    loop {
+        match socket::connect(sock.as_raw_fd(), &a) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(false),
+            Err(e) => return Err(os("connect", e)),
+        }
+    }
+}
+
+/// `SO_SNDTIMEO`: zero is no timeout; anything else is rounded up to a
+/// whole microsecond (so it never becomes zero) and capped at `i32::MAX`
+/// seconds (the kernel treats that as forever anyway).
+fn set_send_timeout(sock: BorrowedFd<'_>, t: Duration) -> Result<()> {
+    let us = t.as_nanos().div_ceil(1000);
+    let secs = (us / 1_000_000).min(i32::MAX as u128) as i64;
+    let usecs = (us % 1_000_000) as i64;
+    let tv = TimeVal::new(secs as _, usecs as _);
+    socket::setsockopt(&sock, sockopt::SendTimeout, &tv).map_err(|e| os("setsockopt", e))
 }
 
 /// `accept4(SOCK_CLOEXEC)`, `EINTR` retried; `EAGAIN` is an error the
