@@ -49,6 +49,7 @@ mod codes;
 mod fd;
 mod guard;
 mod shm;
+mod sys;
 
 pub use auth::{
     mon_ipc_auth_client_end, mon_ipc_auth_client_init, mon_ipc_auth_client_step,
@@ -58,11 +59,12 @@ pub use buffer::{
     mon_buffer, mon_buffer_append, mon_buffer_clear, mon_buffer_data, mon_buffer_free,
     mon_buffer_length, mon_buffer_new,
 };
-pub use channels::{mon_ipc_recv_fd, mon_ipc_send_fd};
+pub use channels::{mon_ipc_forget, mon_ipc_recv_fd, mon_ipc_send_fd, mon_ipc_set_timeout};
 pub use codes::{
     MON_CONTINUE, MON_E_CLOSED, MON_E_INTERNAL, MON_E_INVALID_ARGUMENT, MON_E_IO,
-    MON_E_KERNEL_TOO_OLD, MON_E_NO_MEMORY, MON_E_PEER_GONE, MON_E_TIMEOUT, MON_E_TOO_MANY_FDS,
-    MON_E_UNSUPPORTED_SOCKET, MON_OK, MON_WANT_READ, MON_WANT_WRITE, mon_ipc_strerror,
+    MON_E_KERNEL_TOO_OLD, MON_E_NO_MEMORY, MON_E_PEER_GONE, MON_E_SEND_PENDING, MON_E_TIMEOUT,
+    MON_E_TOO_MANY_FDS, MON_E_UNSUPPORTED_SOCKET, MON_OK, MON_WANT_READ, MON_WANT_WRITE,
+    mon_ipc_strerror,
 };
 pub use fd::mon_ipc_last_errno;
 pub use shm::{

@@ -43,6 +43,8 @@ const EXPORTS: &[&str] = &[
     "mon_ipc_shm_free",
     "mon_ipc_send_shm",
     "mon_ipc_recv_shm",
+    "mon_ipc_set_timeout",
+    "mon_ipc_forget",
 ];
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
