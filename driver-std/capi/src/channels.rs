@@ -352,7 +352,9 @@ fn recv_stream_step(st: &mut PartialRecv, sock: CFd, mode: Mode) -> Result<Frame
                 if got.fds.len() > 1 {
                     return Err(FD_COUNT_MISMATCH);
                 }
-                st.fd = got.fds.into_iter().next();
+                if had == 0 {
+                    st.fd = got.fds.into_iter().next();
+                }
                 let Ok(bytes) = <[u8; HEADER_LEN]>::try_from(&st.head[..]) else {
                     continue;
                 };

@@ -224,6 +224,11 @@ fn shared_memory_hand_over_and_refusals() {
 }
 
 #[test]
+fn nonblocking_every_cut_of_a_frame() {
+    run(&compile("cuts", false));
+}
+
+#[test]
 fn shared_library_links_with_lmonitor() {
     let exe = compile("blocking", true);
     let ldd = Command::new("ldd").arg(&exe).output();
