@@ -229,6 +229,11 @@ fn nonblocking_every_cut_of_a_frame() {
 }
 
 #[test]
+fn blocking_timeouts_within_twice_the_deadline() {
+    run(&compile("timeouts", false));
+}
+
+#[test]
 fn shared_library_links_with_lmonitor() {
     let exe = compile("blocking", true);
     let ldd = Command::new("ldd").arg(&exe).output();
