@@ -234,6 +234,11 @@ fn blocking_timeouts_within_twice_the_deadline() {
 }
 
 #[test]
+fn poll_server_drops_stalled_clients_and_serves_the_rest() {
+    run(&compile("poll_server", false));
+}
+
+#[test]
 fn shared_library_links_with_lmonitor() {
     let exe = compile("blocking", true);
     let ldd = Command::new("ldd").arg(&exe).output();
