@@ -238,6 +238,19 @@ fn poll_server_drops_stalled_clients_and_serves_the_rest() {
     run(&compile("poll_server", false));
 }
 
+/// The README's poll loop is `tests/c/readme_poll_loop.c`, verbatim, and
+/// it runs.
+#[test]
+fn readme_poll_loop_is_the_tested_file_and_runs() {
+    let readme = std::fs::read_to_string(crate_dir().join("README.md")).unwrap();
+    let file = std::fs::read_to_string(crate_dir().join("tests/c/readme_poll_loop.c")).unwrap();
+    assert!(
+        readme.contains(&format!("```c\n{file}```\n")),
+        "README.md must show tests/c/readme_poll_loop.c verbatim"
+    );
+    run(&compile("readme_poll_loop", false));
+}
+
 #[test]
 fn shared_library_links_with_lmonitor() {
     let exe = compile("blocking", true);

@@ -176,6 +176,8 @@ static size_t drain(int sock, unsigned char *out, size_t *got, size_t n, int *fd
     struct cmsghdr *h;
     ssize_t r;
     memset(&m, 0, sizeof m);
+    if (n > BIG + 8 - *got)
+        n = BIG + 8 - *got;
     iov.iov_base = out + *got;
     iov.iov_len = n;
     m.msg_iov = &iov;

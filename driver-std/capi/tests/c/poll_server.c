@@ -146,6 +146,8 @@ static int serve(struct conn *c)
             if (c->reply_fd >= 0)
                 CHECK(close(c->reply_fd) == 0);
             c->reply_fd = -1;
+            if (c->reply != big_reply)
+                mon_buffer_free(c->reply);
             c->reply = NULL;
             c->exchanges++;
         } else {
