@@ -67,6 +67,9 @@ struct PartialRecv {
     payload: Vec<u8>,
 }
 
+/// An fd's number and identity (`st_dev`, `st_ino`).
+type FdId = (RawFd, (u64, u64));
+
 /// A frame partly sent.
 #[derive(Debug)]
 struct PartialSend {
@@ -75,7 +78,7 @@ struct PartialSend {
     /// Bytes of it already sent.
     sent: usize,
     /// The fd that went with it: its number and identity.
-    fd: Option<(RawFd, (u64, u64))>,
+    fd: Option<FdId>,
 }
 
 /// The receiving half of an entry.
@@ -564,19 +567,16 @@ pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_i
 /// Sends the frame made of `parts` with `fd` on its first byte, or
 /// resumes the socket's partial frame if it is this one.
 fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
-    let fd_id = match fd {
-        Some(f) => match f.identity() {
-            Ok(id) => Some((f.raw(), id)),
-            Err(code) => return code,
-        },
-        None => None,
+    // The fd's identity, needed only once a frame is partly sent.
+    let fd_id = || -> Result<Option<FdId>, c_int> {
+        fd.map(|f| f.identity().map(|id| (f.raw(), id))).transpose()
     };
     let r = with_half(sock, |half: &mut SendHalf, timeout| {
         let mode = Mode::of(sock, timeout)?;
         let total: usize = parts.iter().map(|p| p.len()).sum();
         if let Some(p) = &half.partial {
             let mut at = 0;
-            let same = p.fd == fd_id
+            let same = p.fd == fd_id()?
                 && p.frame.len() == total
                 && parts.iter().all(|part| {
                     let eq = p.frame[at..at + part.len()] == **part;
@@ -611,7 +611,7 @@ fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
             half.partial = Some(PartialSend {
                 frame,
                 sent: n,
-                fd: fd_id,
+                fd: fd_id()?,
             });
         }
         send_rest(half, sock, mode)
