@@ -1,82 +1,192 @@
-//! `mon_ipc_send_fd` / `mon_ipc_recv_fd`, and the one piece of per-socket
-//! state they need.
+//! `mon_ipc_send_fd` / `mon_ipc_recv_fd` (and the transport of
+//! `mon_ipc_send_shm` / `mon_ipc_recv_shm`), and the per-socket state they
+//! keep.
 //!
-//! Both calls take no state argument, so each completes its frame before
-//! it returns: on a non-blocking socket they wait (`poll`) where the socket
-//! would block, and never return half a frame. A byte or fd is therefore
-//! never lost or delivered twice, whatever the socket's mode.
+//! # The per-socket registry
 //!
-//! The one exception to "no state": the read that brings the client the
-//! server's reply may also bring the server's first frames and their fds
-//! (PROTOCOL.md 3.5), which must not be lost. So a successful client
-//! handshake leaves its [`Channel`] here, keyed by the fd *and* the socket's
-//! identity (`st_dev`, `st_ino`), and `mon_ipc_recv_fd` on that socket
-//! receives through it from then on. An entry whose fd was closed (or now
-//! names another file) is dropped the next time the registry is used.
+//! The calls take no state argument, so what a socket needs between calls
+//! lives here, keyed by the fd number *and* the socket's identity
+//! (`st_dev`, `st_ino`): an entry whose socket was closed and whose number
+//! was reused is never applied to the new socket (it is dropped, with the
+//! fds it holds, when the number is next used, or when an entry is added).
+//! An entry holds:
+//!
+//! - the client handshake's [`Channel`]: the read that brings the client
+//!   the server's reply may also bring the server's first frames and their
+//!   fds (PROTOCOL.md 3.5), which must not be lost, so `recv_fd` /
+//!   `recv_shm` on that socket receive through it from then on (until EOF
+//!   or `mon_ipc_forget`);
+//! - a partial incoming frame (stream sockets): created when a receive
+//!   returns `MON_WANT_READ` or `MON_E_TIMEOUT` after part of a frame
+//!   arrived, freed when the frame completes, on EOF, on any error and by
+//!   `mon_ipc_forget`. Its fd (which comes with the frame's first byte) is
+//!   held here meanwhile, so none is lost;
+//! - a partial outgoing frame: created when a send returns
+//!   `MON_WANT_WRITE` or `MON_E_TIMEOUT` after part of the frame went out,
+//!   with a copy of the frame to compare retries against; freed when the
+//!   frame is out, on error and by `mon_ipc_forget`;
+//! - the timeout of `mon_ipc_set_timeout`, until `mon_ipc_forget`.
+//!
+//! An entry with none of these is removed. Receiving and sending have a
+//! half each, so one thread may receive while another sends.
+//!
+//! The plain receive never reads ahead of its frame: the header first,
+//! then exactly the payload; so no bytes of a next frame stay here between
+//! frames, and a socket between frames has no entry at all.
 
+use std::collections::BTreeMap;
 use std::ffi::c_int;
-use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use mon_ipc_std::{Channel, SharedMemory};
+use bytes::{Bytes, BytesMut};
+use mon_ipc::frame::{HEADER_LEN, Header, KIND_SHM, SHM_HEADER_LEN};
+use mon_ipc::{DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_SHM_SIZE, Kind, Limits, PeerError, ShmHeader};
+use mon_ipc_std::{Channel, Recv, SharedMemory};
 
 use crate::buffer::{append, mon_buffer};
 use crate::codes::{
-    FD_COUNT_MISMATCH, MON_E_CLOSED, MON_E_INVALID_ARGUMENT, MON_E_NO_MEMORY, MON_OK,
+    FD_COUNT_MISMATCH, MON_E_CLOSED, MON_E_INVALID_ARGUMENT, MON_E_NO_MEMORY, MON_E_SEND_PENDING,
+    MON_E_TIMEOUT, MON_OK, MON_WANT_READ, MON_WANT_WRITE,
 };
-use crate::fd::{CFd, set_errno};
+use crate::fd::{CFd, clear_errno, set_errno};
 use crate::guard::{guard, invalid};
+use crate::sys;
+
+/// A frame arriving on a stream socket, between calls.
+#[derive(Debug, Default)]
+struct PartialRecv {
+    /// The header bytes so far (capacity 8).
+    head: Vec<u8>,
+    /// The header, once all 8 bytes are in and checked.
+    header: Option<Header>,
+    /// The frame's fd, which came with its first byte.
+    fd: Option<OwnedFd>,
+    /// The payload so far (capacity: all of it).
+    payload: Vec<u8>,
+}
+
+/// An fd's number and identity (`st_dev`, `st_ino`).
+type FdId = (RawFd, (u64, u64));
+
+/// A frame partly sent.
+#[derive(Debug)]
+struct PartialSend {
+    /// The whole frame, header included.
+    frame: Vec<u8>,
+    /// Bytes of it already sent.
+    sent: usize,
+    /// The fd that went with it: its number and identity.
+    fd: Option<FdId>,
+}
+
+/// The receiving half of an entry.
+#[derive(Debug, Default)]
+struct RecvHalf {
+    channel: Option<Channel<CFd>>,
+    partial: Option<PartialRecv>,
+    /// A sticky error of the channel path (a shared-memory refusal).
+    failed: Option<c_int>,
+}
+
+/// The sending half of an entry.
+#[derive(Debug, Default)]
+struct SendHalf {
+    partial: Option<PartialSend>,
+}
+
+trait Half: Default {
+    fn is_empty(&self) -> bool;
+    fn of(e: &mut Entry) -> &mut Option<Self>;
+}
+
+impl Half for RecvHalf {
+    fn is_empty(&self) -> bool {
+        self.channel.is_none() && self.partial.is_none() && self.failed.is_none()
+    }
+    fn of(e: &mut Entry) -> &mut Option<Self> {
+        &mut e.recv
+    }
+}
+
+impl Half for SendHalf {
+    fn is_empty(&self) -> bool {
+        self.partial.is_none()
+    }
+    fn of(e: &mut Entry) -> &mut Option<Self> {
+        &mut e.send
+    }
+}
 
 #[derive(Debug)]
 struct Entry {
-    fd: CFd,
     identity: (u64, u64),
-    /// `None` while a call is receiving through it.
-    channel: Option<Channel<CFd>>,
+    timeout: Option<Duration>,
+    /// `None` while a call is using it.
+    recv: Option<RecvHalf>,
+    /// `None` while a call is using it.
+    send: Option<SendHalf>,
 }
 
-static CHANNELS: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-
-fn channels() -> MutexGuard<'static, Vec<Entry>> {
-    CHANNELS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Drops every entry whose fd no longer names its socket.
-fn prune(list: &mut Vec<Entry>) {
-    list.retain(|e| CFd::check(e.fd.raw()).is_ok() && e.fd.identity() == Ok(e.identity));
-    // The checks of closed fds are no failure of this call.
-    crate::fd::clear_errno();
-}
-
-/// Keeps a finished client handshake's channel for `recv_fd`.
-pub(crate) fn register(fd: CFd, channel: Channel<CFd>) -> Result<(), c_int> {
-    let identity = fd.identity()?;
-    let mut list = channels();
-    prune(&mut list);
-    list.retain(|e| e.fd != fd);
-    list.push(Entry {
-        fd,
-        identity,
-        channel: Some(channel),
-    });
-    Ok(())
-}
-
-/// Takes the channel of `fd`'s socket out of the registry, if it has one.
-/// `Err` if another call is using it right now.
-fn take(fd: CFd) -> Result<Option<Channel<CFd>>, c_int> {
-    let mut list = channels();
-    let Some(i) = list.iter().position(|e| e.fd == fd) else {
-        return Ok(None);
-    };
-    if fd.identity() != Ok(list[i].identity) {
-        // The registered socket was closed and the number reused.
-        list.swap_remove(i);
-        return Ok(None);
+impl Entry {
+    fn new(identity: (u64, u64)) -> Self {
+        Entry {
+            identity,
+            timeout: None,
+            recv: Some(RecvHalf::default()),
+            send: Some(SendHalf::default()),
+        }
     }
-    match list[i].channel.take() {
-        Some(c) => Ok(Some(c)),
+
+    fn is_empty(&self) -> bool {
+        self.timeout.is_none()
+            && self.recv.as_ref().is_some_and(RecvHalf::is_empty)
+            && self.send.as_ref().is_some_and(SendHalf::is_empty)
+    }
+}
+
+static REGISTRY: Mutex<BTreeMap<RawFd, Entry>> = Mutex::new(BTreeMap::new());
+
+fn registry() -> MutexGuard<'static, BTreeMap<RawFd, Entry>> {
+    // Every change to the map is one call: poisoning cannot leave it
+    // half-updated.
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Drops every entry (not in use) whose fd no longer names its socket.
+fn prune(map: &mut BTreeMap<RawFd, Entry>) {
+    map.retain(|&fd, e| {
+        e.recv.is_none()
+            || e.send.is_none()
+            || CFd::check(fd).is_ok_and(|c| c.identity() == Ok(e.identity))
+    });
+    // The checks of closed fds are no failure of this call.
+    clear_errno();
+}
+
+/// `sock`'s entry, if it has one that is still its socket's; a stale one
+/// (the number reused) is dropped.
+fn entry(map: &mut BTreeMap<RawFd, Entry>, sock: CFd) -> Option<&mut Entry> {
+    let identity = map.get(&sock.raw())?.identity;
+    if sock.identity() != Ok(identity) {
+        map.remove(&sock.raw());
+        clear_errno();
+        return None;
+    }
+    map.get_mut(&sock.raw())
+}
+
+/// Takes one half of `sock`'s entry out for a call, with the timeout.
+/// `MON_E_INVALID_ARGUMENT` (`EBUSY`) if another call is using it.
+fn checkout<H: Half>(sock: CFd) -> Result<(H, Option<Duration>), c_int> {
+    let mut map = registry();
+    let Some(e) = entry(&mut map, sock) else {
+        return Ok((H::default(), None));
+    };
+    let timeout = e.timeout;
+    match H::of(e).take() {
+        Some(h) => Ok((h, timeout)),
         None => {
             set_errno(libc::EBUSY);
             Err(MON_E_INVALID_ARGUMENT)
@@ -84,11 +194,55 @@ fn take(fd: CFd) -> Result<Option<Channel<CFd>>, c_int> {
     }
 }
 
-fn give_back(fd: CFd, channel: Channel<CFd>) {
-    let mut list = channels();
-    if let Some(e) = list.iter_mut().find(|e| e.fd == fd) {
-        e.channel = Some(channel);
+/// Puts a half back; removes an entry left with nothing.
+fn checkin<H: Half>(sock: CFd, half: H) {
+    let mut map = registry();
+    if let Some(e) = map.get_mut(&sock.raw()) {
+        *H::of(e) = Some(half);
+        if e.is_empty() {
+            map.remove(&sock.raw());
+        }
+        return;
     }
+    if half.is_empty() {
+        return;
+    }
+    let Ok(identity) = sock.identity() else {
+        return;
+    };
+    prune(&mut map);
+    let mut e = Entry::new(identity);
+    *H::of(&mut e) = Some(half);
+    map.insert(sock.raw(), e);
+}
+
+/// Runs `f` on one half of `sock`'s entry.
+fn with_half<H: Half, T>(
+    sock: CFd,
+    f: impl FnOnce(&mut H, Option<Duration>) -> Result<T, c_int>,
+) -> Result<T, c_int> {
+    let (mut half, timeout) = checkout::<H>(sock)?;
+    let r = f(&mut half, timeout);
+    checkin(sock, half);
+    r
+}
+
+/// Keeps a finished client handshake's channel for `recv_fd`.
+pub(crate) fn register(fd: CFd, channel: Channel<CFd>) -> Result<(), c_int> {
+    let identity = fd.identity()?;
+    let mut map = registry();
+    prune(&mut map);
+    let e = match entry(&mut map, fd) {
+        Some(e) => e,
+        None => map.entry(fd.raw()).or_insert(Entry::new(identity)),
+    };
+    // A call receiving on this socket right now is a caller's bug; it
+    // would put its half back over this one.
+    e.recv = Some(RecvHalf {
+        channel: Some(channel),
+        ..RecvHalf::default()
+    });
+    Ok(())
 }
 
 /// The C code of a driver error; an I/O error's errno is recorded.
@@ -99,40 +253,270 @@ pub(crate) fn driver_error(e: &mon_ipc_std::Error) -> c_int {
     crate::codes::of_error(e)
 }
 
+/// The code of a protocol error found here.
+fn peer(e: PeerError) -> c_int {
+    crate::codes::of_error(&mon_ipc_std::Error::Protocol(e.into()))
+}
+
+/// How a call waits: not at all (non-blocking socket: `MON_WANT_*`), or
+/// until the deadline (`None`: for ever).
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    NonBlocking,
+    Blocking(Option<Instant>),
+}
+
+impl Mode {
+    fn of(sock: CFd, timeout: Option<Duration>) -> Result<Mode, c_int> {
+        Ok(match sys::is_nonblocking(sock.raw())? {
+            true => Mode::NonBlocking,
+            false => Mode::Blocking(timeout.map(|t| Instant::now() + t)),
+        })
+    }
+
+    /// Where the socket would block: `MON_WANT_*`, or wait (`MON_E_TIMEOUT`
+    /// at the deadline).
+    fn wait(self, sock: CFd, write: bool) -> Result<(), c_int> {
+        match self {
+            Mode::NonBlocking if write => Err(MON_WANT_WRITE),
+            Mode::NonBlocking => Err(MON_WANT_READ),
+            Mode::Blocking(deadline) => sys::wait(sock.raw(), write, deadline),
+        }
+    }
+}
+
+/// Whether a code means "call again": the state is kept.
+fn again(code: c_int) -> bool {
+    matches!(code, MON_WANT_READ | MON_WANT_WRITE | MON_E_TIMEOUT)
+}
+
+/// The limits of the plain receive: 1 fd, 16 MiB, what the C API's
+/// handshakes advertise.
+fn limits() -> Limits {
+    Limits::new(1, DEFAULT_MAX_PAYLOAD).unwrap_or_default()
+}
+
+/// A received frame, owned: its kind, payload (the application's bytes
+/// for shared memory: the 12-byte header checked and taken off) and fds.
+struct Frame {
+    kind: Kind,
+    payload: Bytes,
+    fds: Vec<OwnedFd>,
+    /// A region the driver's seqpacket receive checked and mapped already.
+    region: Option<SharedMemory>,
+}
+
+/// One frame from a stream socket, resuming `half`'s partial frame.
+fn recv_stream(half: &mut RecvHalf, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
+    let mut st = half.partial.take().unwrap_or_default();
+    match recv_stream_step(&mut st, sock, mode) {
+        Ok(f) => Ok(f),
+        Err(code) => {
+            if again(code) && !st.head.is_empty() {
+                half.partial = Some(st);
+            }
+            Err(code)
+        }
+    }
+}
+
+fn recv_stream_step(st: &mut PartialRecv, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
+    loop {
+        let header = match st.header {
+            Some(h) => h,
+            None => {
+                if st.head.capacity() < HEADER_LEN {
+                    st.head.reserve_exact(HEADER_LEN);
+                }
+                let had = st.head.len();
+                let got = match sys::recv_some(sock.raw(), &mut st.head, HEADER_LEN - had) {
+                    Ok(g) => g,
+                    Err(libc::EAGAIN) => {
+                        mode.wait(sock, false)?;
+                        continue;
+                    }
+                    Err(e) => return Err(sys::io(e)),
+                };
+                if got.ctrunc {
+                    return Err(peer(PeerError::ControlTruncated));
+                }
+                if got.n == 0 {
+                    return Err(match (had, got.fds.is_empty()) {
+                        (0, true) => MON_E_CLOSED,
+                        (_, true) => peer(PeerError::EofInFrame),
+                        _ => peer(PeerError::FdsWithoutFrame),
+                    });
+                }
+                // Fds belong to the read in which the frame's first byte
+                // arrived.
+                if had > 0 && !got.fds.is_empty() {
+                    return Err(peer(PeerError::FdsWithoutFrame));
+                }
+                if got.fds.len() > 1 {
+                    return Err(FD_COUNT_MISMATCH);
+                }
+                if had == 0 {
+                    st.fd = got.fds.into_iter().next();
+                }
+                let Ok(bytes) = <[u8; HEADER_LEN]>::try_from(&st.head[..]) else {
+                    continue;
+                };
+                let h = Header::from_bytes(&bytes);
+                h.check(limits()).map_err(peer)?;
+                match (h.nfds, st.fd.is_some()) {
+                    (0, false) | (1, true) => {}
+                    (_, false) => return Err(peer(PeerError::FdsMissing)),
+                    _ => return Err(FD_COUNT_MISMATCH),
+                }
+                if st.payload.try_reserve_exact(h.len as usize).is_err() {
+                    set_errno(libc::ENOMEM);
+                    return Err(MON_E_NO_MEMORY);
+                }
+                st.header = Some(h);
+                h
+            }
+        };
+        let left = header.len as usize - st.payload.len();
+        if left == 0 {
+            return frame(header, std::mem::take(&mut st.payload), st.fd.take());
+        }
+        let got = match sys::recv_some(sock.raw(), &mut st.payload, left) {
+            Ok(g) => g,
+            Err(libc::EAGAIN) => {
+                mode.wait(sock, false)?;
+                continue;
+            }
+            Err(e) => return Err(sys::io(e)),
+        };
+        if got.ctrunc || !got.fds.is_empty() {
+            return Err(peer(PeerError::FdsWithoutFrame));
+        }
+        if got.n == 0 {
+            return Err(peer(PeerError::EofInFrame));
+        }
+    }
+}
+
+/// A complete frame's kind, with a shared-memory header checked and
+/// taken off the payload.
+fn frame(header: Header, payload: Vec<u8>, fd: Option<OwnedFd>) -> Result<Frame, c_int> {
+    let fds: Vec<OwnedFd> = fd.into_iter().collect();
+    if header.kind != KIND_SHM {
+        return Ok(Frame {
+            kind: Kind::Data,
+            payload: Bytes::from(payload),
+            fds,
+            region: None,
+        });
+    }
+    let shm = ShmHeader::parse(&payload).map_err(peer)?;
+    shm.check(DEFAULT_MAX_SHM_SIZE).map_err(peer)?;
+    Ok(Frame {
+        kind: Kind::SharedMemory(shm),
+        payload: Bytes::from(payload).slice(SHM_HEADER_LEN..),
+        fds,
+        region: None,
+    })
+}
+
+/// One frame through the client handshake's channel. A blocking socket
+/// with a timeout gets `SO_RCVTIMEO` for the time left during the call
+/// (and its old value back after it): the channel then reads without
+/// waiting past the deadline, and keeps a partial frame for the next call.
+fn recv_channel(channel: &mut Channel<CFd>, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
+    fn owned(r: mon_ipc_std::Result<Recv<'_>>) -> Result<Option<Frame>, c_int> {
+        match r {
+            Ok(Recv::Frame(m)) => Ok(Some(Frame {
+                kind: m.kind,
+                payload: m.payload,
+                fds: m.fds.collect(),
+                region: None,
+            })),
+            Ok(Recv::WouldBlock) => Ok(None),
+            Ok(Recv::Eof) => Err(MON_E_CLOSED),
+            Err(e) => Err(driver_error(&e)),
+        }
+    }
+    match mode {
+        Mode::NonBlocking => owned(channel.try_recv())?.ok_or(MON_WANT_READ),
+        Mode::Blocking(None) => match channel.recv() {
+            Ok(Some(m)) => Ok(Frame {
+                kind: m.kind,
+                payload: m.payload,
+                fds: m.fds.collect(),
+                region: None,
+            }),
+            Ok(None) => Err(MON_E_CLOSED),
+            Err(e) => Err(driver_error(&e)),
+        },
+        Mode::Blocking(Some(deadline)) => loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(MON_E_TIMEOUT);
+            }
+            let old = sys::set_rcvtimeo(sock.raw(), Some(left))?;
+            let r = owned(channel.try_recv());
+            sys::restore_rcvtimeo(sock.raw(), old)?;
+            if let Some(f) = r? {
+                return Ok(f);
+            }
+        },
+    }
+}
+
+/// One frame, by whichever path the socket takes: its channel, the
+/// resumable stream receive, or (seqpacket: a record comes whole or not
+/// at all, so there is nothing to resume) the driver's receive once a
+/// record is there.
+fn recv_any(half: &mut RecvHalf, sock: CFd, mode: Mode, shm: bool) -> Result<Frame, c_int> {
+    if let Some(code) = half.failed {
+        return Err(code);
+    }
+    if let Some(channel) = half.channel.as_mut() {
+        let r = recv_channel(channel, sock, mode);
+        if r.as_ref().err() == Some(&MON_E_CLOSED) {
+            half.channel = None;
+        }
+        return r;
+    }
+    if !sys::is_seqpacket(sock.raw())? {
+        return recv_stream(half, sock, mode);
+    }
+    while !sys::peek_ready(sock.raw())? {
+        mode.wait(sock, false)?;
+    }
+    let mut buf = Vec::new();
+    if shm {
+        let region = with_bytes_mut(&mut buf, |b| mon_ipc_std::recv_shm(sock, b))?;
+        return Ok(Frame {
+            kind: Kind::Data,
+            payload: Bytes::from(buf),
+            fds: Vec::new(),
+            region: Some(region),
+        });
+    }
+    let fd = with_bytes_mut(&mut buf, |b| mon_ipc_std::recv_fd(sock, b))?;
+    Ok(Frame {
+        kind: Kind::Data,
+        payload: Bytes::from(buf),
+        fds: fd.into_iter().collect(),
+        region: None,
+    })
+}
+
 /// One frame with 0 or 1 fd; the payload goes into `dst`.
 pub(crate) fn recv(sock: CFd, dst: &mut Vec<u8>) -> Result<Option<OwnedFd>, c_int> {
-    match take(sock)? {
-        Some(mut channel) => {
-            let r = recv_channel(&mut channel, dst);
-            give_back(sock, channel);
-            r
+    with_half(sock, |half: &mut RecvHalf, timeout| {
+        let mode = Mode::of(sock, timeout)?;
+        let mut f = recv_any(half, sock, mode, false)?;
+        // The negotiated limit is 1 fd per frame, so a channel has refused
+        // any frame with more already; this is a second line.
+        if f.fds.len() > 1 {
+            return Err(FD_COUNT_MISMATCH);
         }
-        None => recv_plain(sock, dst),
-    }
-}
-
-fn recv_channel(channel: &mut Channel<CFd>, dst: &mut Vec<u8>) -> Result<Option<OwnedFd>, c_int> {
-    let msg = match channel.recv() {
-        Ok(Some(msg)) => msg,
-        Ok(None) => return Err(MON_E_CLOSED),
-        Err(e) => return Err(driver_error(&e)),
-    };
-    let mut fds: Vec<OwnedFd> = msg.fds.collect();
-    // The negotiated limit is 1 fd per frame, so the channel has refused
-    // any frame with more already; this is a second line.
-    if fds.len() > 1 {
-        return Err(FD_COUNT_MISMATCH);
-    }
-    if dst.try_reserve(msg.payload.len()).is_err() {
-        set_errno(libc::ENOMEM);
-        return Err(MON_E_NO_MEMORY);
-    }
-    dst.extend_from_slice(&msg.payload);
-    Ok(fds.pop())
-}
-
-fn recv_plain(sock: CFd, dst: &mut Vec<u8>) -> Result<Option<OwnedFd>, c_int> {
-    with_bytes_mut(dst, |buf| mon_ipc_std::recv_fd(sock, buf))
+        append(dst, &f.payload)?;
+        Ok(f.fds.pop())
+    })
 }
 
 /// Runs a driver receive on `dst` as a `BytesMut`: zero-copy both ways,
@@ -141,48 +525,246 @@ fn with_bytes_mut<T>(
     dst: &mut Vec<u8>,
     recv: impl FnOnce(&mut BytesMut) -> mon_ipc_std::Result<T>,
 ) -> Result<T, c_int> {
-    let mut buf = BytesMut::from(bytes::Bytes::from(std::mem::take(dst)));
+    let mut buf = BytesMut::from(Bytes::from(std::mem::take(dst)));
     let r = recv(&mut buf);
     *dst = Vec::from(buf);
     r.map_err(|e| driver_error(&e))
 }
 
-/// One frame with `fd` attached, if given.
-pub(crate) fn send(sock: CFd, payload: &[u8], fd: Option<CFd>) -> c_int {
-    use std::os::fd::AsFd;
-    let fd = fd.as_ref().map(AsFd::as_fd);
-    match mon_ipc_std::send_fd(sock, payload, fd) {
+/// One shared-memory frame (`mon_ipc_recv_shm`). On the channel path a
+/// refusal is sticky, like every channel error. The application's bytes
+/// are appended to `app`; on error nothing is appended, nothing stays
+/// mapped and the fd is closed.
+pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_int> {
+    with_half(sock, |half: &mut RecvHalf, timeout| {
+        let mode = Mode::of(sock, timeout)?;
+        let sticky = half.channel.is_some();
+        let mut f = recv_any(half, sock, mode, true)?;
+        let r = match (f.kind, f.fds.len()) {
+            _ if f.region.is_some() => f.region.take().ok_or(MON_E_INVALID_ARGUMENT),
+            (Kind::SharedMemory(h), 1) => {
+                let fd = f.fds.into_iter().next().ok_or(MON_E_INVALID_ARGUMENT)?;
+                SharedMemory::from_fd(fd, h).map_err(|e| driver_error(&e))
+            }
+            (Kind::SharedMemory(_), _) => Err(peer(PeerError::ShmFdCount)),
+            (Kind::Data, _) => Err(driver_error(&mon_ipc_std::Error::ShmExpected)),
+        };
+        match r {
+            Ok(region) => {
+                append(app, &f.payload)?;
+                Ok(region)
+            }
+            Err(code) => {
+                if sticky {
+                    half.failed = Some(code);
+                }
+                Err(code)
+            }
+        }
+    })
+}
+
+/// Sends the frame made of `parts` with `fd` on its first byte, or
+/// resumes the socket's partial frame if it is this one.
+fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
+    // The fd's identity, needed only once a frame is partly sent.
+    let fd_id = || -> Result<Option<FdId>, c_int> {
+        fd.map(|f| f.identity().map(|id| (f.raw(), id))).transpose()
+    };
+    let r = with_half(sock, |half: &mut SendHalf, timeout| {
+        let mode = Mode::of(sock, timeout)?;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(p) = &half.partial {
+            let mut at = 0;
+            let same = p.fd == fd_id()?
+                && p.frame.len() == total
+                && parts.iter().all(|part| {
+                    let eq = p.frame[at..at + part.len()] == **part;
+                    at += part.len();
+                    eq
+                });
+            if !same {
+                set_errno(libc::EBUSY);
+                return Err(MON_E_SEND_PENDING);
+            }
+        } else {
+            // The first sendmsg, with the fd, straight from the caller's
+            // bytes; a copy is made only if it is short.
+            let n = loop {
+                match sys::send_some(sock.raw(), &parts, fd.map(CFd::raw)) {
+                    Ok(n) => break n,
+                    Err(libc::EAGAIN) => mode.wait(sock, true)?,
+                    Err(e) => return Err(sys::io(e)),
+                }
+            };
+            if n >= total {
+                return Ok(());
+            }
+            let mut frame = Vec::new();
+            if frame.try_reserve_exact(total).is_err() {
+                set_errno(libc::ENOMEM);
+                return Err(MON_E_NO_MEMORY);
+            }
+            for part in parts {
+                frame.extend_from_slice(part);
+            }
+            half.partial = Some(PartialSend {
+                frame,
+                sent: n,
+                fd: fd_id()?,
+            });
+        }
+        send_rest(half, sock, mode)
+    });
+    match r {
         Ok(()) => MON_OK,
-        Err(e) => driver_error(&e),
+        Err(code) => code,
     }
 }
 
-/// One shared-memory frame (`mon_ipc_recv_shm`): through the socket's
-/// channel if a client handshake left one (a refusal is then sticky, like
-/// every channel error), else by the driver's stateless `recv_shm`. The
-/// application's bytes are appended to `app`; on error nothing is
-/// appended, nothing stays mapped and the fd is closed.
-pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_int> {
-    let Some(mut channel) = take(sock)? else {
-        return with_bytes_mut(app, |buf| mon_ipc_std::recv_shm(sock, buf));
+/// Sends the rest of the partial frame; it stays for a retry on
+/// `MON_WANT_WRITE` / `MON_E_TIMEOUT` and is dropped on any other error.
+fn send_rest(half: &mut SendHalf, sock: CFd, mode: Mode) -> Result<(), c_int> {
+    while let Some(p) = half.partial.as_mut() {
+        if p.sent >= p.frame.len() {
+            half.partial = None;
+            break;
+        }
+        match sys::send_some(sock.raw(), &[&p.frame[p.sent..]], None) {
+            Ok(n) => p.sent += n,
+            Err(libc::EAGAIN) => {
+                if let Err(code) = mode.wait(sock, true) {
+                    if !again(code) {
+                        half.partial = None;
+                    }
+                    return Err(code);
+                }
+            }
+            Err(e) => {
+                half.partial = None;
+                return Err(sys::io(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One data frame with `fd` attached, if given.
+pub(crate) fn send(sock: CFd, payload: &[u8], fd: Option<CFd>) -> c_int {
+    let Ok(len) = u32::try_from(payload.len()) else {
+        return crate::codes::of_error(&mon_ipc_std::Error::Protocol(
+            mon_ipc::UsageError::SendTooLarge.into(),
+        ));
     };
-    let r = match channel.recv_shm() {
-        Ok(Some(m)) => Ok(m),
-        Ok(None) => Err(MON_E_CLOSED),
-        Err(e) => Err(driver_error(&e)),
+    let header = Header {
+        len,
+        nfds: fd.is_some().into(),
+        kind: Kind::Data.byte(),
+        reserved: 0,
+    }
+    .to_bytes();
+    send_parts(sock, [&header[..], &[], payload], fd)
+}
+
+/// One shared-memory frame: `region` (sealed with `F_SEAL_SEAL` first)
+/// with `app` after the frame's 12-byte header.
+pub(crate) fn send_shm(sock: CFd, region: &SharedMemory, app: &[u8]) -> c_int {
+    use std::os::fd::{AsFd, AsRawFd};
+    let shm = match region.seal().and_then(|()| region.header()) {
+        Ok(h) => h,
+        Err(e) => return driver_error(&e),
     };
-    give_back(sock, channel);
-    let m = r?;
-    append(app, &m.payload)?;
-    Ok(m.region)
+    let Some(Ok(len)) = SHM_HEADER_LEN.checked_add(app.len()).map(u32::try_from) else {
+        return crate::codes::of_error(&mon_ipc_std::Error::Protocol(
+            mon_ipc::UsageError::SendTooLarge.into(),
+        ));
+    };
+    let header = Header {
+        len,
+        nfds: 1,
+        kind: KIND_SHM,
+        reserved: 0,
+    }
+    .to_bytes();
+    let fd = match CFd::check(region.as_fd().as_raw_fd()) {
+        Ok(fd) => fd,
+        Err(code) => return code,
+    };
+    send_parts(sock, [&header[..], &shm.to_bytes()[..], app], Some(fd))
+}
+
+/// `mon_ipc_set_timeout`.
+fn set_timeout(sock: CFd, timeout: Option<Duration>) -> c_int {
+    let identity = match sock.identity() {
+        Ok(id) => id,
+        Err(code) => return code,
+    };
+    let mut map = registry();
+    if entry(&mut map, sock).is_none() {
+        if timeout.is_none() {
+            return MON_OK;
+        }
+        prune(&mut map);
+        map.insert(sock.raw(), Entry::new(identity));
+    }
+    if let Some(e) = map.get_mut(&sock.raw()) {
+        e.timeout = timeout;
+        if e.is_empty() {
+            map.remove(&sock.raw());
+        }
+    }
+    MON_OK
+}
+
+/// Sets the timeout of the blocking `mon_ipc_send_fd`, `mon_ipc_recv_fd`,
+/// `mon_ipc_send_shm` and `mon_ipc_recv_shm` on the socket `fd`:
+/// `timeout_ms` milliseconds for each call to complete its frame, or -1
+/// for none (the default). At the deadline the call returns
+/// [`MON_E_TIMEOUT`] and keeps its partial frame for the next call, as
+/// after `MON_WANT_*`. Kept until [`mon_ipc_forget`]. 0 or
+/// [`MON_E_INVALID_ARGUMENT`] (closed fd, `timeout_ms` < -1).
+#[unsafe(no_mangle)]
+pub extern "C" fn mon_ipc_set_timeout(fd: c_int, timeout_ms: c_int) -> c_int {
+    guard(|| {
+        let timeout = match timeout_ms {
+            -1 => None,
+            ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
+            _ => return invalid(),
+        };
+        match CFd::check(fd) {
+            Ok(sock) => set_timeout(sock, timeout),
+            Err(code) => code,
+        }
+    })
+}
+
+/// Drops everything the library keeps for the socket `fd`: a partial
+/// frame (closing the fd it holds), the client handshake's channel, the
+/// timeout. Call it before `close(fd)`. 0, or [`MON_E_INVALID_ARGUMENT`]
+/// for a negative fd; a socket with nothing kept is no error.
+#[unsafe(no_mangle)]
+pub extern "C" fn mon_ipc_forget(fd: c_int) -> c_int {
+    guard(|| {
+        if fd < 0 {
+            return invalid();
+        }
+        let gone = registry().remove(&fd);
+        drop(gone);
+        MON_OK
+    })
 }
 
 /// Receives one frame from the socket `source_fd`: appends its payload to
 /// `dst` and stores its fd (owned by the caller, `FD_CLOEXEC`) in
-/// `*fd_received`, or -1 if it carried none. Waits for the whole frame,
-/// also on a non-blocking socket. 0 or a negative error code; on error
-/// nothing is appended, `*fd_received` is -1 and every fd that arrived is
-/// closed (a frame with more than one fd is an error).
+/// `*fd_received`, or -1 if it carried none. 0 or a negative error code;
+/// on error nothing is appended, `*fd_received` is -1 and every fd that
+/// arrived is closed (a frame with more than one fd is an error).
+///
+/// On a non-blocking socket it never waits: [`MON_WANT_READ`] when the
+/// frame is not complete yet; the part that came (and its fd) is kept for
+/// the next call on this socket, which continues the same frame. On a
+/// blocking socket it waits, at most the socket's `mon_ipc_set_timeout`
+/// ([`MON_E_TIMEOUT`], partial frame kept likewise).
 ///
 /// # Safety
 ///
@@ -228,8 +810,15 @@ pub unsafe extern "C" fn mon_ipc_recv_fd(
 /// Sends the bytes of `src` as one frame on the socket `target_fd`, with
 /// the fd `fd_to_send` attached (the caller keeps it; the peer gets a
 /// duplicate). Extension: `fd_to_send` = -1 sends the data without an fd.
-/// Waits until the whole frame is sent, also on a non-blocking socket.
 /// 0 or a negative error code.
+///
+/// On a non-blocking socket it never waits: [`MON_WANT_WRITE`] when the
+/// socket is full; if part of the frame went out (the fd goes with its
+/// first byte), the rest is kept and the next call with the same bytes
+/// and fd continues it, never sending a byte or the fd twice; another
+/// buffer or fd meanwhile is [`MON_E_SEND_PENDING`]. On a blocking socket
+/// it waits, at most the socket's `mon_ipc_set_timeout` ([`MON_E_TIMEOUT`],
+/// partial frame kept likewise).
 ///
 /// # Safety
 ///

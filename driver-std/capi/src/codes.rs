@@ -34,7 +34,9 @@ pub const MON_WANT_WRITE: c_int = 3;
 pub const MON_E_INVALID_ARGUMENT: c_int = -1;
 /// A system call failed; `mon_ipc_last_errno()` (and `errno`) say why.
 pub const MON_E_IO: c_int = -2;
-/// A timeout expired (reserved: the step-wise calls have no clock).
+/// A blocking send or receive found no room / no input until the
+/// deadline of `mon_ipc_set_timeout`; its partial frame is kept (call
+/// again to resume).
 pub const MON_E_TIMEOUT: c_int = -3;
 /// `mon_ipc_recv_fd`: the peer closed the connection at a frame boundary.
 pub const MON_E_CLOSED: c_int = -4;
@@ -50,6 +52,11 @@ pub const MON_E_PEER_GONE: c_int = -8;
 pub const MON_E_NO_MEMORY: c_int = -9;
 /// A bug in the library (a caught panic); the state is unusable.
 pub const MON_E_INTERNAL: c_int = -10;
+
+/// `mon_ipc_send_fd` / `mon_ipc_send_shm` with another buffer or fd
+/// while part of an earlier frame is still unsent on the socket: call
+/// again with the same arguments (or `mon_ipc_forget` and close).
+pub const MON_E_SEND_PENDING: c_int = -18;
 
 /// `fd_count_mismatch`: also what `mon_ipc_recv_fd` says of a frame with
 /// more than one fd.
@@ -93,6 +100,8 @@ pub(crate) const TABLE: &[Code] = &[
     c(-15, c"shm_expected"),
     c(-16, c"shm_out_of_range"),
     c(-17, c"shm_read_only"),
+    // The C API's resumable sends.
+    c(MON_E_SEND_PENDING, c"send_pending"),
     // Peer errors, PROTOCOL.md section 5.
     c(-100, c"eof_before_hello"),
     c(-101, c"hello_fds"),

@@ -32,14 +32,26 @@
 //! it, and during a handshake until `*_end`. A received fd
 //! (`mon_ipc_recv_fd`) belongs to the caller and has `FD_CLOEXEC` set.
 //!
+//! # Non-blocking sockets and timeouts
+//!
+//! [`mon_ipc_recv_fd`], [`mon_ipc_send_fd`], [`mon_ipc_recv_shm`] and
+//! [`mon_ipc_send_shm`] return [`MON_WANT_READ`] / [`MON_WANT_WRITE`] on a
+//! non-blocking socket and resume the same frame on the next call; on a
+//! blocking socket they wait, at most [`mon_ipc_set_timeout`]'s time
+//! ([`MON_E_TIMEOUT`], the partial frame kept likewise). The partial
+//! frames, a client handshake's channel and the timeout live in a
+//! per-socket registry (`channels.rs`, keyed by fd and socket identity),
+//! freed by [`mon_ipc_forget`] before `close`.
+//!
 //! # Return codes
 //!
 //! `0` success; [`MON_CONTINUE`] (1), [`MON_WANT_READ`] (2),
 //! [`MON_WANT_WRITE`] (3): call the step again (when the socket is ready);
 //! negative: an error, fixed numbers listed in the header and `README.md`
 //! (`-1` to `-10` the C API and the system, `-11` to `-17` the driver's
-//! shared-memory refusals and access errors, `-100` to `-139` the peer's
-//! errors, `-200` to `-209` usage errors of PROTOCOL.md section 5).
+//! shared-memory refusals and access errors, `-18`
+//! [`MON_E_SEND_PENDING`], `-100` to `-139` the peer's errors, `-200` to
+//! `-209` usage errors of PROTOCOL.md section 5).
 #![allow(unsafe_code)]
 
 mod auth;
@@ -49,6 +61,7 @@ mod codes;
 mod fd;
 mod guard;
 mod shm;
+mod sys;
 
 pub use auth::{
     mon_ipc_auth_client_end, mon_ipc_auth_client_init, mon_ipc_auth_client_step,
@@ -58,11 +71,12 @@ pub use buffer::{
     mon_buffer, mon_buffer_append, mon_buffer_clear, mon_buffer_data, mon_buffer_free,
     mon_buffer_length, mon_buffer_new,
 };
-pub use channels::{mon_ipc_recv_fd, mon_ipc_send_fd};
+pub use channels::{mon_ipc_forget, mon_ipc_recv_fd, mon_ipc_send_fd, mon_ipc_set_timeout};
 pub use codes::{
     MON_CONTINUE, MON_E_CLOSED, MON_E_INTERNAL, MON_E_INVALID_ARGUMENT, MON_E_IO,
-    MON_E_KERNEL_TOO_OLD, MON_E_NO_MEMORY, MON_E_PEER_GONE, MON_E_TIMEOUT, MON_E_TOO_MANY_FDS,
-    MON_E_UNSUPPORTED_SOCKET, MON_OK, MON_WANT_READ, MON_WANT_WRITE, mon_ipc_strerror,
+    MON_E_KERNEL_TOO_OLD, MON_E_NO_MEMORY, MON_E_PEER_GONE, MON_E_SEND_PENDING, MON_E_TIMEOUT,
+    MON_E_TOO_MANY_FDS, MON_E_UNSUPPORTED_SOCKET, MON_OK, MON_WANT_READ, MON_WANT_WRITE,
+    mon_ipc_strerror,
 };
 pub use fd::mon_ipc_last_errno;
 pub use shm::{

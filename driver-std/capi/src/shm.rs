@@ -1,9 +1,7 @@
 //! `mon_ipc_shm_*`, `mon_ipc_send_shm` and `mon_ipc_recv_shm`: shared-memory
 //! regions ([`SharedMemory`]) for C, and the shared-memory frame (kind 1,
-//! PROTOCOL.md 4.2) sent and received without state, like
-//! `mon_ipc_send_fd` / `mon_ipc_recv_fd`, by the driver's
-//! [`mon_ipc_std::send_shm`] / [`mon_ipc_std::recv_shm`] (the receive is in
-//! `channels.rs`, since a client handshake may have left a channel).
+//! PROTOCOL.md 4.2) sent and received like `mon_ipc_send_fd` /
+//! `mon_ipc_recv_fd`, resumable, by `channels.rs`.
 
 use std::ffi::{c_int, c_void};
 
@@ -26,16 +24,13 @@ pub struct mon_shm {
 
 /// Sends `region` in one shared-memory frame with `app` as the
 /// application's bytes (`F_SEAL_SEAL` added if it is not there yet),
-/// waiting on a non-blocking socket. At most what the C API's handshakes
+/// resumable like `mon_ipc_send_fd`. At most what the C API's handshakes
 /// advertise: 16 MiB of payload, the 12-byte header included.
 pub(crate) fn send(sock: CFd, region: &SharedMemory, app: &[u8]) -> c_int {
     if SHM_HEADER_LEN.saturating_add(app.len()) > DEFAULT_MAX_PAYLOAD as usize {
         return crate::codes::of_error(&Error::Protocol(UsageError::SendTooLarge.into()));
     }
-    match mon_ipc_std::send_shm(sock, region, app) {
-        Ok(()) => MON_OK,
-        Err(e) => crate::channels::driver_error(&e),
-    }
+    channels::send_shm(sock, region, app)
 }
 
 /// Whether `[a, a + alen)` and `[b, b + blen)` overlap.
@@ -282,8 +277,9 @@ pub unsafe extern "C" fn mon_ipc_shm_free(shm: *mut mon_shm) {
 /// with the bytes of `app_bytes` (NULL: none) after the frame's 12-byte
 /// header. First adds `F_SEAL_SEAL`, so that after this no seal can be
 /// added (nor [`mon_ipc_shm_seal_read_only`]) and the size never changes.
-/// The peer gets its own fd of the region; the caller keeps `shm`. Waits
-/// until the whole frame is sent, also on a non-blocking socket. 0 or a
+/// The peer gets its own fd of the region; the caller keeps `shm`. On a
+/// non-blocking socket `MON_WANT_WRITE` and on a blocking one with a
+/// timeout `MON_E_TIMEOUT`, resumable as for `mon_ipc_send_fd`. 0 or a
 /// negative error code (`MON_E_SEND_TOO_LARGE` for more than 16 MiB - 12
 /// application bytes).
 ///
@@ -322,8 +318,9 @@ pub unsafe extern "C" fn mon_ipc_send_shm(
 /// (`MON_E_SHM_NOT_READABLE`). A data frame is `MON_E_SHM_EXPECTED`. On
 /// any error `*shm` is NULL, nothing is appended or mapped and every fd
 /// that came is closed; the frame was consumed, but a refusal is a channel
-/// error: close the connection. Waits for the whole frame, also on a
-/// non-blocking socket.
+/// error: close the connection. On a non-blocking socket
+/// `MON_WANT_READ` and on a blocking one with a timeout `MON_E_TIMEOUT`,
+/// resumable as for `mon_ipc_recv_fd`.
 ///
 /// # Safety
 ///

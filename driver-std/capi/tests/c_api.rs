@@ -43,6 +43,8 @@ const EXPORTS: &[&str] = &[
     "mon_ipc_shm_free",
     "mon_ipc_send_shm",
     "mon_ipc_recv_shm",
+    "mon_ipc_set_timeout",
+    "mon_ipc_forget",
 ];
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
@@ -219,6 +221,34 @@ fn error_paths() {
 #[test]
 fn shared_memory_hand_over_and_refusals() {
     run(&compile("shm", false));
+}
+
+#[test]
+fn nonblocking_every_cut_of_a_frame() {
+    run(&compile("cuts", false));
+}
+
+#[test]
+fn blocking_timeouts_within_twice_the_deadline() {
+    run(&compile("timeouts", false));
+}
+
+#[test]
+fn poll_server_drops_stalled_clients_and_serves_the_rest() {
+    run(&compile("poll_server", false));
+}
+
+/// The README's poll loop is `tests/c/readme_poll_loop.c`, verbatim, and
+/// it runs.
+#[test]
+fn readme_poll_loop_is_the_tested_file_and_runs() {
+    let readme = std::fs::read_to_string(crate_dir().join("README.md")).unwrap();
+    let file = std::fs::read_to_string(crate_dir().join("tests/c/readme_poll_loop.c")).unwrap();
+    assert!(
+        readme.contains(&format!("```c\n{file}```\n")),
+        "README.md must show tests/c/readme_poll_loop.c verbatim"
+    );
+    run(&compile("readme_poll_loop", false));
 }
 
 #[test]

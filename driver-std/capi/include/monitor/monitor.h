@@ -68,7 +68,8 @@ typedef struct {
                                           (errno EBADF), unknown, ended, busy or other-role
                                           state, or a step on another fd than init's */
 #define MON_E_IO                 (-2)  /* "io": a system call failed; see mon_ipc_last_errno() */
-#define MON_E_TIMEOUT            (-3)  /* "timeout": reserved (the step functions have no clock) */
+#define MON_E_TIMEOUT            (-3)  /* "timeout": a blocking send/recv passed its mon_ipc_set_timeout
+                                          deadline; the partial frame is kept: call again */
 #define MON_E_CLOSED             (-4)  /* "closed": mon_ipc_recv_fd: the peer closed at a frame boundary */
 #define MON_E_UNSUPPORTED_SOCKET (-5)  /* "unsupported_socket": not an AF_UNIX stream/seqpacket socket */
 #define MON_E_TOO_MANY_FDS       (-6)  /* "too_many_fds": more than 253 fds in one sendmsg */
@@ -84,6 +85,10 @@ typedef struct {
 #define MON_E_SHM_EXPECTED       (-15) /* "shm_expected": a data frame where a region was expected */
 #define MON_E_SHM_OUT_OF_RANGE   (-16) /* "shm_out_of_range": an access beyond the region */
 #define MON_E_SHM_READ_ONLY      (-17) /* "shm_read_only": a write to a read-only region */
+/* The C API's resumable sends. */
+#define MON_E_SEND_PENDING       (-18) /* "send_pending": mon_ipc_send_fd / mon_ipc_send_shm with
+                                          another buffer or fd while part of an earlier frame is
+                                          unsent: call again with the same arguments */
 
 /* -100 .. -199: the peer misbehaved, failed authentication or refused us
    (PROTOCOL.md section 5; the string is the macro's suffix in lower case). */
@@ -215,6 +220,40 @@ void mon_ipc_auth_server_end(void *state);
 /* Messages with file descriptors                                      */
 
 /*
+ * Non-blocking sockets and timeouts (mon_ipc_recv_fd, mon_ipc_send_fd,
+ * mon_ipc_recv_shm, mon_ipc_send_shm):
+ *
+ * - On an O_NONBLOCK socket these calls never wait. Where the socket
+ *   would block they return MON_WANT_READ / MON_WANT_WRITE: poll() for
+ *   POLLIN / POLLOUT and call again. Part of a frame that already came
+ *   (with its fd) or already went out is kept by the library for this
+ *   socket, so the next call continues the same frame: no byte and no fd
+ *   is lost, duplicated or delivered twice.
+ * - A send resumed must be called with the same bytes and the same fd
+ *   (the library compares them with its copy of the frame); anything else
+ *   is MON_E_SEND_PENDING and changes nothing. Sending and receiving are
+ *   independent: a socket may have a partial frame each way.
+ * - On a blocking socket they wait, for ever by default, or at most
+ *   mon_ipc_set_timeout()'s time per call: then MON_E_TIMEOUT, with the
+ *   partial frame kept exactly as after MON_WANT_*. A timed-out call
+ *   sent/consumed nothing or only a part that the next call continues.
+ * - The per-socket state (keyed by the fd and the socket's st_dev/st_ino,
+ *   so a reused fd number never gets another socket's state) is created
+ *   when a call returns MON_WANT_* / MON_E_TIMEOUT with part of a frame
+ *   done, or by mon_ipc_set_timeout; a client handshake's leftover input
+ *   is kept there too. A partial frame is freed when it completes, on EOF
+ *   and on any error (the connection is then unusable: close it). Call
+ *   mon_ipc_forget(fd) before close(fd): it frees everything kept for the
+ *   socket, closing any fd of a partial frame. (A forgotten entry of a
+ *   closed socket is freed later, when the library notices.)
+ * - Seqpacket sockets send and receive whole records, so they never have
+ *   a partial frame; they still return MON_WANT_* / MON_E_TIMEOUT.
+ * - One socket: at most one thread receiving and one sending at a time
+ *   (a second concurrent call the same way is MON_E_INVALID_ARGUMENT,
+ *   errno EBUSY).
+ */
+
+/*
  * Receives one message (one frame) from the UNIX domain socket source_fd
  * and appends its data to dst. *fd_received is the fd that came with it
  * (the caller's, FD_CLOEXEC), or -1 if none did. Returns 0 or an error
@@ -222,10 +261,8 @@ void mon_ipc_auth_server_end(void *state);
  * that arrived is closed. A message with more than one fd is an error
  * (MON_E_CONTROL_TRUNCATED, MON_E_FRAME_TOO_MANY_FDS or
  * MON_E_FD_COUNT_MISMATCH). MON_E_CLOSED: the peer closed the connection.
- *
- * Non-blocking sockets: the call completes the whole message before it
- * returns (it waits with poll where the socket would block), so no byte
- * or fd is ever lost or delivered twice. It never returns MON_WANT_*.
+ * MON_WANT_READ (non-blocking socket) or MON_E_TIMEOUT (blocking, with a
+ * timeout): call again; nothing was appended yet (see above).
  */
 int mon_ipc_recv_fd(int source_fd, mon_buffer *dst, int *fd_received);
 
@@ -233,11 +270,31 @@ int mon_ipc_recv_fd(int source_fd, mon_buffer *dst, int *fd_received);
  * Sends the data of src as one message on the UNIX domain socket
  * target_fd, with fd_to_send attached (the caller keeps it; the peer gets
  * its own). Extension: fd_to_send = -1 sends the data without an fd.
- * Returns 0 or an error code. Non-blocking sockets: the call sends the
- * whole message before it returns (waiting with poll where the socket
- * would block); it never returns MON_WANT_*.
+ * Returns 0 or an error code. MON_WANT_WRITE (non-blocking socket) or
+ * MON_E_TIMEOUT (blocking, with a timeout): call again with the same src
+ * contents and fd_to_send (see above); MON_E_SEND_PENDING: another frame
+ * is half sent on this socket.
  */
 int mon_ipc_send_fd(int target_fd, mon_buffer *src, int fd_to_send);
+
+/*
+ * The timeout of the blocking mon_ipc_send_fd, mon_ipc_recv_fd,
+ * mon_ipc_send_shm and mon_ipc_recv_shm on the socket fd: each call gets
+ * timeout_ms milliseconds to complete its frame, then returns
+ * MON_E_TIMEOUT. -1: none (the default). No effect on non-blocking
+ * sockets, nor on the handshake. Kept until mon_ipc_forget(fd). Returns 0
+ * or MON_E_INVALID_ARGUMENT (closed fd, timeout_ms < -1).
+ */
+int mon_ipc_set_timeout(int fd, int timeout_ms);
+
+/*
+ * Frees everything the library keeps for the socket fd (a partial frame
+ * either way, closing its fd; a client handshake's leftover input; the
+ * timeout). Call it before close(fd) on every socket given to the calls
+ * above. Returns 0 (also when nothing was kept), or MON_E_INVALID_ARGUMENT
+ * for a negative fd.
+ */
+int mon_ipc_forget(int fd);
 
 /* ------------------------------------------------------------------ */
 /* Shared memory (an extension: PROTOCOL.md 4.2, SHARED-MEMORY.md)     */
@@ -311,8 +368,8 @@ void mon_ipc_shm_free(mon_shm *shm);
  * after the frame's 12-byte header. Adds F_SEAL_SEAL first (if it is not
  * there yet), so from then on no seal can be added or removed and the size
  * never changes, for the sender too (ftruncate fails with EPERM). The peer
- * gets its own fd; the caller keeps shm. Returns 0 or an error code; like
- * mon_ipc_send_fd it completes the frame before returning.
+ * gets its own fd; the caller keeps shm. Returns 0 or an error code;
+ * MON_WANT_WRITE / MON_E_TIMEOUT / MON_E_SEND_PENDING as mon_ipc_send_fd.
  */
 int mon_ipc_send_shm(int target_fd, const mon_shm *shm, const mon_buffer *app_bytes);
 
@@ -331,7 +388,8 @@ int mon_ipc_send_shm(int target_fd, const mon_shm *shm, const mon_buffer *app_by
  * or mapped, and every fd that came is closed. A refusal is a channel
  * error (PROTOCOL.md 4.2): close the connection. The region is mapped
  * writable only if its fd is open for writing and it is not sealed with
- * F_SEAL_WRITE / F_SEAL_FUTURE_WRITE. Completes the frame before returning.
+ * F_SEAL_WRITE / F_SEAL_FUTURE_WRITE. MON_WANT_READ / MON_E_TIMEOUT as
+ * mon_ipc_recv_fd.
  */
 int mon_ipc_recv_shm(int source_fd, mon_buffer *app_bytes, mon_shm **shm);
 

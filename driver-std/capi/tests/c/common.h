@@ -119,4 +119,38 @@ static inline int read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
+/* The resumable calls, waiting with poll() while they say MON_WANT_*
+   (a no-op loop on a blocking socket). */
+static inline int polled_recv_fd(int sock, mon_buffer *buf, int *fd)
+{
+    int rc;
+    while ((rc = mon_ipc_recv_fd(sock, buf, fd)) == MON_WANT_READ)
+        wait_for(sock, rc);
+    return rc;
+}
+
+static inline int polled_send_fd(int sock, mon_buffer *buf, int fd)
+{
+    int rc;
+    while ((rc = mon_ipc_send_fd(sock, buf, fd)) == MON_WANT_WRITE)
+        wait_for(sock, rc);
+    return rc;
+}
+
+static inline int polled_recv_shm(int sock, mon_buffer *app, mon_shm **shm)
+{
+    int rc;
+    while ((rc = mon_ipc_recv_shm(sock, app, shm)) == MON_WANT_READ)
+        wait_for(sock, rc);
+    return rc;
+}
+
+static inline int polled_send_shm(int sock, const mon_shm *shm, const mon_buffer *app)
+{
+    int rc;
+    while ((rc = mon_ipc_send_shm(sock, shm, app)) == MON_WANT_WRITE)
+        wait_for(sock, rc);
+    return rc;
+}
+
 #endif

@@ -30,6 +30,9 @@ static int (*const shm_fd)(const mon_shm *) = mon_ipc_shm_fd;
 static void (*const shm_free)(mon_shm *) = mon_ipc_shm_free;
 static int (*const send_shm)(int, const mon_shm *, const mon_buffer *) = mon_ipc_send_shm;
 static int (*const recv_shm)(int, mon_buffer *, mon_shm **) = mon_ipc_recv_shm;
+/* Non-blocking sockets and timeouts. */
+static int (*const set_timeout)(int, int) = mon_ipc_set_timeout;
+static int (*const forget)(int) = mon_ipc_forget;
 
 typedef char positive_codes[(MON_CONTINUE > 0 && MON_WANT_READ > 0 && MON_WANT_WRITE > 0) ? 1 : -1];
 typedef char pid_sentinel[(MON_IPC_PID_UNKNOWN == 0) ? 1 : -1];
@@ -46,6 +49,7 @@ int main(void)
             buffer_data && buffer_length && buffer_append && buffer_clear && strerror_ &&
             last_errno && shm_create && shm_seal_read_only && shm_size && shm_data &&
             shm_data_mut && shm_read && shm_write && shm_fd && shm_free && send_shm && recv_shm &&
+            set_timeout && forget && MON_E_TIMEOUT == -3 && MON_E_SEND_PENDING == -18 &&
             MON_E_INVALID_ARGUMENT < 0 && MON_E_SHM_NOT_MEMFD == -11 && MON_E_SHM_READ_ONLY == -17)
                ? 0
                : 1;

@@ -1,7 +1,8 @@
 /* Non-blocking sockets, driven with poll():
    1. client and server in two processes; the server sees MON_WANT_READ;
    2. a 4 MiB message with an fd on non-blocking sockets (more than the
-      socket buffer holds: send_fd and recv_fd wait inside);
+      socket buffer holds: send_fd and recv_fd return MON_WANT_* and are
+      resumed after poll);
    3. in one process, the server's first message arrives together with its
       reply in the client's handshake read, and is not lost.
    No fd leaks. */
@@ -49,7 +50,7 @@ static int client(int sock)
     fill(bytes, BIG);
     CHECK_RC(mon_buffer_append(big, bytes, BIG), 0);
     CHECK(pipe(p) == 0);
-    CHECK_RC(mon_ipc_send_fd(sock, big, p[1]), 0);
+    CHECK_RC(polled_send_fd(sock, big, p[1]), 0);
     CHECK(close(p[1]) == 0);
     memset(got, 0, sizeof got);
     CHECK(read_all(p[0], got, 2) == 0);
@@ -100,7 +101,7 @@ static void two_processes(void)
     CHECK(creds.uid == geteuid());
     CHECK(creds.gid == getegid());
 
-    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), 0);
+    CHECK_RC(polled_recv_fd(sv[0], buf, &fd), 0);
     CHECK(fd >= 0);
     CHECK(mon_buffer_length(buf) == BIG);
     CHECK(expect != NULL);
@@ -110,7 +111,7 @@ static void two_processes(void)
     CHECK(close(fd) == 0);
 
     reap(child);
-    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), MON_E_CLOSED);
+    CHECK_RC(polled_recv_fd(sv[0], buf, &fd), MON_E_CLOSED);
     close(sv[0]);
     free(expect);
     mon_buffer_free(buf);
@@ -146,13 +147,13 @@ static void early_frame(void)
     mon_ipc_auth_server_end(sst);
     CHECK(creds.pid == getpid());
     CHECK(pipe(p) == 0);
-    CHECK_RC(mon_ipc_send_fd(sv[0], early, p[1]), 0);
+    CHECK_RC(polled_send_fd(sv[0], early, p[1]), 0);
     CHECK(close(p[1]) == 0);
 
     /* Client: one read brings the reply and the frame with its fd. */
     CHECK_RC(drive(mon_ipc_auth_client_step, sv[1], cst, MON_CONTINUE, NULL), 0);
     mon_ipc_auth_client_end(cst);
-    CHECK_RC(mon_ipc_recv_fd(sv[1], buf, &fd), 0);
+    CHECK_RC(polled_recv_fd(sv[1], buf, &fd), 0);
     CHECK(buffer_is(buf, "early"));
     CHECK(fd >= 0);
     CHECK(write(fd, "hi", 2) == 2);
@@ -165,19 +166,19 @@ static void early_frame(void)
 
     /* And the frames after it. */
     mon_buffer_clear(buf);
-    CHECK_RC(mon_ipc_send_fd(sv[0], later, -1), 0);
-    CHECK_RC(mon_ipc_recv_fd(sv[1], buf, &fd), 0);
+    CHECK_RC(polled_send_fd(sv[0], later, -1), 0);
+    CHECK_RC(polled_recv_fd(sv[1], buf, &fd), 0);
     CHECK(fd == -1);
     CHECK(buffer_is(buf, "later"));
 
     /* Both directions. */
     mon_buffer_clear(buf);
-    CHECK_RC(mon_ipc_send_fd(sv[1], later, -1), 0);
-    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), 0);
+    CHECK_RC(polled_send_fd(sv[1], later, -1), 0);
+    CHECK_RC(polled_recv_fd(sv[0], buf, &fd), 0);
     CHECK(buffer_is(buf, "later"));
 
     close(sv[0]);
-    CHECK_RC(mon_ipc_recv_fd(sv[1], buf, &fd), MON_E_CLOSED);
+    CHECK_RC(polled_recv_fd(sv[1], buf, &fd), MON_E_CLOSED);
     close(sv[1]);
     mon_buffer_free(buf);
     mon_buffer_free(early);

@@ -121,7 +121,7 @@ static int writer(int sock, int read_only, unsigned delay_ms)
         CHECK(seals_of(fd) & F_SEAL_WRITE);
     }
 
-    CHECK_RC(mon_ipc_send_shm(sock, shm, app), 0);
+    CHECK_RC(polled_send_shm(sock, shm, app), 0);
     /* After the hand-over: resizing fails with EPERM, and no seal can be
        added any more. */
     check_not_resizable(fd, SIZE);
@@ -160,9 +160,9 @@ static void hand_over(int type, int read_only, int nonblocking)
     }
     close(sv[1]);
     if (nonblocking)
-        set_nonblocking(sv[0]); /* the call waits with poll */
+        set_nonblocking(sv[0]); /* MON_WANT_READ until the child sends */
 
-    CHECK_RC(mon_ipc_recv_shm(sv[0], app, &shm), 0);
+    CHECK_RC(polled_recv_shm(sv[0], app, &shm), 0);
     CHECK(shm != NULL);
     CHECK(buffer_is(app, "app:region"));
     CHECK(mon_ipc_shm_size(shm) == SIZE);

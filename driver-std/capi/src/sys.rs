@@ -1,0 +1,326 @@
+//! The few system calls of the resumable send and receive (`channels.rs`):
+//! one non-blocking `recvmsg` / `sendmsg` with at most one fd, `poll` with
+//! a deadline, and the socket's mode, type and receive timeout.
+//!
+//! Every `recvmsg` / `sendmsg` here passes `MSG_DONTWAIT`, whatever the
+//! socket's mode: a blocking socket then waits in [`wait`], which knows the
+//! deadline, never in the kernel, which does not.
+
+use std::ffi::c_int;
+use std::mem::MaybeUninit;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use crate::codes::{MON_E_IO, MON_E_TIMEOUT, MON_E_UNSUPPORTED_SOCKET};
+use crate::fd::set_errno;
+
+/// This thread's `errno` after a failed call.
+pub(crate) fn errno() -> c_int {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// `MON_E_IO` with `errno` recorded.
+pub(crate) fn io(errno: c_int) -> c_int {
+    set_errno(errno);
+    MON_E_IO
+}
+
+/// Whether `fd` has `O_NONBLOCK`.
+pub(crate) fn is_nonblocking(fd: RawFd) -> Result<bool, c_int> {
+    // SAFETY: `fcntl(F_GETFL)` takes any integer and touches no memory of
+    // ours.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl == -1 {
+        return Err(io(errno()));
+    }
+    Ok(fl & libc::O_NONBLOCK != 0)
+}
+
+fn sockopt_int(fd: RawFd, opt: c_int) -> Result<c_int, c_int> {
+    let mut v: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for writes of their sizes, and
+    // `len` says how big `v` is.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            std::ptr::from_mut(&mut v).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(match errno() {
+            libc::ENOTSOCK => {
+                set_errno(libc::ENOTSOCK);
+                MON_E_UNSUPPORTED_SOCKET
+            }
+            e => io(e),
+        });
+    }
+    Ok(v)
+}
+
+/// Whether `fd` is an `AF_UNIX` `SOCK_SEQPACKET` socket (`false`: a
+/// `SOCK_STREAM` one); `MON_E_UNSUPPORTED_SOCKET` for anything else.
+pub(crate) fn is_seqpacket(fd: RawFd) -> Result<bool, c_int> {
+    if sockopt_int(fd, libc::SO_DOMAIN)? != libc::AF_UNIX {
+        return Err(MON_E_UNSUPPORTED_SOCKET);
+    }
+    match sockopt_int(fd, libc::SO_TYPE)? {
+        libc::SOCK_STREAM => Ok(false),
+        libc::SOCK_SEQPACKET => Ok(true),
+        _ => Err(MON_E_UNSUPPORTED_SOCKET),
+    }
+}
+
+/// What one `recvmsg` brought.
+#[derive(Debug, Default)]
+pub(crate) struct Got {
+    /// Bytes read (0 and no fds: EOF).
+    pub(crate) n: usize,
+    /// The fds of `SCM_RIGHTS`, owned (`FD_CLOEXEC`).
+    pub(crate) fds: Vec<OwnedFd>,
+    /// `MSG_CTRUNC`: the kernel dropped control data.
+    pub(crate) ctrunc: bool,
+}
+
+/// Room for one `SCM_RIGHTS` with a few fds plus `SCM_CREDENTIALS` (sent
+/// on every message of a socket with `SO_PASSCRED`), 8-byte aligned.
+#[repr(C, align(8))]
+struct CtrlBuf([MaybeUninit<u8>; 128]);
+
+/// Appends at most `max` bytes to `v` with one
+/// `recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)`. `Err(errno)`; `EINTR` is
+/// retried and `ECONNRESET` reads as EOF (Linux says so when the peer
+/// closed with our bytes unread).
+pub(crate) fn recv_some(fd: RawFd, v: &mut Vec<u8>, max: usize) -> Result<Got, c_int> {
+    let spare = v.spare_capacity_mut();
+    let len = spare.len().min(max);
+    let mut iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let mut ctrl = CtrlBuf([MaybeUninit::uninit(); 128]);
+    // SAFETY: msghdr is plain integers and pointers: all zeroes is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl.0.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of::<CtrlBuf>() as _;
+    let n = loop {
+        // SAFETY: `msg` points to one iovec of `len` writable bytes (the
+        // Vec's spare capacity) and to the control buffer of
+        // `msg_controllen` bytes, all alive during the call.
+        let r = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+        if r >= 0 {
+            break r as usize;
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::ECONNRESET => return Ok(Got::default()),
+            e => return Err(e),
+        }
+    };
+    // SAFETY: the kernel wrote `n` <= `len` bytes at the start of the
+    // spare capacity.
+    unsafe { v.set_len(v.len() + n) };
+    let mut got = Got {
+        n,
+        fds: Vec::new(),
+        ctrunc: msg.msg_flags & libc::MSG_CTRUNC != 0,
+    };
+    // SAFETY: `msg` is the header the kernel filled; the CMSG macros only
+    // walk its control buffer within `msg_controllen`.
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !c.is_null() {
+        // SAFETY: `c` points to a complete cmsghdr inside the control
+        // buffer (CMSG_FIRSTHDR / CMSG_NXTHDR checked its bounds); read
+        // unaligned to be safe.
+        let h = unsafe { c.read_unaligned() };
+        // SAFETY: as above; CMSG_DATA is within the same message.
+        let data = unsafe { libc::CMSG_DATA(c) };
+        let head = data.addr() - c.addr();
+        let bytes = (h.cmsg_len as usize).saturating_sub(head);
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            for i in 0..bytes / std::mem::size_of::<c_int>() {
+                // SAFETY: within the message's data, which the kernel
+                // filled with `int` fds it installed for us.
+                let raw = unsafe { data.add(i * 4).cast::<c_int>().read_unaligned() };
+                // SAFETY: a new fd the kernel just installed for this
+                // process; nothing else owns it.
+                got.fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+            }
+        }
+        // SAFETY: as for CMSG_FIRSTHDR.
+        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
+    }
+    Ok(got)
+}
+
+/// One `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` of the concatenated
+/// `parts`, with `fd` in `SCM_RIGHTS` if given. Bytes sent, or
+/// `Err(errno)`; `EINTR` is retried.
+pub(crate) fn send_some(sock: RawFd, parts: &[&[u8]], fd: Option<RawFd>) -> Result<usize, c_int> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 4];
+    let mut niov = 0;
+    for p in parts.iter().filter(|p| !p.is_empty()).take(4) {
+        iov[niov] = libc::iovec {
+            iov_base: p.as_ptr().cast_mut().cast(),
+            iov_len: p.len(),
+        };
+        niov += 1;
+    }
+    let mut ctrl = CtrlBuf([MaybeUninit::new(0); 128]);
+    // SAFETY: msghdr is plain integers and pointers: all zeroes is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = niov as _;
+    if let Some(fd) = fd {
+        let size = std::mem::size_of::<c_int>() as u32;
+        // SAFETY: CMSG_SPACE is arithmetic.
+        msg.msg_controllen = unsafe { libc::CMSG_SPACE(size) } as _;
+        msg.msg_control = ctrl.0.as_mut_ptr().cast();
+        // SAFETY: the control buffer (128 bytes, 8-aligned, zeroed) holds
+        // CMSG_SPACE(4) bytes, so CMSG_FIRSTHDR is a complete header in it
+        // and CMSG_DATA has room for one int.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+            libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd);
+        }
+    }
+    loop {
+        // SAFETY: `msg` points to `niov` iovecs of readable bytes borrowed
+        // from `parts`, and to the control buffer, alive during the call.
+        let r = unsafe { libc::sendmsg(sock, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// Waits until `fd` is readable (or writable, `write`), or until
+/// `deadline` ([`MON_E_TIMEOUT`]). Error and hang-up count as ready.
+pub(crate) fn wait(fd: RawFd, write: bool, deadline: Option<Instant>) -> Result<(), c_int> {
+    let events = if write { libc::POLLOUT } else { libc::POLLIN };
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(MON_E_TIMEOUT);
+                }
+                // Round up: a 0 ms poll would spin until the deadline.
+                left.as_millis().saturating_add(1).min(c_int::MAX as u128) as c_int
+            }
+        };
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        match unsafe { libc::poll(&mut p, 1, ms) } {
+            0 => continue,
+            n if n > 0 => return Ok(()),
+            _ => match errno() {
+                libc::EINTR => continue,
+                e => return Err(io(e)),
+            },
+        }
+    }
+}
+
+/// Whether a frame is readable now on a seqpacket socket: a 1-byte
+/// `MSG_PEEK | MSG_DONTWAIT` (nothing is consumed, no fd installed).
+pub(crate) fn peek_ready(fd: RawFd) -> Result<bool, c_int> {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: one writable byte.
+        let r = unsafe {
+            libc::recv(
+                fd,
+                std::ptr::from_mut(&mut b).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if r >= 0 {
+            return Ok(true);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => return Ok(false),
+            // Let the receive itself report it.
+            _ => return Ok(true),
+        }
+    }
+}
+
+/// Sets `SO_RCVTIMEO` (`None`: none) and returns the old value.
+pub(crate) fn set_rcvtimeo(fd: RawFd, t: Option<Duration>) -> Result<libc::timeval, c_int> {
+    let mut old = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: `old` and `len` are valid for writes of their sizes.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            std::ptr::from_mut(&mut old).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io(errno()));
+    }
+    let new = match t {
+        None => libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        Some(t) => {
+            // At least 1 µs: 0 would mean "no timeout".
+            let t = t.max(Duration::from_micros(1));
+            libc::timeval {
+                tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
+                tv_usec: t.subsec_micros() as libc::suseconds_t,
+            }
+        }
+    };
+    restore_rcvtimeo(fd, new)?;
+    Ok(old)
+}
+
+/// Puts back what [`set_rcvtimeo`] returned.
+pub(crate) fn restore_rcvtimeo(fd: RawFd, t: libc::timeval) -> Result<(), c_int> {
+    // SAFETY: `t` is a valid timeval of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            std::ptr::from_ref(&t).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(io(errno()));
+    }
+    Ok(())
+}
