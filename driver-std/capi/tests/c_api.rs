@@ -43,6 +43,14 @@ const EXPORTS: &[&str] = &[
     "mon_ipc_shm_free",
     "mon_ipc_send_shm",
     "mon_ipc_recv_shm",
+    // Parity with the Rust API: mutual authentication, the deciding
+    // server, the listening socket.
+    "mon_ipc_auth_client_init_mutual",
+    "mon_ipc_auth_server_init_decide",
+    "mon_ipc_auth_server_accept",
+    "mon_ipc_auth_server_deny",
+    "mon_ipc_listen",
+    "mon_ipc_prepare_listener",
 ];
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
@@ -162,6 +170,9 @@ fn run(exe: &Path) {
                 "--leak-check=full",
                 "--error-exitcode=99",
                 "--trace-children=yes",
+                // No gdbserver pipes in /tmp: a child that drops its uid
+                // (parity.c) could not remove them.
+                "--vgdb=no",
             ])
             .arg(exe)
             .env("MON_TEST_TMPDIR", out_dir())
@@ -219,6 +230,11 @@ fn error_paths() {
 #[test]
 fn shared_memory_hand_over_and_refusals() {
     run(&compile("shm", false));
+}
+
+#[test]
+fn mutual_decide_and_listener() {
+    run(&compile("parity", false));
 }
 
 #[test]
