@@ -426,8 +426,9 @@ pub unsafe extern "C" fn mon_ipc_auth_server_init(
 }
 
 /// Performs the next step of the server's authentication; the returns are
-/// those of [`mon_ipc_auth_client_step`]. On 0 the `creds` given to
-/// [`mon_ipc_auth_server_init`] hold the client's credentials.
+/// those of [`mon_ipc_auth_client_step`], and for a state of
+/// [`mon_ipc_auth_server_init_decide`] also [`MON_DECIDE`](crate::MON_DECIDE).
+/// On 0 the `creds` given to `init` hold the client's credentials.
 ///
 /// # Safety
 ///

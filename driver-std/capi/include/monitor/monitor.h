@@ -205,7 +205,9 @@ void mon_ipc_auth_client_end(void *state);
 int mon_ipc_auth_server_init(int fd, mon_ipc_creds *creds, void **state);
 
 /* Performs the next step of server authentication; returns as
-   mon_ipc_auth_client_step. On 0, *creds (from init) is filled. */
+   mon_ipc_auth_client_step (and MON_DECIDE for a state of
+   mon_ipc_auth_server_init_decide, below). On 0, *creds (from init) is
+   filled. */
 int mon_ipc_auth_server_step(int fd, void *state);
 
 /* Frees the server state. NULL, an ended state and a client state are
