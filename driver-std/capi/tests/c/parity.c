@@ -4,7 +4,8 @@
    mon_ipc_prepare_listener):
    1. in one process on a non-blocking socketpair: mutual + accept, and
       deny (the client sees MON_E_REFUSED_DENIED, the server MON_E_DENIED);
-   2. accept / deny with no decision pending, and bad arguments;
+   2. input sent while the server decides (refused on accept); accept /
+      deny with no decision pending, and bad arguments;
    3. a server on mon_ipc_listen with forked clients: a mutual client of
       the same uid, accepted; as root also a client that became uid/gid
       65534 before connecting, seen as such and denied;
@@ -154,6 +155,51 @@ static void one_process(int accept_it, int mutual)
     close(sv[0]);
     close(sv[1]);
     printf("one process: mutual %d, %s: ok\n", mutual, accept_it ? "accepted" : "denied");
+}
+
+/* A client that writes more while the server decides is refused on
+   accept after all (PROTOCOL.md 3.3, check 8): accept says 0, the steps
+   fail (server MON_E_HELLO_TRAILING_BYTES, client
+   MON_E_REFUSED_MALFORMED). */
+static void trailing_input(void)
+{
+    int sv[2], crc, src, spins = 0;
+    void *cst = NULL, *sst = NULL;
+    mon_ipc_creds creds;
+
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK_RC(prepare_listener(sv[0]), 0);
+    set_nonblocking(sv[0]);
+    set_nonblocking(sv[1]);
+    CHECK_RC(server_init_decide(sv[0], &creds, &sst), MON_CONTINUE);
+    CHECK_RC(mon_ipc_auth_client_init(sv[1], &cst), MON_CONTINUE);
+    src = MON_CONTINUE;
+    crc = MON_CONTINUE;
+    while (src != MON_DECIDE) {
+        CHECK(++spins < 1000);
+        if (crc > 0)
+            crc = mon_ipc_auth_client_step(sv[1], cst);
+        src = mon_ipc_auth_server_step(sv[0], sst);
+        CHECK(src > 0);
+    }
+    CHECK(write(sv[1], "x", 1) == 1); /* behind the client's back */
+    CHECK_RC(server_accept(sv[0], sst), 0);
+    while (src > 0) {
+        CHECK(++spins < 1000);
+        src = mon_ipc_auth_server_step(sv[0], sst);
+    }
+    CHECK_RC(src, MON_E_HELLO_TRAILING_BYTES);
+    while (crc > 0) {
+        CHECK(++spins < 1000);
+        crc = mon_ipc_auth_client_step(sv[1], cst);
+    }
+    CHECK_RC(crc, MON_E_REFUSED_MALFORMED);
+    printf("trailing input on accept: server %s, client %s: ok\n", mon_ipc_strerror(src),
+           mon_ipc_strerror(crc));
+    mon_ipc_auth_server_end(sst);
+    mon_ipc_auth_client_end(cst);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* 2. accept / deny with no decision pending, and bad arguments. */
@@ -421,6 +467,7 @@ int main(void)
     one_process(1, 0);
     one_process(0, 1);
     one_process(0, 0);
+    trailing_input();
     misuse();
     listener(0, before);
     listener(1, before);
