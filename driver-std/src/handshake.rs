@@ -105,7 +105,7 @@ pub trait Side: Handshake<OwnedFd, Error: Into<Error>> + sealed::Sealed {
 /// | `Continue` | a read or write went through (maybe partly): call again | `MON_CONTINUE` |
 /// | `WantRead` | the read gave `EAGAIN`: wait until readable | `MON_WANT_READ` |
 /// | `WantWrite` | the write gave `EAGAIN`: wait until writable | `MON_WANT_WRITE` |
-/// | `Decide` | native server with [`ServerOptions::decide`](crate::ServerOptions::decide): look at [`peer`](Authenticating::peer), then [`accept`](Authenticating::accept) or [`deny`](Authenticating::deny) | (the C API accepts) |
+/// | `Decide` | native server with [`ServerOptions::decide`](crate::ServerOptions::decide): look at [`peer`](Authenticating::peer), then [`accept`](Authenticating::accept) or [`deny`](Authenticating::deny) | `MON_DECIDE` (`mon_ipc_auth_server_init_decide`) |
 /// | `Done` | authenticated: `finish` | `0` |
 /// | `Err(e)` | failed; `e` is sticky; close the socket | an error code |
 ///

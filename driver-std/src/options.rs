@@ -61,7 +61,7 @@ pub struct ServerOptions {
     /// Step-wise API only: stop with [`Progress::Decide`] once the client
     /// is authenticated, so the caller can run its own (possibly
     /// asynchronous) policy before the reply. Off: every authenticated
-    /// client is accepted, as the C API does.
+    /// client is accepted, as the manual's C API server does.
     ///
     /// [`Progress::Decide`]: crate::Progress::Decide
     pub decide: bool,

@@ -5,6 +5,13 @@
 //! up. So an unknown pointer, a state of the other role, a state used by two
 //! threads at once, and a state already ended are each an error code (or a
 //! no-op for `*_end`), never a crash.
+//!
+//! Beyond the manual, for parity with the Rust driver: a client that asks
+//! for the server's credentials ([`mon_ipc_auth_client_init_mutual`],
+//! `ClientOptions::mutual`), and a server that decides itself whether to
+//! accept an authenticated client ([`mon_ipc_auth_server_init_decide`],
+//! [`MON_DECIDE`](crate::MON_DECIDE), [`mon_ipc_auth_server_accept`],
+//! [`mon_ipc_auth_server_deny`]; `ServerOptions::decide`).
 
 use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void};
@@ -14,8 +21,8 @@ use mon_ipc::{DEFAULT_MAX_PAYLOAD, Limits};
 use mon_ipc_std::{ClientHandshake, ClientOptions, Progress, ServerHandshake, ServerOptions};
 
 use crate::codes::{
-    MON_CONTINUE, MON_E_INTERNAL, MON_E_INVALID_ARGUMENT, MON_OK, MON_WANT_READ, MON_WANT_WRITE,
-    of_error,
+    MON_CONTINUE, MON_DECIDE, MON_E_INTERNAL, MON_E_INVALID_ARGUMENT, MON_OK, MON_WANT_READ,
+    MON_WANT_WRITE, NO_DECISION_PENDING, of_error,
 };
 use crate::fd::{CFd, set_errno};
 use crate::guard::{guard, guard_void};
@@ -28,9 +35,22 @@ pub(crate) enum Role {
     Server,
 }
 
+/// What `*_init` asks for, beyond the manual's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ask {
+    /// The manual: the client learns nothing of the server, the server
+    /// accepts every authenticated client.
+    Default,
+    /// Client: mutual authentication, the server's credentials written to
+    /// `creds`. Server: pause with `MON_DECIDE` for the caller's decision.
+    More,
+}
+
 #[derive(Debug)]
 enum Phase {
-    Client(Box<ClientHandshake<CFd>>),
+    /// The handshake and where the server's credentials go (mutual
+    /// authentication; 0 if not asked for).
+    Client(Box<ClientHandshake<CFd>>, usize),
     /// The handshake and where the credentials go (an exposed address: a
     /// raw pointer would make the registry `!Send`).
     Server(Box<ServerHandshake<CFd>>, usize),
@@ -43,6 +63,8 @@ enum Phase {
 pub(crate) struct State {
     role: Role,
     fd: CFd,
+    /// Server: `MON_DECIDE` is returned (`mon_ipc_auth_server_init_decide`).
+    decide: bool,
     phase: Phase,
 }
 
@@ -63,7 +85,15 @@ fn limits() -> Limits {
 }
 
 /// `*_init`: a new state in the registry, its handle written to `*out`.
-pub(crate) fn init(role: Role, fd: c_int, creds: *mut MonIpcCreds, out: *mut *mut c_void) -> c_int {
+/// `creds` is where the peer's credentials go: required for the server and
+/// the mutual client, NULL for the manual's client.
+pub(crate) fn init(
+    role: Role,
+    ask: Ask,
+    fd: c_int,
+    creds: *mut MonIpcCreds,
+    out: *mut *mut c_void,
+) -> c_int {
     if out.is_null() {
         set_errno(libc::EINVAL);
         return MON_E_INVALID_ARGUMENT;
@@ -71,7 +101,8 @@ pub(crate) fn init(role: Role, fd: c_int, creds: *mut MonIpcCreds, out: *mut *mu
     // SAFETY: `out` is not NULL, and the caller passes a `void **` valid
     // for one write (the manual's contract).
     unsafe { out.write(std::ptr::null_mut()) };
-    if role == Role::Server && creds.is_null() {
+    let wants_creds = role == Role::Server || ask == Ask::More;
+    if wants_creds && creds.is_null() {
         set_errno(libc::EINVAL);
         return MON_E_INVALID_ARGUMENT;
     }
@@ -81,11 +112,18 @@ pub(crate) fn init(role: Role, fd: c_int, creds: *mut MonIpcCreds, out: *mut *mu
     };
     let phase = match role {
         Role::Client => {
-            let opts = ClientOptions::default().limits(limits()).timeout(None);
-            ClientHandshake::new(fd, &opts).map(|hs| Phase::Client(Box::new(hs)))
+            let opts = ClientOptions::default()
+                .limits(limits())
+                .timeout(None)
+                .mutual(ask == Ask::More);
+            ClientHandshake::new(fd, &opts)
+                .map(|hs| Phase::Client(Box::new(hs), creds.expose_provenance()))
         }
         Role::Server => {
-            let opts = ServerOptions::default().limits(limits()).timeout(None);
+            let opts = ServerOptions::default()
+                .limits(limits())
+                .timeout(None)
+                .decide(ask == Ask::More);
             ServerHandshake::new(fd, &opts)
                 .map(|hs| Phase::Server(Box::new(hs), creds.expose_provenance()))
         }
@@ -94,7 +132,13 @@ pub(crate) fn init(role: Role, fd: c_int, creds: *mut MonIpcCreds, out: *mut *mu
         Ok(p) => p,
         Err(e) => return fail(&e).0,
     };
-    let state = Box::new(State { role, fd, phase });
+    let decide = role == Role::Server && ask == Ask::More;
+    let state = Box::new(State {
+        role,
+        fd,
+        decide,
+        phase,
+    });
     let key = std::ptr::from_ref::<State>(&state).expose_provenance();
     states().insert(key, state);
     // SAFETY: as above.
@@ -102,16 +146,42 @@ pub(crate) fn init(role: Role, fd: c_int, creds: *mut MonIpcCreds, out: *mut *mu
     MON_CONTINUE
 }
 
-/// `*_step`.
-pub(crate) fn step(role: Role, fd: c_int, handle: *mut c_void) -> c_int {
+/// Runs `f` on the state `handle` of `role` for `fd`, taken out of the
+/// registry meanwhile (so a second thread gets `MON_E_INVALID_ARGUMENT`).
+fn with_state(
+    role: Role,
+    fd: c_int,
+    handle: *mut c_void,
+    f: impl FnOnce(&mut State) -> c_int,
+) -> c_int {
     let key = handle.expose_provenance();
     let Some(mut state) = states().remove(&key) else {
         set_errno(libc::EINVAL);
         return MON_E_INVALID_ARGUMENT;
     };
-    let r = state.step(role, fd);
+    let r = match state.check(role, fd) {
+        Ok(()) => f(&mut state),
+        Err(code) => code,
+    };
     states().insert(key, state);
     r
+}
+
+/// `*_step`.
+pub(crate) fn step(role: Role, fd: c_int, handle: *mut c_void) -> c_int {
+    with_state(role, fd, handle, State::step)
+}
+
+/// What the server's caller decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Accept,
+    Deny,
+}
+
+/// `mon_ipc_auth_server_accept` / `_deny`.
+pub(crate) fn decide(fd: c_int, handle: *mut c_void, decision: Decision) -> c_int {
+    with_state(Role::Server, fd, handle, |s| s.decide(decision))
 }
 
 /// `*_end`: frees a state of this role; anything else is ignored (with
@@ -144,32 +214,69 @@ fn fail(e: &mon_ipc_std::Error) -> (c_int, c_int) {
 
 fn progress(p: Progress) -> c_int {
     match p {
-        Progress::Continue | Progress::Decide => MON_CONTINUE,
+        Progress::Continue => MON_CONTINUE,
+        Progress::Decide => MON_DECIDE,
         Progress::WantRead => MON_WANT_READ,
         Progress::WantWrite => MON_WANT_WRITE,
         Progress::Done => MON_OK,
     }
 }
 
+/// The C view of a peer's credentials, with the manual's sentinels.
+fn creds_of(peer: &mon_ipc::Credentials<std::os::fd::OwnedFd>) -> MonIpcCreds {
+    MonIpcCreds {
+        pid: peer
+            .pid()
+            .and_then(|p| libc::pid_t::try_from(p.get()).ok())
+            .unwrap_or(crate::MON_IPC_PID_UNKNOWN),
+        uid: peer.uid().unwrap_or(crate::MON_IPC_UID_UNKNOWN),
+        gid: peer.gid().unwrap_or(crate::MON_IPC_GID_UNKNOWN),
+    }
+}
+
+/// Writes `c` to the caller's `mon_ipc_creds` at the exposed address
+/// `addr` (non-zero: checked non-NULL at init).
+fn write_creds(addr: usize, c: MonIpcCreds) {
+    let creds: *mut MonIpcCreds = std::ptr::with_exposed_provenance_mut(addr);
+    // SAFETY: `addr` is the address of the `mon_ipc_creds` given to
+    // `*_init`, checked non-NULL there, and the documented contract is that
+    // it points to a `mon_ipc_creds` that stays valid until the
+    // authentication ends. `write` needs no initialized value there.
+    unsafe { creds.write(c) };
+}
+
 impl State {
-    fn step(&mut self, role: Role, fd: c_int) -> c_int {
+    /// The role and fd a call names are this state's, and the fd is open.
+    fn check(&self, role: Role, fd: c_int) -> Result<(), c_int> {
         if role != self.role || fd != self.fd.raw() {
             set_errno(libc::EINVAL);
-            return MON_E_INVALID_ARGUMENT;
+            return Err(MON_E_INVALID_ARGUMENT);
         }
-        if let Err(code) = CFd::check(fd) {
-            return code;
-        }
+        CFd::check(fd).map(drop)
+    }
+
+    fn step(&mut self) -> c_int {
+        let decide = self.decide;
         let r = match &mut self.phase {
             Phase::Done => return MON_OK,
             Phase::Failed(code, errno) => {
                 set_errno(*errno);
                 return *code;
             }
-            Phase::Client(hs) => hs.step(),
-            Phase::Server(hs, _) => match hs.step() {
+            Phase::Client(hs, _) => hs.step(),
+            Phase::Server(hs, creds) => match hs.step() {
+                // `mon_ipc_auth_server_init_decide`: the caller decides on
+                // the credentials, which it finds in its `creds` already.
+                Ok(Progress::Decide) if decide => match hs.peer() {
+                    Some(peer) => {
+                        write_creds(*creds, creds_of(peer));
+                        Ok(Progress::Decide)
+                    }
+                    // The driver always has them while deciding.
+                    None => return self.internal(),
+                },
                 // Not asked for (`ServerOptions::decide` is off), but if it
-                // comes: the C API has no authorization hook, it accepts.
+                // comes: the manual's server accepts.
                 Ok(Progress::Decide) => hs.accept().map(|()| Progress::Continue),
                 other => other,
             },
@@ -181,50 +288,74 @@ impl State {
         }
     }
 
+    /// `accept` / `deny`: while a decision is pending, hands it to the
+    /// driver (the next steps send the reply or the refusal). At any other
+    /// time a misuse that fails the handshake with `no_decision_pending`,
+    /// sticky, as in the driver; a handshake failed already keeps its error.
+    fn decide(&mut self, decision: Decision) -> c_int {
+        let r = match &mut self.phase {
+            Phase::Server(hs, _) => match decision {
+                Decision::Accept => hs.accept(),
+                Decision::Deny => hs.deny(),
+            },
+            Phase::Failed(code, errno) => {
+                set_errno(*errno);
+                return *code;
+            }
+            Phase::Done | Phase::Client(..) => {
+                self.phase = Phase::Failed(NO_DECISION_PENDING, 0);
+                return NO_DECISION_PENDING;
+            }
+        };
+        match r {
+            Ok(()) => MON_OK,
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    fn internal(&mut self) -> c_int {
+        self.phase = Phase::Failed(MON_E_INTERNAL, 0);
+        MON_E_INTERNAL
+    }
+
     fn failed(&mut self, e: &mon_ipc_std::Error) -> c_int {
         let (code, errno) = fail(e);
         self.phase = Phase::Failed(code, errno);
         code
     }
 
-    /// After `Progress::Done`: the server writes the credentials; the
-    /// client keeps its channel, which may hold the first frames already.
+    /// After `Progress::Done`: the server (and the mutual client) writes
+    /// the peer's credentials; the client keeps its channel, which may hold
+    /// the first frames already.
     fn finish(&mut self) -> c_int {
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Client(hs) => match hs.finish() {
-                Ok(conn) => match channels::register(self.fd, conn.channel) {
-                    Ok(()) => MON_OK,
-                    Err(code) => {
-                        self.phase = Phase::Failed(code, crate::fd::last_errno());
-                        code
+            Phase::Client(hs, creds) => match hs.finish() {
+                Ok(conn) => {
+                    match (creds, &conn.peer) {
+                        (0, _) => {}
+                        (creds, Some(peer)) => write_creds(creds, creds_of(peer)),
+                        // Mutual authentication always gives them.
+                        (_, None) => return self.internal(),
                     }
-                },
+                    match channels::register(self.fd, conn.channel) {
+                        Ok(()) => MON_OK,
+                        Err(code) => {
+                            self.phase = Phase::Failed(code, crate::fd::last_errno());
+                            code
+                        }
+                    }
+                }
                 Err(e) => self.failed(&e),
             },
             Phase::Server(hs, creds) => match hs.finish() {
-                Ok(conn) => {
-                    let Some(peer) = conn.peer else {
-                        // The server always has the peer's credentials.
-                        self.phase = Phase::Failed(MON_E_INTERNAL, 0);
-                        return MON_E_INTERNAL;
-                    };
-                    let c = MonIpcCreds {
-                        pid: peer
-                            .pid()
-                            .and_then(|p| libc::pid_t::try_from(p.get()).ok())
-                            .unwrap_or(0),
-                        uid: peer.uid().unwrap_or(libc::uid_t::MAX),
-                        gid: peer.gid().unwrap_or(libc::gid_t::MAX),
-                    };
-                    let creds: *mut MonIpcCreds = std::ptr::with_exposed_provenance_mut(creds);
-                    // SAFETY: `creds` was checked non-NULL at init, and the
-                    // manual's contract is that it points to a
-                    // `mon_ipc_creds` that stays valid until the
-                    // authentication succeeds. `write` needs no initialized
-                    // value there.
-                    unsafe { creds.write(c) };
-                    MON_OK
-                }
+                Ok(conn) => match &conn.peer {
+                    Some(peer) => {
+                        write_creds(creds, creds_of(peer));
+                        MON_OK
+                    }
+                    // The server always has the peer's credentials.
+                    None => self.internal(),
+                },
                 Err(e) => self.failed(&e),
             },
             other => {
@@ -246,7 +377,7 @@ impl State {
 /// [`mon_ipc_auth_client_end`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mon_ipc_auth_client_init(fd: c_int, state: *mut *mut c_void) -> c_int {
-    guard(|| init(Role::Client, fd, std::ptr::null_mut(), state))
+    guard(|| init(Role::Client, Ask::Default, fd, std::ptr::null_mut(), state))
 }
 
 /// Performs the next step of the client's authentication: 0 when
@@ -291,12 +422,13 @@ pub unsafe extern "C" fn mon_ipc_auth_server_init(
     creds: *mut mon_ipc_creds,
     state: *mut *mut c_void,
 ) -> c_int {
-    guard(|| init(Role::Server, fd, creds, state))
+    guard(|| init(Role::Server, Ask::Default, fd, creds, state))
 }
 
 /// Performs the next step of the server's authentication; the returns are
-/// those of [`mon_ipc_auth_client_step`]. On 0 the `creds` given to
-/// [`mon_ipc_auth_server_init`] hold the client's credentials.
+/// those of [`mon_ipc_auth_client_step`], and for a state of
+/// [`mon_ipc_auth_server_init_decide`] also [`MON_DECIDE`](crate::MON_DECIDE).
+/// On 0 the `creds` given to `init` hold the client's credentials.
 ///
 /// # Safety
 ///
@@ -315,4 +447,89 @@ pub unsafe extern "C" fn mon_ipc_auth_server_step(fd: c_int, state: *mut c_void)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mon_ipc_auth_server_end(state: *mut c_void) {
     guard_void(|| end(Role::Server, state))
+}
+
+/// Starts the client side of a mutual authentication on the connected
+/// socket `fd`: as [`mon_ipc_auth_client_init`], and the client also asks
+/// for the server's credentials, which the kernel attaches to the reply
+/// (`SO_PASSCRED` is turned on on `fd` before the hello goes out). They
+/// are checked as the server checks the client's (a reply without them, or
+/// with ids that contradict the socket's, fails the step). When
+/// [`mon_ipc_auth_client_step`] returns 0, `*server_creds` holds the
+/// server's pid, effective uid and effective gid: the caller judges them
+/// (and closes the socket if it does not trust them).
+///
+/// Returns [`MON_CONTINUE`] with `*state` set, or a negative error code
+/// with `*state` NULL (`MON_E_INVALID_ARGUMENT` for a NULL
+/// `server_creds`).
+///
+/// # Safety
+///
+/// `state` is NULL or valid for writing one pointer; `server_creds` is
+/// NULL or valid for writing one `mon_ipc_creds` until the authentication
+/// ends; `fd` stays open until [`mon_ipc_auth_client_end`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_client_init_mutual(
+    fd: c_int,
+    server_creds: *mut mon_ipc_creds,
+    state: *mut *mut c_void,
+) -> c_int {
+    guard(|| init(Role::Client, Ask::More, fd, server_creds, state))
+}
+
+/// Starts the server side of the authentication as
+/// [`mon_ipc_auth_server_init`], except that the server decides itself
+/// whether to accept the client: once the client is authenticated,
+/// [`mon_ipc_auth_server_step`] returns [`MON_DECIDE`](crate::MON_DECIDE)
+/// with `*creds` filled; the caller then calls
+/// [`mon_ipc_auth_server_accept`] or [`mon_ipc_auth_server_deny`] and goes
+/// on stepping. Accepted: the steps end with 0 (and `*creds` again).
+/// Denied: the steps send the refusal (the client's step fails with
+/// `MON_E_REFUSED_DENIED`) and then fail with `MON_E_DENIED`. A step
+/// before the decision returns `MON_DECIDE` again.
+///
+/// # Safety
+///
+/// As [`mon_ipc_auth_server_init`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_init_decide(
+    fd: c_int,
+    creds: *mut mon_ipc_creds,
+    state: *mut *mut c_void,
+) -> c_int {
+    guard(|| init(Role::Server, Ask::More, fd, creds, state))
+}
+
+/// Accepts the client after [`mon_ipc_auth_server_step`] returned
+/// [`MON_DECIDE`](crate::MON_DECIDE): 0, then step on (the next steps send
+/// the reply). Before sending it, the server looks once more (without
+/// blocking) for input the client may have sent while it waited: such a
+/// client is refused after all (PROTOCOL.md 3.3), and the steps fail.
+///
+/// With no decision pending (a state of `mon_ipc_auth_server_init`, or
+/// before `MON_DECIDE`, or after the decision): `MON_E_NO_DECISION_PENDING`,
+/// and the handshake fails with it (sticky, as every error); on a
+/// handshake that failed already, its error. `MON_E_INVALID_ARGUMENT` as
+/// for a step (unknown or client state, another fd).
+///
+/// # Safety
+///
+/// None: `state` is looked up, never dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_accept(fd: c_int, state: *mut c_void) -> c_int {
+    guard(|| decide(fd, state, Decision::Accept))
+}
+
+/// Denies the client after [`mon_ipc_auth_server_step`] returned
+/// [`MON_DECIDE`](crate::MON_DECIDE): 0, then step on; the next steps send
+/// the refusal (status "denied": the client's step fails with
+/// `MON_E_REFUSED_DENIED`) and then fail with `MON_E_DENIED`. With no
+/// decision pending, as [`mon_ipc_auth_server_accept`].
+///
+/// # Safety
+///
+/// None: `state` is looked up, never dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_auth_server_deny(fd: c_int, state: *mut c_void) -> c_int {
+    guard(|| decide(fd, state, Decision::Deny))
 }

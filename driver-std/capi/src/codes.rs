@@ -1,4 +1,5 @@
-//! The C API's return codes: 0, three positive "call again" codes, and a
+//! The C API's return codes: 0, positive "call again" codes (and
+//! [`MON_DECIDE`], "decide, then call again"), and a
 //! fixed table of negative error codes; `mon_ipc_strerror` names them.
 //!
 //! The numbers are part of the ABI: they are written out here (and in
@@ -61,6 +62,15 @@ pub const MON_E_SEND_PENDING: c_int = -18;
 /// `fd_count_mismatch`: also what `mon_ipc_recv_fd` says of a frame with
 /// more than one fd.
 pub(crate) const FD_COUNT_MISMATCH: c_int = -131;
+
+/// `mon_ipc_auth_server_step` of a state made by
+/// `mon_ipc_auth_server_init_decide`: the client is authenticated and its
+/// credentials are in `*creds`; call `mon_ipc_auth_server_accept` or
+/// `mon_ipc_auth_server_deny`, then step again.
+pub const MON_DECIDE: c_int = 4;
+
+/// `no_decision_pending`: `accept` / `deny` while no decision is pending.
+pub(crate) const NO_DECISION_PENDING: c_int = -201;
 
 /// One row of the table: number, stable code, header macro suffix.
 #[derive(Clone, Copy, Debug)]
@@ -154,6 +164,8 @@ pub(crate) const TABLE: &[Code] = &[
     c(-207, c"buffer_tampered"),
     c(-208, c"frames_pending"),
     c(-209, c"advance_past_end"),
+    // Added later, out of order (the numbers say where they belong).
+    c(MON_DECIDE, c"decide"),
 ];
 
 /// The number of a stable code string, if the table has it.
@@ -233,6 +245,7 @@ mod tests {
             assert_eq!(by_name(c.name.to_str().unwrap()), Some(c.number));
         }
         assert_eq!(name_of(-12345), c"unknown");
+        assert_eq!(by_name("no_decision_pending"), Some(NO_DECISION_PENDING));
     }
 
     /// The header defines exactly the table: `MON_E_<CODE>` (or

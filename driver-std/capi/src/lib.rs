@@ -18,6 +18,11 @@
 //!   [`mon_ipc_strerror`] giving the stable code string of PROTOCOL.md and
 //!   [`mon_ipc_last_errno`] the `errno` of an I/O error;
 //! - [`mon_buffer`], the manual's byte buffer;
+//! - beyond the manual, parity with the Rust driver's handshake: mutual
+//!   authentication ([`mon_ipc_auth_client_init_mutual`]), the server's
+//!   own accept / deny decision ([`mon_ipc_auth_server_init_decide`]), and
+//!   listening sockets prepared for it ([`mon_ipc_listen`],
+//!   [`mon_ipc_prepare_listener`]);
 //! - [`mon_shm`], a shared-memory region (a sealed memfd and its mapping),
 //!   handed over with [`mon_ipc_send_shm`] / [`mon_ipc_recv_shm`], which
 //!   checks the fd before it maps anything (PROTOCOL.md 4.2).
@@ -47,6 +52,8 @@
 //!
 //! `0` success; [`MON_CONTINUE`] (1), [`MON_WANT_READ`] (2),
 //! [`MON_WANT_WRITE`] (3): call the step again (when the socket is ready);
+//! [`MON_DECIDE`] (4): a deciding server's client is authenticated
+//! ([`mon_ipc_auth_server_init_decide`]);
 //! negative: an error, fixed numbers listed in the header and `README.md`
 //! (`-1` to `-10` the C API and the system, `-11` to `-17` the driver's
 //! shared-memory refusals and access errors, `-18`
@@ -60,6 +67,7 @@ mod channels;
 mod codes;
 mod fd;
 mod guard;
+mod listen;
 mod shm;
 mod sys;
 
@@ -67,11 +75,16 @@ pub use auth::{
     mon_ipc_auth_client_end, mon_ipc_auth_client_init, mon_ipc_auth_client_step,
     mon_ipc_auth_server_end, mon_ipc_auth_server_init, mon_ipc_auth_server_step,
 };
+pub use auth::{
+    mon_ipc_auth_client_init_mutual, mon_ipc_auth_server_accept, mon_ipc_auth_server_deny,
+    mon_ipc_auth_server_init_decide,
+};
 pub use buffer::{
     mon_buffer, mon_buffer_append, mon_buffer_clear, mon_buffer_data, mon_buffer_free,
     mon_buffer_length, mon_buffer_new,
 };
 pub use channels::{mon_ipc_forget, mon_ipc_recv_fd, mon_ipc_send_fd, mon_ipc_set_timeout};
+pub use codes::MON_DECIDE;
 pub use codes::{
     MON_CONTINUE, MON_E_CLOSED, MON_E_INTERNAL, MON_E_INVALID_ARGUMENT, MON_E_IO,
     MON_E_KERNEL_TOO_OLD, MON_E_NO_MEMORY, MON_E_PEER_GONE, MON_E_SEND_PENDING, MON_E_TIMEOUT,
@@ -79,6 +92,7 @@ pub use codes::{
     mon_ipc_strerror,
 };
 pub use fd::mon_ipc_last_errno;
+pub use listen::{mon_ipc_listen, mon_ipc_prepare_listener};
 pub use shm::{
     mon_ipc_recv_shm, mon_ipc_send_shm, mon_ipc_shm_create, mon_ipc_shm_data, mon_ipc_shm_data_mut,
     mon_ipc_shm_fd, mon_ipc_shm_free, mon_ipc_shm_read, mon_ipc_shm_seal_read_only,

@@ -45,6 +45,14 @@ const EXPORTS: &[&str] = &[
     "mon_ipc_recv_shm",
     "mon_ipc_set_timeout",
     "mon_ipc_forget",
+    // Parity with the Rust API: mutual authentication, the deciding
+    // server, the listening socket.
+    "mon_ipc_auth_client_init_mutual",
+    "mon_ipc_auth_server_init_decide",
+    "mon_ipc_auth_server_accept",
+    "mon_ipc_auth_server_deny",
+    "mon_ipc_listen",
+    "mon_ipc_prepare_listener",
 ];
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
@@ -164,6 +172,9 @@ fn run(exe: &Path) {
                 "--leak-check=full",
                 "--error-exitcode=99",
                 "--trace-children=yes",
+                // No gdbserver pipes in /tmp: a child that drops its uid
+                // (parity.c) could not remove them.
+                "--vgdb=no",
             ])
             .arg(exe)
             .env("MON_TEST_TMPDIR", out_dir())
@@ -249,6 +260,11 @@ fn readme_poll_loop_is_the_tested_file_and_runs() {
         "README.md must show tests/c/readme_poll_loop.c verbatim"
     );
     run(&compile("readme_poll_loop", false));
+}
+
+#[test]
+fn mutual_decide_and_listener() {
+    run(&compile("parity", false));
 }
 
 #[test]

@@ -18,6 +18,7 @@
  * or on the server's end of a socketpair before the other end is handed
  * out (mon_ipc_auth_server_init turns it on if it is not, but a hello
  * without kernel credentials that arrived before is then refused).
+ * mon_ipc_listen and mon_ipc_prepare_listener (Authentication) do it.
  *
  * Threads: every function may be called from any thread; one handshake
  * state must not be stepped by two threads at once (the second call gets
@@ -209,12 +210,105 @@ void mon_ipc_auth_client_end(void *state);
 int mon_ipc_auth_server_init(int fd, mon_ipc_creds *creds, void **state);
 
 /* Performs the next step of server authentication; returns as
-   mon_ipc_auth_client_step. On 0, *creds (from init) is filled. */
+   mon_ipc_auth_client_step (and MON_DECIDE for a state of
+   mon_ipc_auth_server_init_decide, below). On 0, *creds (from init) is
+   filled. */
 int mon_ipc_auth_server_step(int fd, void *state);
 
 /* Frees the server state. NULL, an ended state and a client state are
    ignored (never a crash). */
 void mon_ipc_auth_server_end(void *state);
+
+/*
+ * Beyond the manual (parity with the Rust API): mutual authentication,
+ * the server's own accept/deny decision, and the listening socket.
+ */
+
+/*
+ * Initialize a mutual authentication on the client side of the connected
+ * socket fd: as mon_ipc_auth_client_init (step with
+ * mon_ipc_auth_client_step, free with mon_ipc_auth_client_end), and the
+ * client also asks for the server's credentials, which the kernel
+ * attaches to the reply (SO_PASSCRED is turned on on fd before the hello
+ * is sent). They are checked as the server checks the client's: a reply
+ * without them, or with ids that contradict the socket's SO_PEERCRED,
+ * fails the step. When the step returns 0, *server_creds holds the
+ * server's pid, effective uid and effective gid (sentinels as for the
+ * server's creds); judging them is the caller's: if it does not trust
+ * the server, it closes the socket. server_creds must stay valid until
+ * the authentication ends; NULL is MON_E_INVALID_ARGUMENT. Any server of
+ * this library answers a mutual client (no server-side change).
+ */
+int mon_ipc_auth_client_init_mutual(int fd, mon_ipc_creds *server_creds, void **state);
+
+/* mon_ipc_auth_server_step of a state made by
+   mon_ipc_auth_server_init_decide: the client is authenticated, *creds
+   holds its credentials; call mon_ipc_auth_server_accept or
+   mon_ipc_auth_server_deny, then step again. */
+#define MON_DECIDE 4 /* "decide" */
+
+/*
+ * Initialize the server side as mon_ipc_auth_server_init, except that the
+ * server decides whether to accept the client (an authorization hook):
+ * once the client is authenticated, mon_ipc_auth_server_step returns
+ * MON_DECIDE with *creds filled (its pid, euid and egid as the kernel
+ * attested them). The caller then calls mon_ipc_auth_server_accept or
+ * mon_ipc_auth_server_deny (at once, or later: stepping again before
+ * deciding returns MON_DECIDE again) and goes on stepping:
+ *   accepted: the steps send the reply and end with 0 (*creds as above);
+ *   denied:   the steps send the refusal, then fail with MON_E_DENIED;
+ *             the client's step fails with MON_E_REFUSED_DENIED.
+ * mon_ipc_auth_server_init keeps the manual's behaviour: every
+ * authenticated client is accepted, MON_DECIDE never comes.
+ */
+int mon_ipc_auth_server_init_decide(int fd, mon_ipc_creds *creds, void **state);
+
+/*
+ * Accept / deny the client after mon_ipc_auth_server_step returned
+ * MON_DECIDE: 0, then step on. accept first looks once more, without
+ * blocking, for input the client sent while waiting for the answer: such
+ * a client is refused after all (PROTOCOL.md 3.3), and the steps fail.
+ * With no decision pending (a state of mon_ipc_auth_server_init, before
+ * MON_DECIDE, after the decision or after success):
+ * MON_E_NO_DECISION_PENDING, and the handshake fails with it (sticky, as
+ * every error); on a handshake that failed already: its error.
+ * MON_E_INVALID_ARGUMENT as for the step (unknown or client state,
+ * another fd than init's).
+ */
+int mon_ipc_auth_server_accept(int fd, void *state);
+int mon_ipc_auth_server_deny(int fd, void *state);
+
+/*
+ * The server's listening socket. Linux attaches credentials to a message
+ * when it is sent, and only if the receiving socket has SO_PASSCRED on at
+ * that moment: a hello sent before the server turned it on arrives
+ * without them and is refused (MON_E_NO_CREDENTIALS / the client's
+ * MON_E_REFUSED_NO_CREDENTIALS). On the listening socket it is on before
+ * any client can connect, and every accepted connection inherits it.
+ */
+
+/*
+ * Creates an AF_UNIX SOCK_STREAM socket (FD_CLOEXEC, blocking) with
+ * SO_PASSCRED on, binds it to the file system path and listens with
+ * backlog (as listen(2); SOMAXCONN is fine). Returns the fd, the caller's
+ * (accept(2) from it; close it and unlink path when done), or a negative
+ * code: MON_E_INVALID_ARGUMENT (NULL or empty path; errno ENAMETOOLONG if
+ * it does not fit a sockaddr_un), MON_E_IO with errno (e.g. EADDRINUSE:
+ * path exists; unlink a stale socket first). Nothing is left behind on
+ * error.
+ */
+int mon_ipc_listen(const char *path, int backlog);
+
+/*
+ * For a socket mon_ipc_listen does not make (SOCK_SEQPACKET, an abstract
+ * address, one inherited from a service manager) or the server's end of a
+ * socketpair: checks that fd is an AF_UNIX SOCK_STREAM or SOCK_SEQPACKET
+ * socket and turns SO_PASSCRED on. Call it before any client can connect
+ * (after socket, before listen) or write (before handing out the other
+ * socketpair end). 0, MON_E_INVALID_ARGUMENT (negative or closed fd),
+ * MON_E_UNSUPPORTED_SOCKET, or MON_E_IO. The fd stays the caller's.
+ */
+int mon_ipc_prepare_listener(int fd);
 
 /* ------------------------------------------------------------------ */
 /* Messages with file descriptors                                      */

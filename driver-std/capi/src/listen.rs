@@ -1,0 +1,189 @@
+//! `mon_ipc_listen` / `mon_ipc_prepare_listener`: the server's socket made
+//! ready for the handshake, as the Rust driver's `Listener` does.
+//!
+//! Why (PROTOCOL.md 3.3): Linux attaches credentials to a message when it
+//! is *sent*, and only if the receiving socket (or the sender) has
+//! `SO_PASSCRED` on at that moment. A hello sent before the server turned
+//! it on arrives without them and is refused (`no_credentials`). Turned on
+//! on the listening socket, it is on for every connection accepted from it
+//! (they inherit it, and data sent to a connection not yet accepted
+//! carries credentials anyway), before any client can write.
+//! `SO_PASSPIDFD` need not be on early: `mon_ipc_auth_server_init` turns it
+//! on (the pidfd is made when the message is read).
+
+use std::ffi::{CStr, c_char, c_int};
+
+use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO, MON_E_UNSUPPORTED_SOCKET, MON_OK};
+use crate::fd::{CFd, set_errno};
+use crate::guard::{guard, invalid};
+
+/// The calling thread's `errno`, recorded for `mon_ipc_last_errno`.
+fn os_error() -> c_int {
+    set_errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    MON_E_IO
+}
+
+/// One `int` socket option of `fd`.
+fn get_int(fd: c_int, opt: c_int) -> Result<c_int, c_int> {
+    let mut v: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for writes of an `int` and a
+    // `socklen_t`, and `len` says how much room `v` has.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            std::ptr::from_mut(&mut v).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 { Ok(v) } else { Err(os_error()) }
+}
+
+/// `fd` is an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket; then
+/// `SO_PASSCRED` on.
+fn prepare(fd: c_int) -> c_int {
+    let domain = match get_int(fd, libc::SO_DOMAIN) {
+        Ok(d) => d,
+        Err(_) if crate::fd::last_errno() == libc::ENOTSOCK => {
+            set_errno(0);
+            return MON_E_UNSUPPORTED_SOCKET;
+        }
+        Err(code) => return code,
+    };
+    if domain != libc::AF_UNIX {
+        return MON_E_UNSUPPORTED_SOCKET;
+    }
+    match get_int(fd, libc::SO_TYPE) {
+        Ok(libc::SOCK_STREAM | libc::SOCK_SEQPACKET) => {}
+        Ok(_) => return MON_E_UNSUPPORTED_SOCKET,
+        Err(code) => return code,
+    }
+    let on: c_int = 1;
+    // SAFETY: `on` is an `int`, valid for reads of the length given.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 { MON_OK } else { os_error() }
+}
+
+/// Closes a socket this module made, keeping the `errno` of the failure.
+fn close_keeping_errno(fd: c_int) {
+    let saved = crate::fd::last_errno();
+    // SAFETY: `fd` was returned by `socket` in this call and nobody else
+    // has it.
+    unsafe { libc::close(fd) };
+    set_errno(saved);
+}
+
+fn listen(path: *const c_char, backlog: c_int) -> c_int {
+    if path.is_null() {
+        return invalid();
+    }
+    // SAFETY: `path` is not NULL, and the caller passes a NUL-terminated
+    // string (the contract in the header).
+    let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+    // SAFETY: `sockaddr_un` is plain old data: all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    // A path, NUL-terminated in `sun_path` (no abstract names: those start
+    // with a NUL).
+    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() {
+        set_errno(if bytes.is_empty() {
+            libc::EINVAL
+        } else {
+            libc::ENAMETOOLONG
+        });
+        return MON_E_INVALID_ARGUMENT;
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, &b) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = b as c_char;
+    }
+    // SAFETY: `socket` takes integers only.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return os_error();
+    }
+    let r = prepare(fd);
+    if r != MON_OK {
+        close_keeping_errno(fd);
+        return r;
+    }
+    // SAFETY: `addr` is a valid `sockaddr_un` of the length given.
+    let r = unsafe {
+        libc::bind(
+            fd,
+            std::ptr::from_ref(&addr).cast(),
+            std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        let code = os_error();
+        close_keeping_errno(fd);
+        return code;
+    }
+    // SAFETY: `listen` takes integers only.
+    if unsafe { libc::listen(fd, backlog) } != 0 {
+        let code = os_error();
+        close_keeping_errno(fd);
+        // The socket file is ours (bind just made it): leave nothing behind.
+        // SAFETY: `path` is the NUL-terminated string checked above.
+        unsafe { libc::unlink(path) };
+        return code;
+    }
+    fd
+}
+
+/// Creates a listening `AF_UNIX` `SOCK_STREAM` socket bound to the file
+/// system `path`, with `SO_PASSCRED` on before it listens (as the Rust
+/// driver's `Listener::bind`), so that every connection accepted from it is
+/// ready for [`mon_ipc_auth_server_init`](crate::mon_ipc_auth_server_init):
+/// no client's hello can arrive without the kernel's credentials. The fd
+/// has `FD_CLOEXEC` and is blocking.
+///
+/// Returns the fd (the caller's: close it, and unlink `path`, when done),
+/// or a negative error code: `MON_E_INVALID_ARGUMENT` (NULL or empty
+/// `path`; errno `ENAMETOOLONG` if it does not fit a `sockaddr_un`),
+/// `MON_E_IO` with errno (`socket`, `bind`: e.g. `EADDRINUSE` if `path`
+/// exists, `listen`). `backlog` is `listen(2)`'s.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_listen(path: *const c_char, backlog: c_int) -> c_int {
+    guard(|| listen(path, backlog))
+}
+
+/// Makes a socket the server will accept connections from (or a
+/// socketpair end it will authenticate on) ready for the handshake: checks
+/// that `fd` is an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket and
+/// turns `SO_PASSCRED` on. Call it before any client can connect (right
+/// after `socket`, before `listen`; or before handing out the other end of
+/// a socketpair), for listeners [`mon_ipc_listen`] does not make: an
+/// inherited one, a `SOCK_SEQPACKET` one, an abstract address. On a socket
+/// that is already listening it is still right for connections that come
+/// later, and those already queued carried credentials anyway (as the Rust
+/// driver's `Listener::from_fd`).
+///
+/// Returns 0, `MON_E_INVALID_ARGUMENT` (negative or closed fd),
+/// `MON_E_UNSUPPORTED_SOCKET` (not an `AF_UNIX` stream or seqpacket
+/// socket) or `MON_E_IO` with errno. The fd stays the caller's.
+///
+/// # Safety
+///
+/// None: `fd` is checked to be open.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mon_ipc_prepare_listener(fd: c_int) -> c_int {
+    guard(|| match CFd::check(fd) {
+        Ok(fd) => prepare(fd.raw()),
+        Err(code) => code,
+    })
+}
