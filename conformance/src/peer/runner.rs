@@ -98,6 +98,16 @@ pub struct Report {
     pub results: Vec<CaseResult>,
 }
 
+impl Report {
+    /// Whether the run verified anything and found nothing wrong: no case
+    /// failed and at least one passed. A run in which every case was
+    /// unimplemented (or none was selected) verified nothing, and the
+    /// command exits 1 for it as for a failure.
+    pub fn verdict(&self) -> bool {
+        self.failed == 0 && self.passed > 0
+    }
+}
+
 /// The name of a socket type on the command line.
 pub fn socket_name(kind: SocketKind) -> &'static str {
     match kind {
@@ -286,11 +296,14 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
             return Err(format!("timed out: {why}"));
         }
         return Err(match (&last, status.code()) {
-            (Some(l), Some(c)) if c != 0 => format!("{why} (program exited {c}: {l})"),
+            (Some(l), Some(c)) if c != 0 => {
+                format!("{why} (program exited {c}: {l}){}", hint(case, kind, l))
+            }
             _ => why,
         });
     }
-    check_status(case, kind, status, last.as_deref())?;
+    check_status(case, kind, status, last.as_deref())
+        .map_err(|why| format!("{why}{}", hint(case, kind, last.as_deref().unwrap_or(""))))?;
     for p in pipes {
         let got = drain_pipe(&p.read).map_err(|err| format!("{}: {err}", p.what))?;
         if got != p.expect {
@@ -313,6 +326,20 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
         }
     }
     Ok(())
+}
+
+/// A hint for a failure whose cause is usually not the program's protocol
+/// logic: `hello_fds` where no fd was sent is most often a control buffer
+/// without room for the `SCM_PIDFD` that comes with every read while
+/// `SO_PASSPIDFD` is on (SHIM.md section 1).
+fn hint(case: &Case, kind: SocketKind, code: &str) -> &'static str {
+    let expected = case.expect.code(kind);
+    if case.role == Role::Server && code == "hello_fds" && expected != Some("hello_fds") {
+        "; hint: SO_PASSPIDFD is on at the program's end, so every read carries an \
+         SCM_PIDFD; a control buffer without room for it gets MSG_CTRUNC (SHIM.md section 1)"
+    } else {
+        ""
+    }
 }
 
 fn check_status(case: &Case, kind: SocketKind, status: ExitStatus, last: Option<&str>) -> Res {
