@@ -84,3 +84,15 @@ fn a_run_where_every_case_is_unimplemented_exits_1() {
     assert!(stdout.contains("2 unimplemented"), "{stdout}");
     assert!(text(&out.stderr).contains("no case passed"));
 }
+
+#[test]
+fn shim_md_lists_every_case() {
+    const SHIM_MD: &str = include_str!("../../docs/SHIM.md");
+    for case in mon_ipc_conformance::peer::cases::CASES {
+        assert!(
+            SHIM_MD.contains(&format!("| `{}` |", case.name)),
+            "docs/SHIM.md has no row for {}",
+            case.name
+        );
+    }
+}

@@ -31,6 +31,10 @@ pub const UNIMPLEMENTED_STATUS: i32 = 89;
 pub const RUNNER_LIMITS: (u8, u32) = (8, 65536);
 /// The least a program must advertise: fds per frame and payload bytes.
 pub const REQUIRED_LIMITS: (u16, u32) = (4, 4096);
+/// The most payload a side may advertise on seqpacket: a 4 MiB record,
+/// header included (PROTOCOL.md 4.3; Linux refuses larger records with
+/// `ENOBUFS` whatever `SO_SNDBUF` is).
+pub const SEQPACKET_MAX_PAYLOAD: u32 = (4 << 20) - HEADER_LEN as u32;
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -565,6 +569,11 @@ impl Ctx {
             return Err(format!(
                 "{what} offers {max_fds} fds / {max_payload} bytes; SHIM.md asks for at least {} / {}",
                 REQUIRED_LIMITS.0, REQUIRED_LIMITS.1
+            ));
+        }
+        if self.kind == SocketKind::Seqpacket && max_payload > SEQPACKET_MAX_PAYLOAD {
+            return Err(format!(
+                "{what} offers {max_payload} bytes per frame on seqpacket; PROTOCOL.md 4.3 allows at most {SEQPACKET_MAX_PAYLOAD} (a 4 MiB record)"
             ));
         }
         let theirs = Limits::new(max_fds as u8, max_payload).map_err(e("limits"))?;
