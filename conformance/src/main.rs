@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use mon_ipc::SocketKind;
 
 use mon_ipc_conformance::peer::runner;
@@ -15,8 +15,7 @@ use mon_ipc_conformance_core::{generate, report, verify};
 #[derive(Parser)]
 #[command(
     name = "mon-ipc-conformance",
-    about = "Test vectors for the mon-ipc protocol",
-    after_help = PEER_USAGE
+    about = "Test vectors for the mon-ipc protocol"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,17 +48,63 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run every shim case (docs/SHIM.md) against PROGRAM over real sockets.
+    #[command(
+        override_usage = PEER_USAGE,
+        after_help = PEER_HELP,
+        disable_help_flag = true
+    )]
+    Peer {
+        /// `--exec PROGRAM [ARGS...]` and the options below, parsed by hand
+        /// (`parse_peer`): PROGRAM's own arguments may look like options.
+        #[arg(
+            num_args = 0..,
+            allow_hyphen_values = true,
+            trailing_var_arg = true,
+            value_name = "OPTIONS",
+            hide = true
+        )]
+        args: Vec<String>,
+    },
 }
 
-const PEER_USAGE: &str = "\
-Also: peer --exec PROGRAM [ARGS...] [--filter NAME] [--socket stream|seqpacket]
-           [--json FILE] [--timeout SECS]
-  Runs every shim case (docs/SHIM.md) against PROGRAM over real sockets.
-  PROGRAM's own arguments run up to the next of these four options.";
+const PEER_USAGE: &str = "mon-ipc-conformance peer --exec PROGRAM [ARGS...] [--filter NAME] \
+[--socket stream|seqpacket] [--json FILE] [--timeout SECS]";
+
+const PEER_HELP: &str = "\
+Options:
+  --exec PROGRAM [ARGS...]     The program under test and its own arguments,
+                               which run up to the next of the four options
+                               below (so -h and --help after it are PROGRAM's)
+  --filter NAME                Only cases whose name contains NAME
+  --socket stream|seqpacket    Only this socket type (default: both)
+  --json FILE                  Also write the JSON report here
+  --timeout SECS               Limit per case (default: 10)
+  -h, --help                   Print this help
+
+Exit status: 0 if at least one case passed and none failed; 1 if a case
+failed or none passed (every case unimplemented); 2 on a usage error.";
+
+/// `peer`'s help, as `help peer` prints it.
+fn peer_help() -> String {
+    let mut cli = Cli::command();
+    match cli.find_subcommand_mut("peer") {
+        Some(p) => p.render_help().to_string(),
+        None => PEER_HELP.to_owned(),
+    }
+}
+
+/// What `peer ...` asks for.
+enum PeerArgs {
+    /// `--help` or `-h` (outside PROGRAM's own arguments).
+    Help,
+    /// A run, and where to write its JSON report.
+    Run(runner::Options, Option<PathBuf>),
+}
 
 /// Parses `peer ...` by hand: the program's own arguments may look like
 /// options, so they run up to the next option of the runner.
-fn parse_peer(args: &[String]) -> Result<(runner::Options, Option<PathBuf>), String> {
+fn parse_peer(args: &[String]) -> Result<PeerArgs, String> {
     let own = ["--filter", "--socket", "--json", "--timeout", "--exec"];
     let mut opts = runner::Options {
         program: Vec::new(),
@@ -78,6 +123,9 @@ fn parse_peer(args: &[String]) -> Result<(runner::Options, Option<PathBuf>), Str
                 i += 1;
             }
             continue;
+        }
+        if a == "--help" || a == "-h" {
+            return Ok(PeerArgs::Help);
         }
         let v = args
             .get(i + 1)
@@ -98,19 +146,23 @@ fn parse_peer(args: &[String]) -> Result<(runner::Options, Option<PathBuf>), Str
                 opts.timeout = std::time::Duration::try_from_secs_f64(s)
                     .map_err(|_| format!("--timeout {v}: seconds"))?;
             }
-            _ => return Err(format!("unknown option {a}\n{PEER_USAGE}")),
+            _ => return Err(format!("unknown option {a}\nUsage: {PEER_USAGE}")),
         }
         i += 2;
     }
     if opts.program.is_empty() {
-        return Err(format!("peer needs --exec PROGRAM\n{PEER_USAGE}"));
+        return Err(format!("peer needs --exec PROGRAM\nUsage: {PEER_USAGE}"));
     }
-    Ok((opts, json))
+    Ok(PeerArgs::Run(opts, json))
 }
 
 fn peer(args: &[String]) -> ExitCode {
     let (opts, json) = match parse_peer(args) {
-        Ok(x) => x,
+        Ok(PeerArgs::Run(opts, json)) => (opts, json),
+        Ok(PeerArgs::Help) => {
+            print!("{}", peer_help());
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -126,9 +178,12 @@ fn peer(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if report.failed == 0 {
+    if report.verdict() {
         ExitCode::SUCCESS
     } else {
+        if report.failed == 0 {
+            eprintln!("error: no case passed: nothing was verified");
+        }
         ExitCode::FAILURE
     }
 }
@@ -143,10 +198,12 @@ fn default_vectors() -> PathBuf {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    // `peer` is parsed by hand (see `parse_peer`); clap only lists it.
     if args.get(1).map(String::as_str) == Some("peer") {
         return peer(&args[2..]);
     }
     match Cli::parse().command {
+        Command::Peer { args } => peer(&args),
         Command::Verify {
             vectors,
             filter,

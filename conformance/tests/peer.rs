@@ -47,6 +47,7 @@ fn reference_shim_passes_every_case_and_every_mutant_is_caught() {
             None => {
                 assert_eq!(report.passed, 2 * CASES.len(), "{:#?}", failures(&report));
                 assert_eq!((report.failed, report.unimplemented), (0, 0));
+                assert!(report.verdict());
             }
             Some(m) => {
                 let caught: Vec<_> = report
@@ -69,6 +70,7 @@ fn exit_89_is_unimplemented_and_silence_fails() {
     opts.filter = Some("client/handshake".to_owned());
     let r = run(&opts);
     assert_eq!((r.passed, r.failed, r.unimplemented), (0, 0, 2), "{r:#?}");
+    assert!(!r.verdict(), "a run that verified nothing is no pass");
 
     let mut opts = options(&["/bin/sh", "-c", "exit 0"]);
     opts.filter = Some("server/deny".to_owned());

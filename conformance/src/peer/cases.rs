@@ -454,6 +454,64 @@ pub const CASES: &[Case] = &[
         HangupMidFrame,
         "half a frame (seqpacket: a short record), then hangs up",
     ),
+    Case {
+        mutual: true,
+        ..ok(
+            "client/mutual-echo",
+            Client,
+            Echo,
+            "accepts a mutual hello, replies with its credentials, then sends frames with 0, 1, 3 pipes; expects them back",
+        )
+    },
+    Case {
+        mutual: true,
+        ..ok(
+            "server/mutual-echo",
+            Server,
+            Echo,
+            "sends a mutual hello, then frames with 0, 1, 3 pipes; expects them back",
+        )
+    },
+    bad(
+        "client/surplus-fds",
+        Client,
+        Drain,
+        same("fd_count_mismatch"),
+        SurplusFds,
+        "after the reply, a frame announcing 1 fd carries 2 pipes",
+    ),
+    bad(
+        "client/fds-without-frame",
+        Client,
+        Drain,
+        same("fds_without_frame"),
+        FdsWithoutFrame,
+        "after the reply, stream: a frame's tail carries a pipe; seqpacket: an empty record with a pipe",
+    ),
+    bad(
+        "client/oversized-frame",
+        Client,
+        Drain,
+        same("frame_too_large"),
+        OversizedFrame,
+        "after the reply, a header announcing the negotiated maximum + 1 bytes",
+    ),
+    bad(
+        "client/frame-reserved",
+        Client,
+        Drain,
+        same("frame_reserved"),
+        FrameReserved,
+        "after the reply, a frame header with a nonzero reserved field",
+    ),
+    bad(
+        "client/hangup-mid-frame",
+        Client,
+        Drain,
+        ("eof_in_frame", "record_size"),
+        HangupMidFrame,
+        "after the reply, half a frame (seqpacket: a short record), then hangs up",
+    ),
 ];
 
 /// The deliberate bugs the reference shim's `--mutant NAME` selects, with

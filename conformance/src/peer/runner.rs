@@ -31,6 +31,10 @@ pub const UNIMPLEMENTED_STATUS: i32 = 89;
 pub const RUNNER_LIMITS: (u8, u32) = (8, 65536);
 /// The least a program must advertise: fds per frame and payload bytes.
 pub const REQUIRED_LIMITS: (u16, u32) = (4, 4096);
+/// The most payload a side may advertise on seqpacket: a 4 MiB record,
+/// header included (PROTOCOL.md 4.3; Linux refuses larger records with
+/// `ENOBUFS` whatever `SO_SNDBUF` is).
+pub const SEQPACKET_MAX_PAYLOAD: u32 = (4 << 20) - HEADER_LEN as u32;
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -96,6 +100,16 @@ pub struct Report {
     pub unimplemented: usize,
     /// Every case run, in run order.
     pub results: Vec<CaseResult>,
+}
+
+impl Report {
+    /// Whether the run verified anything and found nothing wrong: no case
+    /// failed and at least one passed. A run in which every case was
+    /// unimplemented (or none was selected) verified nothing, and the
+    /// command exits 1 for it as for a failure.
+    pub fn verdict(&self) -> bool {
+        self.failed == 0 && self.passed > 0
+    }
 }
 
 /// The name of a socket type on the command line.
@@ -286,11 +300,14 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
             return Err(format!("timed out: {why}"));
         }
         return Err(match (&last, status.code()) {
-            (Some(l), Some(c)) if c != 0 => format!("{why} (program exited {c}: {l})"),
+            (Some(l), Some(c)) if c != 0 => {
+                format!("{why} (program exited {c}: {l}){}", hint(case, kind, l))
+            }
             _ => why,
         });
     }
-    check_status(case, kind, status, last.as_deref())?;
+    check_status(case, kind, status, last.as_deref())
+        .map_err(|why| format!("{why}{}", hint(case, kind, last.as_deref().unwrap_or(""))))?;
     for p in pipes {
         let got = drain_pipe(&p.read).map_err(|err| format!("{}: {err}", p.what))?;
         if got != p.expect {
@@ -313,6 +330,20 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
         }
     }
     Ok(())
+}
+
+/// A hint for a failure whose cause is usually not the program's protocol
+/// logic: `hello_fds` where no fd was sent is most often a control buffer
+/// without room for the `SCM_PIDFD` that comes with every read while
+/// `SO_PASSPIDFD` is on (SHIM.md section 1).
+fn hint(case: &Case, kind: SocketKind, code: &str) -> &'static str {
+    let expected = case.expect.code(kind);
+    if case.role == Role::Server && code == "hello_fds" && expected != Some("hello_fds") {
+        "; hint: SO_PASSPIDFD is on at the program's end, so every read carries an \
+         SCM_PIDFD; a control buffer without room for it gets MSG_CTRUNC (SHIM.md section 1)"
+    } else {
+        ""
+    }
 }
 
 fn check_status(case: &Case, kind: SocketKind, status: ExitStatus, last: Option<&str>) -> Res {
@@ -538,6 +569,11 @@ impl Ctx {
             return Err(format!(
                 "{what} offers {max_fds} fds / {max_payload} bytes; SHIM.md asks for at least {} / {}",
                 REQUIRED_LIMITS.0, REQUIRED_LIMITS.1
+            ));
+        }
+        if self.kind == SocketKind::Seqpacket && max_payload > SEQPACKET_MAX_PAYLOAD {
+            return Err(format!(
+                "{what} offers {max_payload} bytes per frame on seqpacket; PROTOCOL.md 4.3 allows at most {SEQPACKET_MAX_PAYLOAD} (a 4 MiB record)"
             ));
         }
         let theirs = Limits::new(max_fds as u8, max_payload).map_err(e("limits"))?;
@@ -850,7 +886,9 @@ fn client_script(ctx: &mut Ctx, case: &Case) -> Res {
         }
         _ => send_all(ctx.fd(), kind, &reply, creds, &[])?,
     }
-    if case.expect.code(kind).is_some() {
+    // The channel's adversarial cases fail after the handshake; every
+    // other case expecting an error fails on the reply.
+    if case.expect.code(kind).is_some() && case.action != Action::Drain {
         return ctx.expect_close();
     }
     frames_after_handshake(ctx, case)
@@ -1050,6 +1088,25 @@ mod tests {
     }
 
     #[test]
+    fn hello_fds_where_none_was_sent_hints_at_the_pidfd() {
+        let find = |n| super::super::cases::find(n).expect("case");
+        let h = hint(find("server/handshake"), SocketKind::Stream, "hello_fds");
+        assert!(
+            h.contains("SO_PASSPIDFD") && h.contains("MSG_CTRUNC"),
+            "{h}"
+        );
+        assert_eq!(
+            hint(find("server/hello-fds"), SocketKind::Stream, "hello_fds"),
+            ""
+        );
+        assert_eq!(hint(find("server/handshake"), SocketKind::Stream, "io"), "");
+        assert_eq!(
+            hint(find("client/handshake"), SocketKind::Stream, "hello_fds"),
+            ""
+        );
+    }
+
+    #[test]
     fn every_script_fits_its_role_and_action() {
         use Script::*;
         for c in CASES {
@@ -1061,7 +1118,6 @@ mod tests {
             let only = match c.script {
                 Denied | EarlyFrames => Some(Role::Client),
                 Trailing | HelloWithoutCredentials => Some(Role::Server),
-                _ if frames => Some(Role::Server),
                 _ => None,
             };
             assert!(only.is_none_or(|r| r == c.role), "{}", c.name);

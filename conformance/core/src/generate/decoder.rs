@@ -30,6 +30,8 @@ pub(super) fn cases() -> Vec<Draft> {
     v.extend(eofs());
     v.extend(misuse_cases());
     v.extend(seqpacket());
+    v.extend(check_order());
+    v.extend(empty_reads());
     v
 }
 
@@ -447,5 +449,75 @@ fn seqpacket() -> Vec<Draft> {
             ..input(&f)
         })])
         .expect(fail_after("control_truncated", vec![])),
+    ]
+}
+
+/// Headers with several defects at once: the first check in the order of
+/// PROTOCOL.md 4.4 (kind, reserved, len, nfds) decides. Appended after the
+/// older cases so that their tcIds stay put.
+fn check_order() -> Vec<Draft> {
+    let f = frame(b"payload", 1);
+    let sq = |name: &str, comment: &str| {
+        Draft::new(
+            DEC,
+            codec_cfg(Socket::Seqpacket, lim_default()),
+            name,
+            comment,
+        )
+        .flags(&["Seqpacket", "Malformed", "CheckOrder"])
+    };
+    vec![
+        d("bad-kind-and-reserved", "Kind 2 and reserved field 1 in one header: the kind is checked first.")
+            .flags(&["Malformed", "CheckOrder"])
+            .events(vec![rd0(&cat(&[&header(2, 0, 2, 1), b"zz"]))])
+            .expect(fail_after("frame_bad_kind", vec![])),
+        d("bad-kind-and-too-large", "Kind 3 and a length above the maximum: the kind is checked first.")
+            .flags(&["Malformed", "CheckOrder", "Limits"])
+            .events(vec![rd0(&header(PAYLOAD + 1, 0, 3, 0))])
+            .expect(fail_after("frame_bad_kind", vec![])),
+        d("reserved-and-too-large", "Reserved field 1 and a length above the maximum: the reserved field is checked first.")
+            .flags(&["Malformed", "CheckOrder", "Limits"])
+            .events(vec![rd0(&header(PAYLOAD + 1, 0, 0, 1))])
+            .expect(fail_after("frame_reserved", vec![])),
+        d("too-large-and-too-many-fds", "A length above the maximum and 33 fds over a maximum of 32: the length is checked first.")
+            .flags(&["CheckOrder", "Limits"])
+            .events(vec![rd0(&header(PAYLOAD + 1, 33, 0, 0))])
+            .expect(fail_after("frame_too_large", vec![])),
+        d("too-many-fds-before-attribution", "A header announcing 33 fds over a maximum of 32, its read with one fd: the header check comes before the fd count of the read is compared.")
+            .flags(&["CheckOrder", "Limits", "FdsClosed"])
+            .events(vec![rdf(&header(0, 33, 0, 0), &["fd1"])])
+            .expect(fail_after("frame_too_many_fds", vec![])),
+        sq("seqpacket-bad-kind-and-reserved", "A record whose header has kind 2 and reserved field 1: the kind is checked first.")
+            .events(vec![rd0(&cat(&[&header(1, 0, 2, 1), b"q"]))])
+            .expect(fail_after("frame_bad_kind", vec![])),
+        d("fd-frame-completed-by-fds-without-frame", "A frame announcing 1 fd brings it with its header; the read that completes its payload brings another fd and no header begins in it: fds_without_frame, and the frame completed by that read is not delivered: both fds are closed.")
+            .flags(&["FdAttribution", "FdsClosed"])
+            .events(vec![rdf(&f[..11], &["fd1"]), rdf(&f[11..], &["fd2"])])
+            .expect(fail_after("fds_without_frame", vec![])),
+        d("good-fd-frame-then-fds-without-frame", "A complete fd-carrying frame is delivered; the next read brings the first 3 bytes of another such frame with its fd; the read with the rest brings one more fd and no header begins in it: fds_without_frame; the first frame and its fd are the caller's, the other two fds are closed.")
+            .flags(&["FdAttribution", "FdsClosed"])
+            .events(vec![rdf(&f, &["fd1"]), rdf(&f[..3], &["fd2"]), rdf(&f[3..], &["fd3"])])
+            .expect(fail_after("fds_without_frame", vec![data(b"payload", &["fd1"])])),
+    ]
+}
+
+/// Reads of 0 bytes as the core sees them (PROTOCOL.md 1): EOF is the
+/// driver's call, told to the core as `eof`; an empty read handed to the
+/// core is judged by its ancillary data alone.
+fn empty_reads() -> Vec<Draft> {
+    let a = frame(b"alpha", 0);
+    vec![
+        d("empty-read", "A read of 0 bytes with no ancillary data between two halves of a frame changes nothing.")
+            .flags(&["ReadBoundaries"])
+            .events(vec![rd0(&a[..6]), rd0(b""), rd0(&a[6..])])
+            .expect(open(vec![data(b"alpha", &[])])),
+        d("empty-read-with-fds", "A read of 0 bytes with an fd: no header begins in it.")
+            .flags(&["FdAttribution", "FdsClosed", "ReadBoundaries"])
+            .events(vec![rdf(b"", &["fd1"])])
+            .expect(fail_after("fds_without_frame", vec![])),
+        d("empty-read-ctrunc", "A read of 0 bytes with MSG_CTRUNC: control_truncated like any read (a receiver whose control buffer has the room PROTOCOL.md requires never sees this on the EOF read).")
+            .flags(&["ReadBoundaries"])
+            .events(vec![rd(Input { ctrunc: true, ..input(b"") })])
+            .expect(fail_after("control_truncated", vec![])),
     ]
 }

@@ -178,5 +178,35 @@ pub(super) fn cases() -> Vec<Draft> {
             .events(vec![push_shm(4096, SEALS, b"", &["memfd"], None), flush(), out_fds(&shm_frame(4096, SEALS, b""), &["memfd"])])
             .expect(ok()),
     ]);
+    v.extend(check_order());
     v
+}
+
+/// The order of the shared-memory checks (PROTOCOL.md 4.2, 4.4): the
+/// generic header checks first, then `nfds` before `len`; the announced
+/// seals and size are checked when the whole frame is in. Appended after
+/// the older cases so that their tcIds stay put.
+fn check_order() -> Vec<Draft> {
+    vec![
+        dd("no-fd-and-short", "Kind 1 with no fd and a payload of 11 bytes: the fd count is checked before the length.")
+            .flags(&["CheckOrder"])
+            .events(vec![rd0(&cat(&[&header(11, 0, 1, 0), &shm_payload(8, SEALS, b"")[..11]]))])
+            .expect(fail_after("shm_fd_count", vec![])),
+        dd("two-fds-and-empty", "Kind 1 with two fds and an empty payload: shm_fd_count, not shm_short; both fds closed.")
+            .flags(&["CheckOrder", "FdsClosed"])
+            .events(vec![rdf(&header(0, 2, 1, 0), &["memfd", "extra"])])
+            .expect(fail_after("shm_fd_count", vec![])),
+        dd("too-many-fds", "Kind 1 announcing 33 fds over a maximum of 32: the generic header check comes before the shared-memory ones.")
+            .flags(&["CheckOrder", "Limits"])
+            .events(vec![rd0(&header(12, 33, 1, 0))])
+            .expect(fail_after("frame_too_many_fds", vec![])),
+        dd("reserved", "Kind 1 with reserved field 1 and no fd: frame_reserved before shm_fd_count.")
+            .flags(&["CheckOrder", "Malformed"])
+            .events(vec![rd0(&cat(&[&header(12, 0, 1, 1), &shm_payload(8, SEALS, b"")]))])
+            .expect(fail_after("frame_reserved", vec![])),
+        dd("announcement-on-complete-frame", "Seals announced without shrink, grow and seal, and EOF before the frame's application bytes are in: the announcement is checked when the frame is complete, so this is eof_in_frame.")
+            .flags(&["CheckOrder", "Eof", "FdsClosed"])
+            .events(vec![rdf(&shm_frame(4096, 0, b"app")[..8 + 12], &["memfd"]), eof()])
+            .expect(fail_after("eof_in_frame", vec![])),
+    ]
 }
