@@ -15,7 +15,6 @@ use crate::connection::Connection;
 use crate::error::Result;
 use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
-use crate::sys;
 
 /// Authenticates as a client on a connected socket, waiting at most
 /// `opts.timeout`.
@@ -66,17 +65,13 @@ pub(crate) fn drive<H: Side, S: AsFd>(
     timeout: Option<Duration>,
     mut decide: impl FnMut(&mut Authenticating<H, S>) -> Result<()>,
 ) -> Result<H::Finished<S>> {
-    hs.io.dontwait = true;
-    hs.io.poll_before_answer = true;
     // A timeout too long for an `Instant` waits forever (no overflow panic).
     let deadline = crate::manual::deadline(timeout);
     loop {
-        match hs.step()? {
-            Progress::Continue => {}
-            Progress::WantRead => sys::sock::wait(hs.get_ref().as_fd(), false, deadline)?,
-            Progress::WantWrite => sys::sock::wait(hs.get_ref().as_fd(), true, deadline)?,
+        match hs.step_until(deadline)? {
             Progress::Decide => decide(&mut hs)?,
             Progress::Done => return hs.finish(),
+            _ => {}
         }
     }
 }

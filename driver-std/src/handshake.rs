@@ -226,6 +226,33 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         }
     }
 
+    /// [`step`](Authenticating::step) for a blocking caller with a clock:
+    /// where `step` would say [`Progress::WantRead`] or
+    /// [`Progress::WantWrite`], this waits for the socket with `poll`, at
+    /// most until `deadline` ([`Error::Timeout`], sticky), and says
+    /// [`Progress::Continue`]. It blocks even on a non-blocking socket;
+    /// from the first call on, every read and write of the handshake uses
+    /// `MSG_DONTWAIT`, so no system call waits past the deadline. `None`
+    /// waits forever.
+    ///
+    /// The blocking [`client`](crate::client) and [`server`](crate::server)
+    /// loop on it; it is public for a caller that keeps its own deadline
+    /// per handshake and wants to see each step (the C API's step
+    /// functions on blocking sockets).
+    pub fn step_until(&mut self, deadline: Option<std::time::Instant>) -> Result<Progress> {
+        self.io.dontwait = true;
+        self.io.poll_before_answer = true;
+        let write = match self.step()? {
+            Progress::WantRead => false,
+            Progress::WantWrite => true,
+            other => return Ok(other),
+        };
+        match sys::sock::wait(self.sock.as_fd(), write, deadline) {
+            Ok(()) => Ok(Progress::Continue),
+            Err(e) => Err(*self.dead.get_or_insert(e)),
+        }
+    }
+
     /// While [`Progress::Decide`]: the authenticated peer. Its pidfd is
     /// the kernel's; [`finish`](Authenticating::finish) drops it if it no
     /// longer names a live process with the reported pid.

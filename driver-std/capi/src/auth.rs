@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use mon_ipc::{DEFAULT_MAX_PAYLOAD, Limits};
 use mon_ipc_std::{ClientHandshake, ClientOptions, Progress, ServerHandshake, ServerOptions};
@@ -65,6 +66,11 @@ pub(crate) struct State {
     fd: CFd,
     /// Server: `MON_DECIDE` is returned (`mon_ipc_auth_server_init_decide`).
     decide: bool,
+    /// On a blocking socket the step waits (with `poll`) at most until
+    /// then: the socket's `mon_ipc_set_timeout` at init, else
+    /// `DEFAULT_TIMEOUT` (10 s), counted from init. A non-blocking socket
+    /// never waits: its caller's poll loop runs the clock.
+    deadline: Option<Instant>,
     phase: Phase,
 }
 
@@ -133,10 +139,12 @@ pub(crate) fn init(
         Err(e) => return fail(&e).0,
     };
     let decide = role == Role::Server && ask == Ask::More;
+    let timeout = crate::channels::timeout_of(fd).unwrap_or(mon_ipc_std::DEFAULT_TIMEOUT);
     let state = Box::new(State {
         role,
         fd,
         decide,
+        deadline: Instant::now().checked_add(timeout),
         phase,
     });
     let key = std::ptr::from_ref::<State>(&state).expose_provenance();
@@ -257,14 +265,25 @@ impl State {
 
     fn step(&mut self) -> c_int {
         let decide = self.decide;
+        // A blocking socket: the manual's step may block, but not for ever.
+        let blocking = match crate::sys::is_nonblocking(self.fd.raw()) {
+            Ok(nonblocking) => !nonblocking,
+            Err(code) => return code,
+        };
+        let deadline = self.deadline;
         let r = match &mut self.phase {
             Phase::Done => return MON_OK,
             Phase::Failed(code, errno) => {
                 set_errno(*errno);
                 return *code;
             }
+            Phase::Client(hs, _) if blocking => hs.step_until(deadline),
             Phase::Client(hs, _) => hs.step(),
-            Phase::Server(hs, creds) => match hs.step() {
+            Phase::Server(hs, creds) => match if blocking {
+                hs.step_until(deadline)
+            } else {
+                hs.step()
+            } {
                 // `mon_ipc_auth_server_init_decide`: the caller decides on
                 // the credentials, which it finds in its `creds` already.
                 Ok(Progress::Decide) if decide => match hs.peer() {

@@ -693,6 +693,12 @@ pub(crate) fn send_shm(sock: CFd, region: &SharedMemory, app: &[u8]) -> c_int {
     send_parts(sock, [&header[..], &shm.to_bytes()[..], app], Some(fd))
 }
 
+/// The timeout `mon_ipc_set_timeout` gave `sock`, if any.
+pub(crate) fn timeout_of(sock: CFd) -> Option<Duration> {
+    let mut map = registry();
+    entry(&mut map, sock).and_then(|e| e.timeout)
+}
+
 /// `mon_ipc_set_timeout`.
 fn set_timeout(sock: CFd, timeout: Option<Duration>) -> c_int {
     let identity = match sock.identity() {

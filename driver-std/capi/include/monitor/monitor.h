@@ -70,7 +70,9 @@ typedef struct {
                                           state, or a step on another fd than init's */
 #define MON_E_IO                 (-2)  /* "io": a system call failed; see mon_ipc_last_errno() */
 #define MON_E_TIMEOUT            (-3)  /* "timeout": a blocking send/recv passed its mon_ipc_set_timeout
-                                          deadline; the partial frame is kept: call again */
+                                          deadline; the partial frame is kept: call again. A
+                                          blocking handshake step passed the handshake's deadline
+                                          (sticky: close the socket) */
 #define MON_E_CLOSED             (-4)  /* "closed": mon_ipc_recv_fd: the peer closed at a frame boundary */
 #define MON_E_UNSUPPORTED_SOCKET (-5)  /* "unsupported_socket": not an AF_UNIX stream/seqpacket socket */
 #define MON_E_TOO_MANY_FDS       (-6)  /* "too_many_fds": more than 253 fds in one sendmsg */
@@ -192,6 +194,12 @@ int mon_ipc_auth_client_init(int fd, void **state);
  * fd): call again once fd is readable / writable. Negative: failed; the
  * error is sticky (later steps return it again); close the socket. After
  * 0, further steps return 0. fd must be the fd given to init.
+ *
+ * Blocking fd: where a step must wait for the peer it waits (with poll),
+ * but never past the handshake's deadline: the fd's mon_ipc_set_timeout
+ * when init was called, else 10 s, counted from init. Then
+ * MON_E_TIMEOUT, sticky. A non-blocking fd never waits (your
+ * poll loop runs the clock, as for every MON_WANT_*).
  */
 int mon_ipc_auth_client_step(int fd, void *state);
 
@@ -376,7 +384,9 @@ int mon_ipc_send_fd(int target_fd, mon_buffer *src, int fd_to_send);
  * mon_ipc_send_shm and mon_ipc_recv_shm on the socket fd: each call gets
  * timeout_ms milliseconds to complete its frame, then returns
  * MON_E_TIMEOUT. -1: none (the default). No effect on non-blocking
- * sockets, nor on the handshake. Kept until mon_ipc_forget(fd). Returns 0
+ * sockets. Set before mon_ipc_auth_*_init, it is also the whole
+ * handshake's limit on a blocking socket (default 10 s there, never
+ * none). Kept until mon_ipc_forget(fd). Returns 0
  * or MON_E_INVALID_ARGUMENT (closed fd, timeout_ms < -1).
  */
 int mon_ipc_set_timeout(int fd, int timeout_ms);

@@ -2,7 +2,9 @@
    mon_ipc_recv_fd, mon_ipc_send_fd, mon_ipc_recv_shm and mon_ipc_send_shm
    return MON_E_TIMEOUT after the deadline and within twice it; a frame cut
    by the timeout is kept with its fd and completed by the next call; the
-   same through the channel a client handshake leaves. No fd leaks. */
+   same through the channel a client handshake leaves; a handshake step
+   on a blocking socket whose peer is silent returns MON_E_TIMEOUT (sticky)
+   after the socket's timeout. No fd leaks. */
 #define _GNU_SOURCE
 #include "common.h"
 
@@ -195,6 +197,43 @@ static void channel(void)
     mon_buffer_free(msg);
 }
 
+/* Both sides' handshake on blocking sockets with a silent peer. */
+static void handshake(void)
+{
+    int sv[2], before = count_fds();
+    void *st = NULL;
+    mon_ipc_creds creds;
+
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    set_passcred(sv[0]);
+    /* The server waits for a hello that never comes. */
+    CHECK_RC(mon_ipc_set_timeout(sv[0], DEADLINE_MS), 0);
+    CHECK_RC(mon_ipc_auth_server_init(sv[0], &creds, &st), MON_CONTINUE);
+    CHECK_TIMEOUT(mon_ipc_auth_server_step(sv[0], st));
+    CHECK_RC(mon_ipc_auth_server_step(sv[0], st), MON_E_TIMEOUT); /* sticky */
+    mon_ipc_auth_server_end(st);
+    /* The client sends its hello, then waits for a reply that never comes. */
+    CHECK_RC(mon_ipc_set_timeout(sv[1], DEADLINE_MS), 0);
+    {
+        long t0 = now_ms(), dt;
+        int rc = mon_ipc_auth_client_init(sv[1], &st);
+        CHECK_RC(rc, MON_CONTINUE);
+        rc = mon_ipc_auth_client_step(sv[1], st);
+        CHECK_RC(rc, MON_CONTINUE); /* the hello is out: one step at a time */
+        rc = mon_ipc_auth_client_step(sv[1], st);
+        dt = now_ms() - t0;
+        CHECK_RC(rc, MON_E_TIMEOUT);
+        printf("  client handshake: MON_E_TIMEOUT %ld ms after init (deadline %d ms)\n", dt,
+               DEADLINE_MS);
+        CHECK(dt >= DEADLINE_MS && dt < 2 * DEADLINE_MS);
+    }
+    mon_ipc_auth_client_end(st);
+    CHECK_RC(mon_ipc_forget(sv[0]), 0);
+    CHECK_RC(mon_ipc_forget(sv[1]), 0);
+    CHECK(close(sv[0]) == 0 && close(sv[1]) == 0);
+    CHECK(count_fds() == before);
+}
+
 int main(void)
 {
     alarm(60);
@@ -206,6 +245,8 @@ int main(void)
     sending();
     printf("channel receive:\n");
     channel();
+    printf("handshake:\n");
+    handshake();
     printf("timeouts: ok\n");
     return 0;
 }
