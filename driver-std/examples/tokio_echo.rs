@@ -29,7 +29,10 @@ async fn serve(sock: OwnedFd) -> Result<()> {
         hs.run().await?;
     }
     let conn = hs.finish()?;
-    let peer = conn.peer.as_ref().expect("the server always knows its client");
+    let peer = conn
+        .peer
+        .as_ref()
+        .expect("the server always knows its client");
     println!("server: client pid {:?} uid {:?}", peer.pid(), peer.uid());
     let mut ch = AsyncChannel::new(conn)?;
     while let Some(m) = ch.recv().await? {
@@ -46,7 +49,10 @@ async fn serve(sock: OwnedFd) -> Result<()> {
 async fn client(path: &std::path::Path) -> Result<()> {
     let sock = mt::connect(path, SocketKind::Stream).await?;
     let conn = mt::client(sock, &ClientOptions::default().mutual(true)).await?;
-    println!("client: server pid {:?}", conn.peer.as_ref().and_then(|p| p.pid()));
+    println!(
+        "client: server pid {:?}",
+        conn.peer.as_ref().and_then(|p| p.pid())
+    );
     let mut ch = AsyncChannel::new(conn)?;
     let (r, w) = nix::unistd::pipe().expect("pipe");
     ch.send(b"hello from tokio", vec![w]).await?;
