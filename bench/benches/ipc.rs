@@ -603,6 +603,59 @@ fn fds_253(c: &mut Criterion<CpuTime>) {
     fd_roundtrip(c, "fds_253", SocketKind::Stream, 253);
 }
 
+/// 64 B + 1 fd round trips from a `mon_ipc_std::tokio::AsyncChannel` on a
+/// current-thread runtime, against the blocking `Channel` doing the same
+/// (both through the owning API: the fd is a duplicate, closed once sent;
+/// the async channel has no borrowing send yet) and raw syscalls, the
+/// echo side being the blocking channel's in both.
+fn async_fd_roundtrip(c: &mut Criterion<CpuTime>) {
+    let ev = raw::eventfd().unwrap();
+    let ev = &ev;
+    let mut threads = Vec::new();
+    let limits = Limits::default();
+    let (mut client, server) = connected(SocketKind::Stream, limits);
+    threads.push(ours_echo(server, 1, false));
+    let blocking = variant("ours_owned", move || {
+        client.send(&PAYLOAD, [ev.try_clone().unwrap()]).unwrap();
+        drop(client.recv().unwrap().unwrap());
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let (client, server) = connected(SocketKind::Stream, limits);
+    threads.push(ours_echo(server, 1, false));
+    let mut client = {
+        let _in = rt.enter();
+        mon_ipc_std::tokio::AsyncChannel::from_channel(client).unwrap()
+    };
+    let tokio = variant("tokio", move || {
+        rt.block_on(async {
+            let fd = ev.try_clone().unwrap();
+            client.send(&PAYLOAD, vec![fd]).await.unwrap();
+            drop(client.recv().await.unwrap().unwrap());
+        })
+    });
+    let (client, server) = raw::socketpair(libc::SOCK_STREAM).unwrap();
+    threads.push(raw_echo(server, 1, false));
+    let raw_fd = ev.as_raw_fd();
+    let raw = variant("raw", move || {
+        assert_eq!(raw::send_fds(&client, &PAYLOAD, &[raw_fd]).unwrap(), 64);
+        assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+    });
+    let mut variants = vec![blocking, tokio, raw];
+    let pairs = [
+        ("tokio", "ours_owned"),
+        ("tokio", "raw"),
+        ("ours_owned", "raw"),
+    ];
+    run_case(c, "async_fd_rt", None, &mut variants, &pairs, |_| {});
+    drop(variants); // closes the client ends: the echo threads see EOF
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
 /// One round of the scale case: a single thread, one epoll, no blocking
 /// call: `n` clients connect (as fast as the listen backlog takes them)
 /// and handshake step-wise with a server that accepts and handshakes them
@@ -793,8 +846,9 @@ type Case = (&'static str, fn(&mut Criterion<CpuTime>));
 fn main() {
     let mut c = config();
     announce(&mut c);
-    let cases: [Case; 9] = [
+    let cases: [Case; 10] = [
         ("fd_rt_stream", fd_stream),
+        ("async_fd_rt", async_fd_roundtrip),
         ("fd_rt_seqpacket", fd_seqpacket),
         ("fds_253", fds_253),
         ("fd_oneway", fd_oneway),

@@ -422,12 +422,18 @@ impl<S: AsFd> Channel<S> {
     /// the write timeout: after [`Error::Timeout`] the frame stays queued
     /// (with its duplicate fd) and `flush` / `flush_all` sends it later.
     pub fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.push_shm(region, payload)?;
+        self.flush_all()
+    }
+
+    /// Queues what [`send_shm`](Channel::send_shm) sends, without sending
+    /// it ([`flush`](Channel::flush) does).
+    pub fn push_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
         self.check()?;
         region.seal()?;
         let kind = Kind::SharedMemory(region.header()?);
         let fd = sys::memfd::dup(region.as_fd())?;
-        self.encoder.push_copy(kind, payload, [fd])?;
-        self.flush_all()
+        Ok(self.encoder.push_copy(kind, payload, [fd])?)
     }
 
     /// Receives the next frame, which must be a shared-memory frame, and

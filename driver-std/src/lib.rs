@@ -17,6 +17,9 @@
 //!   [`Authenticating`], the one driver of every handshake profile, and
 //!   [`Side`] names the sides so one generic function can run any of them.
 //! - The D-Bus authentication profile on the same driver: [`dbus`].
+//! - With the `tokio` feature, `mon_ipc_std::tokio`: the handshakes of
+//!   both profiles, a listener and an `AsyncChannel` as futures (example:
+//!   `driver-std/examples/tokio_echo.rs`).
 //! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
 //!   and a [`Channel`] of frames with up to the negotiated number of fds.
 //! - Shared memory: a sealed memfd region ([`SharedMemory`]) handed over
@@ -108,6 +111,9 @@ mod shm;
 mod socket;
 #[allow(unsafe_code)]
 mod sys;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 pub use blocking::{client, server, server_with};
 pub use channel::{Channel, Flush, Message, Recv, ShmMessage};

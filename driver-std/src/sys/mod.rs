@@ -12,12 +12,15 @@
 //! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids;
 //! - [`memfd`]: sealed memfds and their mappings;
 //! - `shm_slice`: the slice views of `SharedMemory`, made of a mapping;
-//! - [`inherit`]: a socket handed to a child at a fixed fd, and taken over there.
+//! - [`inherit`]: a socket handed to a child at a fixed fd, and taken over there;
+//! - `reactor` (feature `tokio`): registering our sockets with tokio.
 
 pub(crate) mod inherit;
 pub(crate) mod memfd;
 pub(crate) mod msg;
 pub(crate) mod proc;
+#[cfg(feature = "tokio")]
+pub(crate) mod reactor;
 mod shm_slice;
 pub(crate) mod sock;
 pub(crate) mod sockopt;
@@ -31,6 +34,16 @@ pub(crate) fn os(syscall: &'static str, errno: Errno) -> Error {
     Error::Io {
         syscall,
         errno: errno as i32,
+    }
+}
+
+/// The driver's error for an `io::Error` of the async runtime (a readiness
+/// wait): its `errno`, or `EIO` if it has none.
+#[cfg(feature = "tokio")]
+pub(crate) fn from_io(syscall: &'static str, e: &std::io::Error) -> Error {
+    Error::Io {
+        syscall,
+        errno: e.raw_os_error().unwrap_or(Errno::EIO as i32),
     }
 }
 

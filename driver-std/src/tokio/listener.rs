@@ -1,0 +1,78 @@
+//! Accepting and connecting without blocking the runtime.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use mon_ipc::SocketKind;
+use tokio::io::unix::AsyncFd;
+
+use crate::error::Result;
+use crate::{socket, sys};
+
+use super::ready;
+
+/// A path listener on tokio's reactor, with `SO_PASSCRED` on before the
+/// first `accept`.
+///
+/// Why not `tokio::net::UnixListener`: it binds without `SO_PASSCRED`, so a
+/// client's hello that arrives before the server turns it on carries no
+/// credentials and is refused (PROTOCOL.md 3.3; the reason is on
+/// [`crate::Listener`]); and it has no `SOCK_SEQPACKET`. This is that
+/// listener, registered with the reactor.
+#[derive(Debug)]
+pub struct Listener {
+    io: AsyncFd<socket::Listener>,
+}
+
+impl Listener {
+    /// Binds a new socket of `kind` to `path` and listens. Must be called
+    /// within a runtime.
+    pub fn bind(path: impl AsRef<Path>, kind: SocketKind) -> Result<Listener> {
+        Listener::from_std(socket::Listener::bind(path, kind)?)
+    }
+
+    /// Registers a listener made by [`crate::Listener`] (e.g.
+    /// [`from_fd`](crate::Listener::from_fd) for one inherited from a
+    /// service manager), turning `O_NONBLOCK` on.
+    pub fn from_std(listener: socket::Listener) -> Result<Listener> {
+        listener.set_nonblocking(true)?;
+        let io = sys::reactor::register(listener).map_err(|e| sys::from_io("epoll_ctl", &e))?;
+        Ok(Listener { io })
+    }
+
+    /// The socket type of the connections.
+    pub fn kind(&self) -> SocketKind {
+        self.io.get_ref().kind()
+    }
+
+    /// Accepts one connection: a non-blocking socket, ready for
+    /// [`server`](crate::tokio::server) or an
+    /// [`AsyncHandshake`](crate::tokio::AsyncHandshake). Cancel-safe.
+    ///
+    /// Authenticate each connection in a task of its own: a client that
+    /// stalls its handshake must not hold up the next `accept`.
+    pub async fn accept(&self) -> Result<OwnedFd> {
+        loop {
+            let mut guard = ready(self.io.readable().await)?;
+            match self.io.get_ref().try_accept()? {
+                Some(fd) => {
+                    sys::sock::set_nonblocking(fd.as_fd(), true)?;
+                    return Ok(fd);
+                }
+                None => guard.clear_ready(),
+            }
+        }
+    }
+}
+
+/// Connects a new non-blocking socket of `kind` to a listener's path.
+///
+/// An `AF_UNIX` connect completes at once or fails: there is no connection
+/// in progress to wait for. A listener whose backlog is full gives
+/// [`Error::Io`](crate::Error::Io) with `EAGAIN`: try again later.
+pub async fn connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<OwnedFd> {
+    let fd = sys::sock::socket(kind)?;
+    sys::sock::set_nonblocking(fd.as_fd(), true)?;
+    sys::sock::connect(fd.as_fd(), path.as_ref())?;
+    Ok(fd)
+}
