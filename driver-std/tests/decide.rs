@@ -138,3 +138,37 @@ fn accept_or_deny_without_a_pending_decision_is_a_usage_error() {
 fn nix_euid() -> u32 {
     raw::own_credentials().uid().unwrap()
 }
+
+/// A server that refuses without reading the client's hello and closes:
+/// on seqpacket Linux reports ECONNRESET to the client *before* the
+/// refusal still queued for it (on a stream, after). The client reads
+/// again and sees the refusal itself, on both socket types.
+#[test]
+fn a_refusal_sent_before_reading_the_hello_reaches_the_client() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    for kind in [SocketKind::Stream, SocketKind::Seqpacket] {
+        let pair = socketpair(kind).unwrap();
+        mon_ipc_std::set_nonblocking(&pair.client, true).unwrap();
+        let mut client = ClientHandshake::new(pair.client, &ClientOptions::default()).unwrap();
+        // The hello goes out and stays unread.
+        while client.step().unwrap() != Progress::WantRead {}
+        let refusal = Reply {
+            version: 1,
+            status: 1, // denied
+            max_fds: 0,
+            max_payload: 0,
+            reserved: 0,
+        };
+        raw::send(&pair.server, &[&refusal.to_bytes()[..]], None, &[]).unwrap();
+        drop(pair.server);
+        let e = loop {
+            match client.step() {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.code(), "refused_denied", "{kind:?}");
+    }
+    fds.assert_same();
+}

@@ -308,6 +308,13 @@ pub(crate) fn recvmsg(
     if peek {
         flags |= libc::MSG_PEEK;
     }
+    // ECONNRESET is the socket's pending error (`sk_err`), reported once
+    // and cleared, not the state of its queue: when the peer closed with
+    // our input unread, Linux reports it *before* the records still queued
+    // on seqpacket (after the queued bytes on a stream). Reading again
+    // gets those records, then EOF; taking the reset as EOF at once lost
+    // them (a refusal read as `reply_short`). So it is retried once.
+    let mut reset = false;
     let n = loop {
         // SAFETY: the iovecs point to `head` and to the spare capacity of the
         // BytesMut (at most `spare_len` bytes), the control pointer to
@@ -319,6 +326,7 @@ pub(crate) fn recvmsg(
         }
         match Errno::last() {
             Errno::EINTR => continue,
+            Errno::ECONNRESET if !reset => reset = true,
             e => return Err(os("recvmsg", e)),
         }
     };
