@@ -158,7 +158,10 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
     let (mut completed, mut dropped, mut accepted) = (0, Vec::new(), 0);
     while completed + dropped.len() < CLIENTS {
         // Not a timing check: a guard so that a bug fails instead of hanging.
-        assert!(start.elapsed() < Duration::from_secs(300), "the server hung");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the server hung"
+        );
         let now = Instant::now();
         while let Some(sock) = listener.try_accept().unwrap() {
             set_nonblocking(&sock, true).unwrap();
