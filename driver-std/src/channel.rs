@@ -172,6 +172,26 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
+    /// The same channel over `f(socket)` (the async driver shares the
+    /// socket between the channel and the reactor).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn map_socket<T>(self, f: impl FnOnce(S) -> T) -> Channel<T> {
+        Channel {
+            sock: f(self.sock),
+            encoder: self.encoder,
+            decoder: self.decoder,
+            ctrl: self.ctrl,
+            read_fds: self.read_fds,
+            send_fds: self.send_fds,
+            frame: self.frame,
+            frame_fds: self.frame_fds,
+            tail: self.tail,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            error: self.error,
+        }
+    }
+
     /// The negotiated limits, which every frame sent or received must keep.
     pub fn limits(&self) -> Limits {
         self.decoder.limits()

@@ -295,3 +295,57 @@ fn recv_dropped_at_every_await_point_loses_and_duplicates_nothing() {
         }
     });
 }
+
+/// Full duplex through split halves: the client's send half pushes 8 MiB
+/// of frames with fds while its receive half takes the echoes, in two
+/// tasks; the server echoes through its own two halves. With one
+/// direction at a time this would deadlock: far more than the socket
+/// buffers hold is in flight both ways.
+#[test]
+fn split_halves_in_two_tasks_run_full_duplex() {
+    on_runtime(async {
+        const FRAMES: usize = 128;
+        const SIZE: usize = 64 << 10;
+        let (server, client) = native_pair(SocketKind::Stream).await;
+        let (mut srx, mut stx) = server.into_split();
+        let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
+        let server_rx = tokio::spawn(async move {
+            while let Some(m) = srx.recv().await? {
+                let _ = queue.send(m);
+            }
+            Ok::<_, mon_ipc_std::Error>(())
+        });
+        let server_tx = tokio::spawn(async move {
+            while let Some(m) = queued.recv().await {
+                stx.send(&m.payload, m.fds).await?;
+            }
+            Ok::<_, mon_ipc_std::Error>(())
+        });
+        let mut client = client;
+        let (mut crx, mut ctx) = client.split();
+        let (r, w) = pipe();
+        let sending = async {
+            for i in 0..FRAMES {
+                let fd = w.try_clone().unwrap();
+                ctx.send(&vec![i as u8; SIZE], vec![fd]).await?;
+            }
+            Ok::<_, mon_ipc_std::Error>(())
+        };
+        let receiving = async {
+            for i in 0..FRAMES {
+                let m = crx.recv().await?.expect("an echo");
+                assert_eq!(m.payload.len(), SIZE);
+                assert!(m.payload.iter().all(|&b| b == i as u8));
+                through(&m.fds[0], &r, i as u8);
+            }
+            Ok::<_, mon_ipc_std::Error>(())
+        };
+        let (s, r2) = tokio::join!(sending, receiving);
+        s.unwrap();
+        r2.unwrap();
+        drop(client); // EOF for the server's receive half
+        server_rx.await.unwrap().unwrap();
+        server_tx.await.unwrap().unwrap();
+        drop((w, r));
+    });
+}

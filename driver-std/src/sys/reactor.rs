@@ -12,7 +12,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
 
-use crate::channel::Channel;
 use crate::handshake::{Authenticating, Side};
 use crate::socket::Listener;
 
@@ -24,7 +23,9 @@ pub(crate) trait OwnsFd: AsRawFd {}
 impl OwnsFd for OwnedFd {}
 impl OwnsFd for Listener {}
 impl<H: Side> OwnsFd for Authenticating<H, OwnedFd> {}
-impl OwnsFd for Channel<OwnedFd> {}
+/// The socket shared by an async channel's registration and its channel:
+/// closed when the last of them drops, and the registration drops first.
+impl OwnsFd for std::sync::Arc<OwnedFd> {}
 
 /// Registers `inner` with the current runtime's reactor.
 pub(crate) fn register<T: OwnsFd>(inner: T) -> io::Result<AsyncFd<T>> {

@@ -1,9 +1,10 @@
 //! The channel as futures.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use mon_ipc::Kind;
+use mon_ipc::{Kind, Limits};
 use tokio::io::unix::AsyncFd;
 
 use super::ready;
@@ -51,10 +52,24 @@ impl OwnedMessage {
 /// | [`send`](AsyncChannel::send), [`send_shm`](AsyncChannel::send_shm) | no | the frame queued, possibly partly sent: the next `send` or [`flush`](AsyncChannel::flush) sends the rest first; never twice |
 /// | [`flush`](AsyncChannel::flush) | yes | what is not sent yet, queued |
 ///
-/// Errors are sticky, as on [`Channel`].
+/// Full duplex from two tasks: [`into_split`](AsyncChannel::into_split)
+/// (owned halves, for `tokio::spawn`) or [`split`](AsyncChannel::split)
+/// (borrowed halves, for `join!` / `select!`). The halves share the
+/// channel; each system call holds its lock, no await does, so a task
+/// waiting to receive never holds up one that sends.
+///
+/// Errors are sticky, as on [`Channel`], and shared by the halves.
 #[derive(Debug)]
 pub struct AsyncChannel {
-    io: AsyncFd<Channel<OwnedFd>>,
+    shared: Arc<Shared>,
+}
+
+/// What the halves share. Field order matters: the registration goes
+/// before the channel, which holds the other reference to the socket.
+#[derive(Debug)]
+struct Shared {
+    io: AsyncFd<Arc<OwnedFd>>,
+    channel: Mutex<Channel<Arc<OwnedFd>>>,
 }
 
 impl AsyncChannel {
@@ -67,27 +82,164 @@ impl AsyncChannel {
 
     /// Registers a channel.
     pub fn from_channel(channel: Channel<OwnedFd>) -> Result<AsyncChannel> {
-        sys::sock::set_nonblocking(std::os::fd::AsFd::as_fd(&channel), true)?;
-        let io = sys::reactor::register(channel).map_err(|e| sys::from_io("epoll_ctl", &e))?;
-        Ok(AsyncChannel { io })
+        sys::sock::set_nonblocking(channel.as_fd(), true)?;
+        let mut sock = None;
+        let channel = channel.map_socket(|s| {
+            let s = Arc::new(s);
+            sock = Some(Arc::clone(&s));
+            s
+        });
+        let sock = sock.ok_or(Error::UnsupportedSocket)?;
+        let io = sys::reactor::register(sock).map_err(|e| sys::from_io("epoll_ctl", &e))?;
+        let channel = Mutex::new(channel);
+        Ok(AsyncChannel {
+            shared: Arc::new(Shared { io, channel }),
+        })
     }
 
-    /// The channel, for what has no future (limits, `push`).
-    pub fn get_ref(&self) -> &Channel<OwnedFd> {
-        self.io.get_ref()
+    /// The negotiated limits.
+    pub fn limits(&self) -> Limits {
+        self.shared.lock().limits()
     }
 
     /// Deregisters the channel and gives its socket back, dropping
     /// anything queued.
     pub fn into_inner(self) -> OwnedFd {
-        self.io.into_inner().into_inner()
+        self.shared.into_socket()
     }
 
     /// The next frame; `None` when the peer closed at a frame boundary.
     pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
+        self.shared.recv().await
+    }
+
+    /// Sends one data frame with its fds (closed once sent); what is
+    /// queued goes first. The frame is queued at the first poll, so a
+    /// dropped future leaves it queued for the next `send` or `flush`.
+    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+        self.shared.send(payload, fds).await
+    }
+
+    /// Sends `region` in a shared-memory frame (see
+    /// [`Channel::send_shm`]); queued as [`send`](AsyncChannel::send) is.
+    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.shared.send_shm(region, payload).await
+    }
+
+    /// Sends everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.shared.flush().await
+    }
+
+    /// Owned halves, one for each direction, to move into two tasks.
+    pub fn into_split(self) -> (OwnedRecvHalf, OwnedSendHalf) {
+        let shared = Arc::clone(&self.shared);
+        (
+            OwnedRecvHalf { shared },
+            OwnedSendHalf {
+                shared: self.shared,
+            },
+        )
+    }
+
+    /// Borrowed halves, one for each direction, to drive both at once in
+    /// one task.
+    pub fn split(&mut self) -> (RecvHalf<'_>, SendHalf<'_>) {
+        (
+            RecvHalf {
+                shared: &self.shared,
+            },
+            SendHalf {
+                shared: &self.shared,
+            },
+        )
+    }
+}
+
+/// The receiving half of [`AsyncChannel::into_split`].
+#[derive(Debug)]
+pub struct OwnedRecvHalf {
+    shared: Arc<Shared>,
+}
+
+/// The sending half of [`AsyncChannel::into_split`].
+#[derive(Debug)]
+pub struct OwnedSendHalf {
+    shared: Arc<Shared>,
+}
+
+/// The receiving half of [`AsyncChannel::split`].
+#[derive(Debug)]
+pub struct RecvHalf<'a> {
+    shared: &'a Shared,
+}
+
+/// The sending half of [`AsyncChannel::split`].
+#[derive(Debug)]
+pub struct SendHalf<'a> {
+    shared: &'a Shared,
+}
+
+impl OwnedRecvHalf {
+    /// As [`AsyncChannel::recv`]: cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
+        self.shared.recv().await
+    }
+}
+
+impl RecvHalf<'_> {
+    /// As [`AsyncChannel::recv`]: cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
+        self.shared.recv().await
+    }
+}
+
+impl OwnedSendHalf {
+    /// As [`AsyncChannel::send`].
+    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+        self.shared.send(payload, fds).await
+    }
+
+    /// As [`AsyncChannel::send_shm`].
+    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.shared.send_shm(region, payload).await
+    }
+
+    /// As [`AsyncChannel::flush`].
+    pub async fn flush(&mut self) -> Result<()> {
+        self.shared.flush().await
+    }
+}
+
+impl SendHalf<'_> {
+    /// As [`AsyncChannel::send`].
+    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+        self.shared.send(payload, fds).await
+    }
+
+    /// As [`AsyncChannel::send_shm`].
+    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.shared.send_shm(region, payload).await
+    }
+
+    /// As [`AsyncChannel::flush`].
+    pub async fn flush(&mut self) -> Result<()> {
+        self.shared.flush().await
+    }
+}
+
+impl Shared {
+    /// The channel, for one non-blocking call: never held across an await.
+    fn lock(&self) -> MutexGuard<'_, Channel<Arc<OwnedFd>>> {
+        // A panic inside a channel call cannot leave it half-updated in a
+        // way a later call could misread: its errors are sticky anyway.
+        self.channel.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn recv(&self) -> Result<Option<OwnedMessage>> {
         loop {
-            // The frame borrows the channel: make it owned before any await.
-            let got = match self.io.get_mut().try_recv()? {
+            // The frame borrows the channel: make it owned under the lock.
+            let got = match self.lock().try_recv()? {
                 Recv::Frame(m) => Some(Some(OwnedMessage {
                     kind: m.kind,
                     payload: m.payload,
@@ -98,32 +250,46 @@ impl AsyncChannel {
             };
             match got {
                 Some(m) => return Ok(m),
-                // After EAGAIN only: clearing loses no wake-up.
-                None => ready(self.io.readable_mut().await)?.clear_ready(),
+                // After EAGAIN only: clearing loses no wake-up. (A frame
+                // that arrived in between makes the fd ready again.)
+                None => ready(self.io.readable().await)?.clear_ready(),
             }
         }
     }
 
-    /// Sends one data frame with its fds (closed once sent); what is
-    /// queued goes first. The frame is queued at the first poll, so a
-    /// dropped future leaves it queued for the next `send` or `flush`.
-    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        self.io.get_mut().push_copy(payload, fds)?;
+    async fn send(&self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+        self.lock().push_copy(payload, fds)?;
         self.flush().await
     }
 
-    /// Sends `region` in a shared-memory frame (see
-    /// [`Channel::send_shm`]); queued as [`send`](AsyncChannel::send) is.
-    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
-        self.io.get_mut().push_shm(region, payload)?;
+    async fn send_shm(&self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+        self.lock().push_shm(region, payload)?;
         self.flush().await
     }
 
-    /// Sends everything queued.
-    pub async fn flush(&mut self) -> Result<()> {
-        while self.io.get_mut().flush()? == Flush::WouldBlock {
-            ready(self.io.writable_mut().await)?.clear_ready();
+    async fn flush(&self) -> Result<()> {
+        loop {
+            let state = self.lock().flush()?;
+            match state {
+                Flush::Done => return Ok(()),
+                Flush::WouldBlock => ready(self.io.writable().await)?.clear_ready(),
+            }
         }
-        Ok(())
+    }
+
+    /// The socket, once no half is left.
+    fn into_socket(self: Arc<Self>) -> OwnedFd {
+        match Arc::try_unwrap(self) {
+            Ok(Shared { io, channel }) => {
+                drop(io.into_inner());
+                let channel = channel.into_inner().unwrap_or_else(|e| e.into_inner());
+                match Arc::try_unwrap(channel.into_inner()) {
+                    Ok(fd) => fd,
+                    // Only the registration held another reference.
+                    Err(_) => unreachable!("the socket has one owner once deregistered"),
+                }
+            }
+            Err(_) => unreachable!("AsyncChannel owns the only reference"),
+        }
     }
 }

@@ -36,7 +36,7 @@ mod channel;
 mod handshake;
 mod listener;
 
-pub use channel::{AsyncChannel, OwnedMessage};
+pub use channel::{AsyncChannel, OwnedMessage, OwnedRecvHalf, OwnedSendHalf, RecvHalf, SendHalf};
 pub use handshake::{
     AsyncHandshake, Paused, authenticate, client, dbus_client, dbus_server, server,
 };
