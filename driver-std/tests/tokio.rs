@@ -349,3 +349,41 @@ fn split_halves_in_two_tasks_run_full_duplex() {
         drop((w, r));
     });
 }
+
+/// `send` dropped after its first poll, with the socket full: each frame
+/// stays queued (part of it maybe sent) and the next `flush` finishes it.
+/// Every frame arrives exactly once, whole, with its fd.
+#[test]
+fn send_dropped_at_its_await_point_leaves_the_frame_queued_not_lost() {
+    on_runtime(async {
+        const SIZE: usize = 256 << 10;
+        let (mut server, mut client) = native_pair(SocketKind::Stream).await;
+        let (r, w) = pipe();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pending = 0;
+        for i in 0..4u8 {
+            let fd = w.try_clone().unwrap();
+            let payload = vec![i; SIZE];
+            let mut send = pin!(client.send(&payload, vec![fd]));
+            if send.as_mut().poll(&mut cx).is_pending() {
+                pending += 1; // dropped with the frame queued
+            }
+        }
+        assert!(pending > 0, "the socket filled up");
+        let receiving = async {
+            for i in 0..4u8 {
+                let m = server.recv().await?.expect("a frame");
+                assert_eq!(m.payload.len(), SIZE);
+                assert!(m.payload.iter().all(|&b| b == i));
+                through(&m.fds[0], &r, i);
+            }
+            Ok::<_, mon_ipc_std::Error>(())
+        };
+        let (f, rcv) = tokio::join!(client.flush(), receiving);
+        f.unwrap();
+        rcv.unwrap();
+        drop(client);
+        assert!(server.recv().await.unwrap().is_none(), "nothing sent twice");
+        drop((w, r));
+    });
+}
