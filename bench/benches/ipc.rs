@@ -832,6 +832,113 @@ fn scale(c: &mut Criterion<CpuTime>) {
     g.finish();
 }
 
+/// One round of the async scale case on a current-thread runtime: `n`
+/// client tasks connect to a `mon_ipc_std::tokio::Listener`, authenticate
+/// and send 10 frames with an fd each, to a server that runs a task per
+/// connection (handshake, then receive the 10 frames). All `n`
+/// connections are open at once at the end of the round (the servers keep
+/// theirs until every client is done). Returns the process's CPU time for
+/// the round.
+fn async_scale_round(rt: &tokio::runtime::Runtime, path: &Path, n: usize) -> Duration {
+    use mon_ipc_std::tokio as mt;
+    rt.block_on(async {
+        let listener = mt::Listener::bind(path, SocketKind::Stream).unwrap();
+        let start = cpu_now();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        let server = tokio::spawn(async move {
+            for _ in 0..n {
+                let sock = listener.accept().await.unwrap();
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    let mut conn = mt::server(sock, &ServerOptions::default()).await.unwrap();
+                    conn.peer = None; // its pidfd: 3 fds a connection would not fit
+                    let mut ch = mt::AsyncChannel::new(conn).unwrap();
+                    for _ in 0..10 {
+                        let m = ch.recv().await.unwrap().unwrap();
+                        assert_eq!(m.fds.len(), 1);
+                    }
+                    let _ = done.send(ch); // kept open until the round ends
+                });
+            }
+        });
+        let ev = std::sync::Arc::new(raw::eventfd().unwrap());
+        let clients: Vec<_> = (0..n)
+            .map(|_| {
+                let (path, ev) = (path.to_owned(), std::sync::Arc::clone(&ev));
+                tokio::spawn(async move {
+                    let sock = loop {
+                        match mt::connect(&path, SocketKind::Stream).await {
+                            Ok(s) => break s,
+                            // The listen backlog is full: let the server accept.
+                            Err(_) => tokio::task::yield_now().await,
+                        }
+                    };
+                    let conn = mt::client(sock, &ClientOptions::default()).await.unwrap();
+                    let mut ch = mt::AsyncChannel::new(conn).unwrap();
+                    for _ in 0..10 {
+                        ch.send(&PAYLOAD, vec![ev.try_clone().unwrap()])
+                            .await
+                            .unwrap();
+                    }
+                    ch
+                })
+            })
+            .collect();
+        let mut open = Vec::with_capacity(2 * n);
+        for c in clients {
+            open.push(c.await.unwrap());
+        }
+        server.await.unwrap();
+        for _ in 0..n {
+            open.push(done_rx.recv().await.unwrap());
+        }
+        let took = cpu_now() - start;
+        drop(open);
+        took
+    })
+}
+
+/// The async driver at scale: per-connection CPU cost with 10, 1 000 and
+/// as many concurrent connections as RLIMIT_NOFILE allows up to 10 000
+/// (2 fds a connection: both ends stay open until the round ends).
+fn async_scale(c: &mut Criterion<CpuTime>) {
+    let have = mon_ipc_bench::raise_nofile(2 * 10_000 + 512).unwrap();
+    let top = usize::try_from(have.saturating_sub(512) / 2)
+        .unwrap_or(usize::MAX)
+        .min(10_000);
+    let sizes: Vec<usize> = if quick() {
+        vec![10, 100]
+    } else {
+        vec![10, 1000, top]
+    };
+    eprintln!("async_scale: RLIMIT_NOFILE {have}, sizes {sizes:?}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let path = sock_path("async-scale");
+    let mut g = c.benchmark_group("async_scale");
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    if !quick() {
+        g.measurement_time(Duration::from_secs(4));
+    }
+    for &n in &sizes {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("{n}"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let _ = std::fs::remove_file(&path);
+                        async_scale_round(&rt, &path, n)
+                    })
+                    .sum()
+            })
+        });
+    }
+    g.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
 fn announce(_: &mut Criterion<CpuTime>) {
     eprintln!(
         "mon-ipc-bench: cpus allowed {:?}{}",
@@ -846,7 +953,7 @@ type Case = (&'static str, fn(&mut Criterion<CpuTime>));
 fn main() {
     let mut c = config();
     announce(&mut c);
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         ("fd_rt_stream", fd_stream),
         ("async_fd_rt", async_fd_roundtrip),
         ("fd_rt_seqpacket", fd_seqpacket),
@@ -857,6 +964,7 @@ fn main() {
         ("batched_64", batched),
         ("codec", codec),
         ("scale", scale),
+        ("async_scale", async_scale),
     ];
     for (group, run) in cases {
         if selected(group) {
