@@ -32,18 +32,7 @@ impl Message<'_> {
     /// Unlike [`Channel::recv_shm`], a refusal here does not fail the
     /// channel: the caller should close the connection itself.
     pub fn into_shm(mut self) -> Result<ShmMessage> {
-        let Kind::SharedMemory(header) = self.kind else {
-            return Err(Error::ShmExpected);
-        };
-        // The core hands a kind-1 frame over with exactly one fd.
-        let fd = self
-            .fds
-            .next()
-            .ok_or(Error::Protocol(mon_ipc::PeerError::ShmFdCount.into()))?;
-        Ok(ShmMessage {
-            region: SharedMemory::from_fd(fd, header)?,
-            payload: self.payload,
-        })
+        ShmMessage::of(self.kind, self.payload, self.fds.next())
     }
 }
 
@@ -55,6 +44,22 @@ pub struct ShmMessage {
     pub region: SharedMemory,
     /// The application's bytes (no copy).
     pub payload: Bytes,
+}
+
+impl ShmMessage {
+    /// The region of a frame of `kind` whose first fd is `fd`, checked and
+    /// mapped; [`Error::ShmExpected`] for a data frame.
+    pub(crate) fn of(kind: Kind, payload: Bytes, fd: Option<OwnedFd>) -> Result<ShmMessage> {
+        let Kind::SharedMemory(header) = kind else {
+            return Err(Error::ShmExpected);
+        };
+        // The core hands a kind-1 frame over with exactly one fd.
+        let fd = fd.ok_or(Error::Protocol(mon_ipc::PeerError::ShmFdCount.into()))?;
+        Ok(ShmMessage {
+            region: SharedMemory::from_fd(fd, header)?,
+            payload,
+        })
+    }
 }
 
 /// What a non-blocking receive gave.

@@ -9,12 +9,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{FdCheck, serial};
+use common::{DEADLINE, FdCheck, serial, times_out};
 use mon_ipc_std::{
     Channel, ClientOptions, Error, ServerOptions, SocketKind, client, raw, server, set_nonblocking,
 };
-
-const DEADLINE: Duration = Duration::from_millis(300);
 
 /// An authenticated (client, server) pair of channels.
 fn channels(kind: SocketKind) -> (Channel<OwnedFd>, Channel<OwnedFd>) {
@@ -22,20 +20,6 @@ fn channels(kind: SocketKind) -> (Channel<OwnedFd>, Channel<OwnedFd>) {
     let c = thread::spawn(move || client(pair.client, &ClientOptions::default()).unwrap());
     let s = server(pair.server, &ServerOptions::default()).unwrap();
     (c.join().unwrap().channel, s.channel)
-}
-
-/// Runs `f`, which must time out, and returns how long it took, checked
-/// to be at least the deadline and less than twice it.
-fn times_out<T: std::fmt::Debug>(what: &str, f: impl FnOnce() -> mon_ipc_std::Result<T>) {
-    let start = Instant::now();
-    let r = f();
-    let took = start.elapsed();
-    assert_eq!(r.unwrap_err(), Error::Timeout, "{what}");
-    assert!(took >= DEADLINE, "{what}: timed out early, after {took:?}");
-    assert!(
-        took < 2 * DEADLINE,
-        "{what}: timed out late, after {took:?}"
-    );
 }
 
 #[test]

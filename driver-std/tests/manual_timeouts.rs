@@ -11,33 +11,17 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use common::{FdCheck, serial};
+use common::{DEADLINE, FdCheck, serial, times_out};
 use mon_ipc_std::{
     Error, SocketKind, SocketPair, raw, recv_fd_timeout, recv_shm_timeout, send_fd_timeout,
     send_shm_timeout,
 };
-
-const DEADLINE: Duration = Duration::from_millis(300);
 
 /// A socketpair as after a handshake (`SO_PASSCRED` off again).
 fn socketpair(kind: SocketKind) -> SocketPair {
     let pair = mon_ipc_std::socketpair(kind).unwrap();
     raw::pass_credentials(&pair.server, false).unwrap();
     pair
-}
-
-/// Runs `f`, which must time out, and checks it took at least the
-/// deadline and less than twice it.
-fn times_out<T: std::fmt::Debug>(what: &str, f: impl FnOnce() -> mon_ipc_std::Result<T>) {
-    let start = Instant::now();
-    let r = f();
-    let took = start.elapsed();
-    assert_eq!(r.unwrap_err(), Error::Timeout, "{what}");
-    assert!(took >= DEADLINE, "{what}: timed out early, after {took:?}");
-    assert!(
-        took < 2 * DEADLINE,
-        "{what}: timed out late, after {took:?}"
-    );
 }
 
 #[test]

@@ -13,7 +13,7 @@
 
 use std::ffi::{CStr, c_char, c_int};
 
-use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO, MON_E_UNSUPPORTED_SOCKET, MON_OK};
+use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO, MON_OK};
 use crate::fd::{CFd, set_errno};
 use crate::guard::{guard, invalid};
 
@@ -23,42 +23,11 @@ fn os_error() -> c_int {
     MON_E_IO
 }
 
-/// One `int` socket option of `fd`.
-fn get_int(fd: c_int, opt: c_int) -> Result<c_int, c_int> {
-    let mut v: c_int = 0;
-    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are valid for writes of an `int` and a
-    // `socklen_t`, and `len` says how much room `v` has.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            std::ptr::from_mut(&mut v).cast(),
-            &mut len,
-        )
-    };
-    if r == 0 { Ok(v) } else { Err(os_error()) }
-}
-
 /// `fd` is an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket; then
 /// `SO_PASSCRED` on.
 fn prepare(fd: c_int) -> c_int {
-    let domain = match get_int(fd, libc::SO_DOMAIN) {
-        Ok(d) => d,
-        Err(_) if crate::fd::last_errno() == libc::ENOTSOCK => {
-            set_errno(0);
-            return MON_E_UNSUPPORTED_SOCKET;
-        }
-        Err(code) => return code,
-    };
-    if domain != libc::AF_UNIX {
-        return MON_E_UNSUPPORTED_SOCKET;
-    }
-    match get_int(fd, libc::SO_TYPE) {
-        Ok(libc::SOCK_STREAM | libc::SOCK_SEQPACKET) => {}
-        Ok(_) => return MON_E_UNSUPPORTED_SOCKET,
-        Err(code) => return code,
+    if let Err(code) = crate::sys::is_seqpacket(fd) {
+        return code;
     }
     let on: c_int = 1;
     // SAFETY: `on` is an `int`, valid for reads of the length given.

@@ -29,18 +29,7 @@ impl OwnedMessage {
     /// The shared-memory region of a kind-1 frame, checked and mapped,
     /// with the application's bytes ([`crate::Message::into_shm`]).
     pub fn into_shm(self) -> Result<ShmMessage> {
-        let Kind::SharedMemory(header) = self.kind else {
-            return Err(Error::ShmExpected);
-        };
-        let fd = self
-            .fds
-            .into_iter()
-            .next()
-            .ok_or(Error::Protocol(mon_ipc::PeerError::ShmFdCount.into()))?;
-        Ok(ShmMessage {
-            region: SharedMemory::from_fd(fd, header)?,
-            payload: self.payload,
-        })
+        ShmMessage::of(self.kind, self.payload, self.fds.into_iter().next())
     }
 }
 

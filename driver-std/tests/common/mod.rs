@@ -228,3 +228,21 @@ pub fn helper_connect() -> (mon_ipc_std::Connection<OwnedFd>, String) {
     let conn = mon_ipc_std::client(sock, &mon_ipc_std::ClientOptions::default()).unwrap();
     (conn, extra.to_owned())
 }
+
+/// The deadline of the timeout tests: long enough that "at least the
+/// deadline" means something, short enough for a quick suite.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Runs `f`, which must time out, and checks that it took at least
+/// [`DEADLINE`] and less than twice it (the issue's bound).
+pub fn times_out<T: std::fmt::Debug>(what: &str, f: impl FnOnce() -> mon_ipc_std::Result<T>) {
+    let start = std::time::Instant::now();
+    let r = f();
+    let took = start.elapsed();
+    assert_eq!(r.unwrap_err(), mon_ipc_std::Error::Timeout, "{what}");
+    assert!(took >= DEADLINE, "{what}: timed out early, after {took:?}");
+    assert!(
+        took < 2 * DEADLINE,
+        "{what}: timed out late, after {took:?}"
+    );
+}

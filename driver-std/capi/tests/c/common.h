@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +118,34 @@ static inline int read_all(int fd, void *buf, size_t n)
         n -= (size_t)r;
     }
     return 0;
+}
+
+/* One raw sendmsg of n bytes, with fd (or -1) in SCM_RIGHTS. */
+static inline void raw_send(int sock, const unsigned char *p, size_t n, int fd)
+{
+    struct iovec iov;
+    struct msghdr m;
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } c;
+    memset(&m, 0, sizeof m);
+    memset(&c, 0, sizeof c);
+    iov.iov_base = (void *)p;
+    iov.iov_len = n;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (fd >= 0) {
+        struct cmsghdr *h;
+        m.msg_control = c.b;
+        m.msg_controllen = sizeof c.b;
+        h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    }
+    CHECK(sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)n);
 }
 
 /* The resumable calls, waiting with poll() while they say MON_WANT_*

@@ -29,34 +29,6 @@ static void frame_bytes(unsigned char f[FRAME_LEN])
     memcpy(f + 8, PAYLOAD, 5);
 }
 
-/* One raw sendmsg of n bytes, with fd (or -1) in SCM_RIGHTS. */
-static void raw_send(int sock, const unsigned char *p, size_t n, int fd)
-{
-    struct iovec iov;
-    struct msghdr m;
-    union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
-    } c;
-    memset(&m, 0, sizeof m);
-    memset(&c, 0, sizeof c);
-    iov.iov_base = (void *)p;
-    iov.iov_len = n;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (fd >= 0) {
-        struct cmsghdr *h;
-        m.msg_control = c.b;
-        m.msg_controllen = sizeof c.b;
-        h = CMSG_FIRSTHDR(&m);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &fd, sizeof fd);
-    }
-    CHECK(sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)n);
-}
-
 static int same_file(int a, int b)
 {
     struct stat sa, sb;

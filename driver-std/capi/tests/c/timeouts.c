@@ -31,33 +31,6 @@ static long now_ms(void)
         CHECK(dt_ >= DEADLINE_MS && dt_ < 2 * DEADLINE_MS);                    \
     } while (0)
 
-static void raw_send(int sock, const unsigned char *p, size_t n, int fd)
-{
-    struct iovec iov;
-    struct msghdr m;
-    union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
-    } c;
-    memset(&m, 0, sizeof m);
-    memset(&c, 0, sizeof c);
-    iov.iov_base = (void *)p;
-    iov.iov_len = n;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (fd >= 0) {
-        struct cmsghdr *h;
-        m.msg_control = c.b;
-        m.msg_controllen = sizeof c.b;
-        h = CMSG_FIRSTHDR(&m);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &fd, sizeof fd);
-    }
-    CHECK(sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)n);
-}
-
 static void receive(int type)
 {
     int sv[2], p[2], fd = -2, before = count_fds();
