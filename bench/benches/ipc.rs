@@ -605,49 +605,77 @@ fn fds_253(c: &mut Criterion<CpuTime>) {
 
 /// 64 B + 1 fd round trips from a `mon_ipc_std::tokio::AsyncChannel` on a
 /// current-thread runtime, against the blocking `Channel` doing the same
-/// (both through the owning API: the fd is a duplicate, closed once sent;
-/// the async channel has no borrowing send yet) and raw syscalls, the
-/// echo side being the blocking channel's in both.
+/// and raw syscalls, the echo side being the blocking channel's (or the
+/// raw echo) in every variant. Both channels send with the borrowing API
+/// (`send_borrowed`: no `dup` per fd); `tokio_owned` / `ours_owned` send
+/// a duplicate through the owning `send`, for the record. One iteration
+/// is `ASYNC_BATCH` round trips in one `block_on`, so that entering the
+/// runtime is not what is measured.
 fn async_fd_roundtrip(c: &mut Criterion<CpuTime>) {
+    const ASYNC_BATCH: usize = 16;
     let ev = raw::eventfd().unwrap();
     let ev = &ev;
     let mut threads = Vec::new();
     let limits = Limits::default();
-    let (mut client, server) = connected(SocketKind::Stream, limits);
-    threads.push(ours_echo(server, 1, false));
-    let blocking = variant("ours_owned", move || {
-        client.send(&PAYLOAD, [ev.try_clone().unwrap()]).unwrap();
-        drop(client.recv().unwrap().unwrap());
-    });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    let (client, server) = connected(SocketKind::Stream, limits);
-    threads.push(ours_echo(server, 1, false));
-    let mut client = {
-        let _in = rt.enter();
-        mon_ipc_std::tokio::AsyncChannel::from_channel(client).unwrap()
-    };
-    let tokio = variant("tokio", move || {
-        rt.block_on(async {
-            let fd = ev.try_clone().unwrap();
-            client.send(&PAYLOAD, vec![fd]).await.unwrap();
-            drop(client.recv().await.unwrap().unwrap());
+    let mut blocking_pair = |name, owned: bool| {
+        let (mut client, server) = connected(SocketKind::Stream, limits);
+        threads.push(ours_echo(server, 1, false));
+        variant(name, move || {
+            for _ in 0..ASYNC_BATCH {
+                match owned {
+                    true => client.send(&PAYLOAD, [ev.try_clone().unwrap()]).unwrap(),
+                    false => client.send_borrowed(&PAYLOAD, &[ev.as_fd()]).unwrap(),
+                }
+                drop(client.recv().unwrap().unwrap());
+            }
         })
-    });
+    };
+    let blocking = blocking_pair("ours", false);
+    let blocking_owned = blocking_pair("ours_owned", true);
+    let rt = std::rc::Rc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap(),
+    );
+    let mut tokio_pair = |name, owned: bool| {
+        let (client, server) = connected(SocketKind::Stream, limits);
+        threads.push(ours_echo(server, 1, false));
+        let mut client = {
+            let _in = rt.enter();
+            mon_ipc_std::tokio::AsyncChannel::from_channel(client).unwrap()
+        };
+        let rt = std::rc::Rc::clone(&rt);
+        variant(name, move || {
+            rt.block_on(async {
+                for _ in 0..ASYNC_BATCH {
+                    match owned {
+                        true => client.send(&PAYLOAD, vec![ev.try_clone().unwrap()]).await,
+                        false => client.send_borrowed(&PAYLOAD, &[ev.as_fd()]).await,
+                    }
+                    .unwrap();
+                    drop(client.recv().await.unwrap().unwrap());
+                }
+            })
+        })
+    };
+    let tokio = tokio_pair("tokio", false);
+    let tokio_owned = tokio_pair("tokio_owned", true);
     let (client, server) = raw::socketpair(libc::SOCK_STREAM).unwrap();
     threads.push(raw_echo(server, 1, false));
     let raw_fd = ev.as_raw_fd();
     let raw = variant("raw", move || {
-        assert_eq!(raw::send_fds(&client, &PAYLOAD, &[raw_fd]).unwrap(), 64);
-        assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+        for _ in 0..ASYNC_BATCH {
+            assert_eq!(raw::send_fds(&client, &PAYLOAD, &[raw_fd]).unwrap(), 64);
+            assert!(raw::read_exact(&client, &mut [0u8; 1]).unwrap());
+        }
     });
-    let mut variants = vec![blocking, tokio, raw];
+    let mut variants = vec![blocking, tokio, blocking_owned, tokio_owned, raw];
     let pairs = [
-        ("tokio", "ours_owned"),
+        ("tokio", "ours"),
         ("tokio", "raw"),
-        ("ours_owned", "raw"),
+        ("ours", "raw"),
+        ("tokio_owned", "ours_owned"),
     ];
     run_case(c, "async_fd_rt", None, &mut variants, &pairs, |_| {});
     drop(variants); // closes the client ends: the echo threads see EOF

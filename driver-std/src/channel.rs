@@ -82,6 +82,21 @@ pub enum Flush {
     WouldBlock,
 }
 
+/// What a non-blocking borrowed send ([`Channel::try_send_borrowed`]) did
+/// with its frame. The fds stay the caller's in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrySend {
+    /// The whole frame went out.
+    Sent,
+    /// Its first bytes went out, with the fds; the channel keeps a copy of
+    /// the rest, which [`Channel::flush`] sends.
+    Started,
+    /// The socket gave `EAGAIN` before the frame's first byte (or while
+    /// what was queued before it was being sent): nothing of it was sent
+    /// and nothing is kept. Wait until the socket is writable and try again.
+    WouldBlock,
+}
+
 /// Internal outcome of filling the current frame.
 enum Filled {
     Frame,
@@ -410,6 +425,53 @@ impl<S: AsFd> Channel<S> {
         self.send_now(payload, fds)
     }
 
+    /// [`send_borrowed`](Channel::send_borrowed) that never waits on a
+    /// non-blocking socket (nor, with `MSG_DONTWAIT`, on a blocking one):
+    /// what is queued goes first, then one `sendmsg` of the frame. For poll
+    /// loops that keep their fds: the queue ([`push`](Channel::push)) owns
+    /// what it sends, so it costs a `dup` and a `close` per fd.
+    ///
+    /// [`TrySend::Started`] when the socket took only part of the frame: its
+    /// fds went with the first byte, and the rest is kept for
+    /// [`flush`](Channel::flush) (wait until writable, then flush until
+    /// [`Flush::Done`]). [`TrySend::WouldBlock`]: nothing of the frame was
+    /// sent; try again once writable. A frame beyond the limits is refused
+    /// before anything is sent, and the channel stays usable.
+    ///
+    /// ```no_run
+    /// # fn f(ch: &mut mon_ipc_std::Channel<std::os::fd::OwnedFd>, file: &std::fs::File) -> mon_ipc_std::Result<()> {
+    /// use std::os::fd::AsFd;
+    /// use mon_ipc_std::TrySend;
+    /// match ch.try_send_borrowed(b"log", &[file.as_fd()])? {
+    ///     TrySend::Sent => {}
+    ///     TrySend::Started => { /* wait for POLLOUT, then ch.flush() */ }
+    ///     TrySend::WouldBlock => { /* wait for POLLOUT, then try again */ }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_send_borrowed<F: AsFd>(&mut self, payload: &[u8], fds: &[F]) -> Result<TrySend> {
+        self.check()?;
+        let header = self.encoder.data_header(payload.len(), fds.len())?;
+        if (!self.encoder.is_empty() || !self.tail.is_empty())
+            && self.flush_with(true)? == Flush::WouldBlock
+        {
+            return Ok(TrySend::WouldBlock);
+        }
+        let parts = [&header[..], payload];
+        let with = fds.iter().map(AsFd::as_fd);
+        match sys::msg::sendmsg(self.sock.as_fd(), &parts, None, with, true) {
+            Ok(n) if n >= header.len() + payload.len() => Ok(TrySend::Sent),
+            Ok(n) => {
+                for part in crate::manual::tails(parts, n) {
+                    self.tail.extend_from_slice(part);
+                }
+                Ok(TrySend::Started)
+            }
+            Err(e) if e.is_would_block() => Ok(TrySend::WouldBlock),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// [`send_borrowed`](Channel::send_borrowed) for any fd handle.
     fn send_now<F: AsFd>(&mut self, payload: &[u8], fds: &[F]) -> Result<()> {
         self.check()?;
@@ -501,11 +563,16 @@ impl<S: AsFd> Channel<S> {
     /// Receives the next frame if one is buffered or can be read without
     /// waiting. [`Recv::WouldBlock`] only after the kernel said `EAGAIN`.
     pub fn try_recv(&mut self) -> Result<Recv<'_>> {
-        Ok(match self.fill(None)? {
+        let filled = self.fill(None)?;
+        Ok(self.recv_of(filled))
+    }
+
+    fn recv_of(&mut self, filled: Filled) -> Recv<'_> {
+        match filled {
             Filled::Frame => Recv::Frame(self.message()),
             Filled::Eof => Recv::Eof,
             Filled::WouldBlock => Recv::WouldBlock,
-        })
+        }
     }
 
     fn message(&mut self) -> Message<'_> {
@@ -523,22 +590,9 @@ impl<S: AsFd> Channel<S> {
         self.check()?;
         self.frame_fds.clear();
         loop {
-            // The frame's fd iterator borrows the decoder until the end of
-            // this statement; errors are handled after it.
-            let failed = match self.decoder.next_frame() {
-                Ok(Some(f)) => {
-                    self.frame_fds.extend(f.fds);
-                    self.frame = Some((f.kind, f.payload));
-                    return Ok(Filled::Frame);
-                }
-                Ok(None) => None,
-                Err(e) => Some(e),
-            };
-            if let Some(e) = failed {
-                return Err(self.fail(e.into()));
-            }
-            if self.decoder.is_closed() {
-                return Ok(Filled::Eof);
+            match self.buffered()? {
+                Filled::WouldBlock => {}
+                filled => return Ok(filled),
             }
             // With a deadline, a blocking socket must not block in recvmsg.
             let dontwait = matches!(block, Some(Some(_)));
@@ -551,6 +605,39 @@ impl<S: AsFd> Channel<S> {
                 Err(e) => return Err(self.fail(e)),
             }
         }
+    }
+
+    /// The next frame if the decoder holds a whole one, or the EOF it saw;
+    /// `WouldBlock` if it needs input.
+    fn buffered(&mut self) -> Result<Filled> {
+        // The frame's fd iterator borrows the decoder until the end of
+        // this statement; errors are handled after it.
+        let failed = match self.decoder.next_frame() {
+            Ok(Some(f)) => {
+                self.frame_fds.extend(f.fds);
+                self.frame = Some((f.kind, f.payload));
+                return Ok(Filled::Frame);
+            }
+            Ok(None) => None,
+            Err(e) => Some(e),
+        };
+        if let Some(e) = failed {
+            return Err(self.fail(e.into()));
+        }
+        Ok(match self.decoder.is_closed() {
+            true => Filled::Eof,
+            false => Filled::WouldBlock,
+        })
+    }
+
+    /// [`try_recv`](Channel::try_recv) without reading: a frame the
+    /// decoder holds, EOF it saw, or `WouldBlock`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn try_recv_buffered(&mut self) -> Result<Recv<'_>> {
+        self.check()?;
+        self.frame_fds.clear();
+        let filled = self.buffered()?;
+        Ok(self.recv_of(filled))
     }
 
     /// One `recvmsg` into the decoder's buffer, committed with its fds.

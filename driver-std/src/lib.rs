@@ -45,7 +45,8 @@
 //!   and [`Listener::accept`] on a blocking listener.
 //! - **Return at once** with `WouldBlock` (or the step-wise equivalent)
 //!   on a non-blocking socket: [`Channel::try_recv`] ([`Recv::WouldBlock`]),
-//!   [`Channel::flush`] ([`Flush::WouldBlock`]), the step-wise handshakes
+//!   [`Channel::flush`] ([`Flush::WouldBlock`]),
+//!   [`Channel::try_send_borrowed`] ([`TrySend::WouldBlock`]), the step-wise handshakes
 //!   ([`Progress::WantRead`] / [`Progress::WantWrite`]),
 //!   [`Listener::try_accept`], [`try_connect`], and the single system
 //!   calls of [`raw`] (which follow the socket's mode).
@@ -116,7 +117,7 @@ mod sys;
 pub mod tokio;
 
 pub use blocking::{client, server, server_with};
-pub use channel::{Channel, Flush, Message, Recv, ShmMessage};
+pub use channel::{Channel, Flush, Message, Recv, ShmMessage, TrySend};
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};

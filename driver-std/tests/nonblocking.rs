@@ -185,3 +185,66 @@ fn a_frame_larger_than_the_socket_buffer_is_written_in_pieces() {
     drop((c, s, r, fd));
     fds.assert_same();
 }
+
+/// `try_send_borrowed` on a full socket: a frame larger than the buffer
+/// is `Started` (its fd sent with its first byte, the rest kept), the next
+/// frame is `WouldBlock` with nothing of it sent; flushing finishes the
+/// first, the second is sent when tried again. Each frame arrives once,
+/// whole, with its fd, and the sender's fd is never closed.
+#[test]
+fn try_send_borrowed_starts_a_frame_or_sends_nothing() {
+    use mon_ipc_std::TrySend;
+    let _g = serial();
+    let fds = FdCheck::new();
+    let p = socketpair(SocketKind::Stream).unwrap();
+    let c = std::thread::spawn(move || {
+        mon_ipc_std::client(p.client, &ClientOptions::default()).unwrap()
+    });
+    let mut s = mon_ipc_std::server(p.server, &ServerOptions::default()).unwrap();
+    let mut c = c.join().unwrap();
+    set_nonblocking(c.channel.get_ref(), true).unwrap();
+    set_nonblocking(s.channel.get_ref(), true).unwrap();
+    let big = vec![1u8; 4 << 20];
+    let (r, w) = pipe();
+    let lent = [w.as_fd()];
+    assert_eq!(
+        c.channel.try_send_borrowed(&big, &lent).unwrap(),
+        TrySend::Started
+    );
+    assert!(c.channel.queued_bytes() > 0);
+    assert_eq!(
+        c.channel.try_send_borrowed(b"second", &lent).unwrap(),
+        TrySend::WouldBlock
+    );
+    let mut got = Vec::new();
+    let mut second_sent = false;
+    while got.len() < 2 {
+        if c.channel.flush().unwrap() == Flush::Done && !second_sent {
+            second_sent =
+                c.channel.try_send_borrowed(b"second", &lent).unwrap() != TrySend::WouldBlock;
+        }
+        match s.channel.try_recv().unwrap() {
+            Recv::Frame(mut m) => {
+                let fd = m.fds.next().expect("the frame's fd");
+                assert!(m.fds.next().is_none());
+                got.push((m.payload.clone(), fd));
+            }
+            Recv::WouldBlock => {}
+            Recv::Eof => panic!("unexpected EOF"),
+        }
+    }
+    assert!(got[0].0 == big[..], "the first frame whole");
+    assert_eq!(&got[1].0[..], b"second");
+    for (i, (_, fd)) in got.iter().enumerate() {
+        write_fd(fd, &[i as u8]);
+        assert_eq!(read_fd(&r), [i as u8]);
+    }
+    write_fd(&w, b"!"); // still the sender's
+    assert_eq!(read_fd(&r), b"!");
+    assert!(
+        matches!(s.channel.try_recv().unwrap(), Recv::WouldBlock),
+        "nothing twice"
+    );
+    drop((c, s, r, w, got));
+    fds.assert_same();
+}

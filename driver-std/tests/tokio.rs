@@ -243,8 +243,8 @@ fn a_peer_stalled_mid_frame_blocks_no_other_connection() {
 }
 
 /// `recv` dropped at each await point: the sender writes each frame one
-/// byte per `sendmsg`, its fd on the first byte; after every byte a fresh
-/// `recv` future is polled once and dropped. Each frame arrives exactly
+/// byte per `sendmsg`, its fd on the first byte; after every byte the
+/// reactor gets a turn and a fresh `recv` future is polled once and dropped. Each frame arrives exactly
 /// once, with its fd, and no fd is left open.
 #[test]
 fn recv_dropped_at_every_await_point_loses_and_duplicates_nothing() {
@@ -274,6 +274,9 @@ fn recv_dropped_at_every_await_point_loses_and_duplicates_nothing() {
                 for (i, piece) in pieces.iter().enumerate() {
                     let with: Vec<_> = if i == 0 { vec![w.as_fd()] } else { Vec::new() };
                     raw::send(&sock, &[piece], None, &with).unwrap();
+                    // A turn of the reactor, so that it sees the byte (the
+                    // channel waits for readiness once it read `EAGAIN`).
+                    tokio::task::yield_now().await;
                     let mut recv = pin!(server.recv());
                     if let Poll::Ready(got) = recv.as_mut().poll(&mut cx) {
                         let m = got.unwrap().expect("a frame, not EOF");
@@ -385,5 +388,101 @@ fn send_dropped_at_its_await_point_leaves_the_frame_queued_not_lost() {
         drop(client);
         assert!(server.recv().await.unwrap().is_none(), "nothing sent twice");
         drop((w, r));
+    });
+}
+
+/// `send_borrowed` dropped at its await point: a frame it began is
+/// finished by the next flush (its fd went with its first byte), a frame
+/// it did not begin is not sent at all; none twice, and the caller's fd
+/// stays open and usable throughout.
+#[test]
+fn send_borrowed_dropped_at_its_await_point_sends_a_begun_frame_once() {
+    on_runtime(async {
+        const SIZE: usize = 256 << 10;
+        let (mut server, mut client) = native_pair(SocketKind::Stream).await;
+        let (r, w) = pipe();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pending = 0;
+        for i in 0..4u8 {
+            let (payload, fds) = (vec![i; SIZE], [w.as_fd()]);
+            let mut send = pin!(client.send_borrowed(&payload, &fds));
+            if send.as_mut().poll(&mut cx).is_pending() {
+                pending += 1;
+            }
+        }
+        assert!(pending > 0, "the socket filled up");
+        let receiving = async {
+            let mut got = Vec::new();
+            while let Some(m) = server.recv().await? {
+                assert_eq!(m.payload.len(), SIZE);
+                let i = m.payload[0];
+                assert!(m.payload.iter().all(|&b| b == i), "frame {i} whole");
+                through(&m.fds[0], &r, i);
+                got.push(i);
+            }
+            Ok::<_, mon_ipc_std::Error>(got)
+        };
+        let sending = async {
+            let flushed = client.flush().await;
+            drop(client); // EOF for the receiver
+            flushed
+        };
+        let (f, got) = tokio::join!(sending, receiving);
+        f.unwrap();
+        let got = got.unwrap();
+        // The first frame was begun (a 256 KiB frame does not fit a socket
+        // buffer at once); every frame delivered came once, in order.
+        assert_eq!(got.first(), Some(&0));
+        assert!(
+            got.windows(2).all(|p| p[0] < p[1]),
+            "in order, once: {got:?}"
+        );
+        through(&w, &r, 9); // still the caller's
+    });
+}
+
+/// The fds of `send_borrowed` stay the caller's: sent, never closed or
+/// duplicated by the channel.
+#[test]
+fn send_borrowed_leaves_the_fds_with_the_caller() {
+    on_runtime(async {
+        for kind in [SocketKind::Stream, SocketKind::Seqpacket] {
+            let (mut server, mut client) = native_pair(kind).await;
+            let (r, w) = pipe();
+            for i in 0..3u8 {
+                client.send_borrowed(&[i; 3], &[w.as_fd()]).await.unwrap();
+                let m = server.recv().await.unwrap().expect("a frame");
+                assert_eq!(&m.payload[..], &[i; 3]);
+                through(&m.fds[0], &r, i);
+            }
+            through(&w, &r, 7);
+        }
+    });
+}
+
+/// A frame the channel read before it was registered (two frames in one
+/// read of the blocking channel) comes from the first poll of `recv`:
+/// no readiness event will ever announce it, the socket being empty.
+#[test]
+fn a_frame_buffered_before_registration_needs_no_readiness() {
+    on_runtime(async {
+        let pair = socketpair(SocketKind::Stream).unwrap();
+        let client = std::thread::spawn(move || {
+            mon_ipc_std::client(pair.client, &ClientOptions::default()).unwrap()
+        });
+        let server = mon_ipc_std::server(pair.server, &ServerOptions::default()).unwrap();
+        let mut client = client.join().unwrap().channel;
+        let mut server = server.channel;
+        client.push_copy(b"one", []).unwrap();
+        client.push_copy(b"two", []).unwrap();
+        client.flush_all().unwrap(); // both frames in one sendmsg
+        assert_eq!(&server.recv().unwrap().unwrap().payload[..], b"one");
+        let mut server = AsyncChannel::from_channel(server).unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut recv = pin!(server.recv());
+        match recv.as_mut().poll(&mut cx) {
+            Poll::Ready(m) => assert_eq!(&m.unwrap().unwrap().payload[..], b"two"),
+            Poll::Pending => panic!("the buffered frame waited for readiness"),
+        }
     });
 }

@@ -10,6 +10,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use crate::handshake::{Authenticating, Side};
@@ -27,11 +28,18 @@ impl<H: Side> OwnsFd for Authenticating<H, OwnedFd> {}
 /// closed when the last of them drops, and the registration drops first.
 impl OwnsFd for std::sync::Arc<OwnedFd> {}
 
-/// Registers `inner` with the current runtime's reactor.
+/// Registers `inner` with the current runtime's reactor, for reading and
+/// writing.
 pub(crate) fn register<T: OwnsFd>(inner: T) -> io::Result<AsyncFd<T>> {
+    register_for(inner, Interest::READABLE | Interest::WRITABLE)
+}
+
+/// Registers `inner` with the current runtime's reactor for `interest`
+/// only: the reactor then wakes for no other event.
+pub(crate) fn register_for<T: OwnsFd>(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
     // SAFETY: `T: OwnsFd`: the fd `inner.as_raw_fd()` gives is open, stays
     // the same and stays open until `inner` is dropped, which the `AsyncFd`
     // does only after deregistering it (or `into_inner` hands it back after
-    // deregistering). That is `register`'s whole contract.
-    Ok(unsafe { AsyncFd::register(inner) }?)
+    // deregistering). That is `register_with_interest`'s whole contract.
+    Ok(unsafe { AsyncFd::register_with_interest(inner, interest) }?)
 }

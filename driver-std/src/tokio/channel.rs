@@ -1,14 +1,15 @@
 //! The channel as futures.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use mon_ipc::{Kind, Limits};
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use super::ready;
-use crate::channel::{Channel, Flush, Recv, ShmMessage};
+use crate::channel::{Channel, Flush, Recv, ShmMessage, TrySend};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::shm::SharedMemory;
@@ -38,7 +39,8 @@ impl OwnedMessage {
 /// | method | cancel-safe | a dropped future leaves |
 /// |---|---|---|
 /// | [`recv`](AsyncChannel::recv) | yes | nothing: a frame is returned whole in the poll that completes it; partial input stays in the decoder |
-/// | [`send`](AsyncChannel::send), [`send_shm`](AsyncChannel::send_shm) | no | the frame queued, possibly partly sent: the next `send` or [`flush`](AsyncChannel::flush) sends the rest first; never twice |
+/// | [`send`](AsyncChannel::send), [`send_shm`](AsyncChannel::send_shm) | no | the frame queued, possibly partly sent: the next send or [`flush`](AsyncChannel::flush) sends the rest first; never twice |
+/// | [`send_borrowed`](AsyncChannel::send_borrowed) | no | nothing, if the frame was not begun; else its unsent rest queued (its fds went with its first byte), sent first by the next send or `flush`; never twice |
 /// | [`flush`](AsyncChannel::flush) | yes | what is not sent yet, queued |
 ///
 /// Full duplex from two tasks: [`into_split`](AsyncChannel::into_split)
@@ -50,15 +52,86 @@ impl OwnedMessage {
 /// Errors are sticky, as on [`Channel`], and shared by the halves.
 #[derive(Debug)]
 pub struct AsyncChannel {
-    shared: Arc<Shared>,
+    shared: Shared,
 }
 
 /// What the halves share. Field order matters: the registration goes
 /// before the channel, which holds the other reference to the socket.
+///
+/// The socket is registered for reading only. With writing too, every
+/// read of the peer (which frees room in the socket's send buffer) raises
+/// an `EPOLLOUT` edge that wakes the reactor for nothing: in a round trip
+/// (send, then await the reply) the runtime then made two `epoll_wait`
+/// where one does (`bench/examples/async_loop.rs` under `strace -c`: 1.92
+/// per round trip). A send that finds the socket full registers a
+/// duplicate of the socket for writing for as long as it waits
+/// ([`Shared::when_writable`]): `dup`, two `epoll_ctl` and a `close`,
+/// only when the peer reads more slowly than we write.
 #[derive(Debug)]
 struct Shared {
     io: AsyncFd<Arc<OwnedFd>>,
     channel: Mutex<Channel<Arc<OwnedFd>>>,
+}
+
+/// The receiving calls, the same on the channel and its receiving halves.
+macro_rules! recv_calls {
+    () => {
+        /// The next frame; `None` when the peer closed at a frame
+        /// boundary. Cancel-safe: a frame is returned whole in the poll
+        /// that completes it, partial input stays in the decoder.
+        pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
+            self.shared.recv().await
+        }
+    };
+}
+
+/// The sending calls, the same on the channel and its sending halves.
+macro_rules! send_calls {
+    () => {
+        /// Sends one data frame with its fds (closed once sent); what is
+        /// queued goes first. The frame is sent or queued at the first
+        /// poll, so a dropped future leaves it queued (possibly partly
+        /// sent) for the next send or [`flush`](AsyncChannel::flush): never
+        /// lost, never sent twice. The payload is copied only if the socket
+        /// cannot take the frame at once.
+        pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+            self.shared.send(payload, fds).await
+        }
+
+        /// Sends one data frame whose fds stay the caller's (no `dup`, no
+        /// `close`: see [`Channel::send_borrowed`]); what is queued goes
+        /// first. A dropped future leaves either nothing (the frame was not
+        /// begun) or the frame's unsent rest queued, its fds sent with its
+        /// first byte, for the next send or [`flush`](AsyncChannel::flush).
+        ///
+        /// ```no_run
+        /// # async fn f(ch: &mut mon_ipc_std::tokio::AsyncChannel, file: &std::fs::File) -> mon_ipc_std::Result<()> {
+        /// use std::os::fd::AsFd;
+        /// ch.send_borrowed(b"here is the log file", &[file.as_fd()]).await?;
+        /// // `file` is still open here, and was never duplicated.
+        /// # Ok(()) }
+        /// ```
+        pub async fn send_borrowed(
+            &mut self,
+            payload: &[u8],
+            fds: &[BorrowedFd<'_>],
+        ) -> Result<()> {
+            self.shared.send_borrowed(payload, fds).await
+        }
+
+        /// Sends `region` in a shared-memory frame (see
+        /// [`Channel::send_shm`]); queued at the first poll, as
+        /// [`send`](AsyncChannel::send) is.
+        pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
+            self.shared.send_shm(region, payload).await
+        }
+
+        /// Sends everything queued. Cancel-safe: what is not sent yet
+        /// stays queued.
+        pub async fn flush(&mut self) -> Result<()> {
+            self.shared.flush().await
+        }
+    };
 }
 
 impl AsyncChannel {
@@ -79,10 +152,11 @@ impl AsyncChannel {
             s
         });
         let sock = sock.ok_or(Error::UnsupportedSocket)?;
-        let io = sys::reactor::register(sock).map_err(|e| sys::from_io("epoll_ctl", &e))?;
+        let io = sys::reactor::register_for(sock, Interest::READABLE)
+            .map_err(|e| sys::from_io("epoll_ctl", &e))?;
         let channel = Mutex::new(channel);
         Ok(AsyncChannel {
-            shared: Arc::new(Shared { io, channel }),
+            shared: Shared { io, channel },
         })
     }
 
@@ -97,51 +171,23 @@ impl AsyncChannel {
         self.shared.into_socket()
     }
 
-    /// The next frame; `None` when the peer closed at a frame boundary.
-    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
-        self.shared.recv().await
-    }
-
-    /// Sends one data frame with its fds (closed once sent); what is
-    /// queued goes first. The frame is queued at the first poll, so a
-    /// dropped future leaves it queued for the next `send` or `flush`.
-    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        self.shared.send(payload, fds).await
-    }
-
-    /// Sends `region` in a shared-memory frame (see
-    /// [`Channel::send_shm`]); queued as [`send`](AsyncChannel::send) is.
-    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
-        self.shared.send_shm(region, payload).await
-    }
-
-    /// Sends everything queued.
-    pub async fn flush(&mut self) -> Result<()> {
-        self.shared.flush().await
-    }
+    recv_calls!();
+    send_calls!();
 
     /// Owned halves, one for each direction, to move into two tasks.
     pub fn into_split(self) -> (OwnedRecvHalf, OwnedSendHalf) {
-        let shared = Arc::clone(&self.shared);
-        (
-            OwnedRecvHalf { shared },
-            OwnedSendHalf {
-                shared: self.shared,
-            },
-        )
+        let shared = Arc::new(self.shared);
+        let send = OwnedSendHalf {
+            shared: Arc::clone(&shared),
+        };
+        (OwnedRecvHalf { shared }, send)
     }
 
     /// Borrowed halves, one for each direction, to drive both at once in
     /// one task.
     pub fn split(&mut self) -> (RecvHalf<'_>, SendHalf<'_>) {
-        (
-            RecvHalf {
-                shared: &self.shared,
-            },
-            SendHalf {
-                shared: &self.shared,
-            },
-        )
+        let shared = &self.shared;
+        (RecvHalf { shared }, SendHalf { shared })
     }
 }
 
@@ -170,51 +216,19 @@ pub struct SendHalf<'a> {
 }
 
 impl OwnedRecvHalf {
-    /// As [`AsyncChannel::recv`]: cancel-safe.
-    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
-        self.shared.recv().await
-    }
+    recv_calls!();
 }
 
 impl RecvHalf<'_> {
-    /// As [`AsyncChannel::recv`]: cancel-safe.
-    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>> {
-        self.shared.recv().await
-    }
+    recv_calls!();
 }
 
 impl OwnedSendHalf {
-    /// As [`AsyncChannel::send`].
-    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        self.shared.send(payload, fds).await
-    }
-
-    /// As [`AsyncChannel::send_shm`].
-    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
-        self.shared.send_shm(region, payload).await
-    }
-
-    /// As [`AsyncChannel::flush`].
-    pub async fn flush(&mut self) -> Result<()> {
-        self.shared.flush().await
-    }
+    send_calls!();
 }
 
 impl SendHalf<'_> {
-    /// As [`AsyncChannel::send`].
-    pub async fn send(&mut self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        self.shared.send(payload, fds).await
-    }
-
-    /// As [`AsyncChannel::send_shm`].
-    pub async fn send_shm(&mut self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
-        self.shared.send_shm(region, payload).await
-    }
-
-    /// As [`AsyncChannel::flush`].
-    pub async fn flush(&mut self) -> Result<()> {
-        self.shared.flush().await
-    }
+    send_calls!();
 }
 
 impl Shared {
@@ -226,29 +240,41 @@ impl Shared {
     }
 
     async fn recv(&self) -> Result<Option<OwnedMessage>> {
-        loop {
-            // The frame borrows the channel: make it owned under the lock.
-            let got = match self.lock().try_recv()? {
-                Recv::Frame(m) => Some(Some(OwnedMessage {
-                    kind: m.kind,
-                    payload: m.payload,
-                    fds: m.fds.collect(),
-                })),
-                Recv::Eof => Some(None),
-                Recv::WouldBlock => None,
-            };
-            match got {
-                Some(m) => return Ok(m),
-                // After EAGAIN only: clearing loses no wake-up. (A frame
-                // that arrived in between makes the fd ready again.)
-                None => ready(self.io.readable().await)?.clear_ready(),
-            }
+        // A frame the decoder holds needs no readiness (the handshake's
+        // leftover may hold frames that no readiness event will announce).
+        if let Some(m) = owned(self.lock().try_recv_buffered()?) {
+            return Ok(m);
         }
+        self.when_ready(&self.io, Interest::READABLE, |ch| Ok(owned(ch.try_recv()?)))
+            .await
     }
 
     async fn send(&self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        self.lock().push_copy(payload, fds)?;
+        {
+            // Straight to the socket (no copy) when it takes the frame now;
+            // the fds are closed once sent, at the end of this block.
+            let mut channel = self.lock();
+            if channel.try_send_borrowed(payload, &fds)? == TrySend::WouldBlock {
+                channel.push_copy(payload, fds)?;
+            }
+        }
         self.flush().await
+    }
+
+    async fn send_borrowed(&self, payload: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
+        let mut sent = self.lock().try_send_borrowed(payload, fds)?;
+        if sent == TrySend::WouldBlock {
+            sent = self
+                .when_writable(|ch| {
+                    let sent = ch.try_send_borrowed(payload, fds)?;
+                    Ok((sent != TrySend::WouldBlock).then_some(sent))
+                })
+                .await?;
+        }
+        match sent {
+            TrySend::Started => self.flush().await,
+            _ => Ok(()),
+        }
     }
 
     async fn send_shm(&self, region: &SharedMemory, payload: &[u8]) -> Result<()> {
@@ -257,28 +283,78 @@ impl Shared {
     }
 
     async fn flush(&self) -> Result<()> {
+        // Nothing queued (the common case): no system call.
+        if self.lock().flush()? == Flush::Done {
+            return Ok(());
+        }
+        self.when_writable(|ch| Ok((ch.flush()? == Flush::Done).then_some(())))
+            .await
+    }
+
+    /// [`when_ready`](Shared::when_ready) for writing, through a
+    /// registration for writing of a duplicate of the socket, which lives
+    /// as long as this wait (see [`Shared`] for why).
+    async fn when_writable<T>(
+        &self,
+        op: impl FnMut(&mut Channel<Arc<OwnedFd>>) -> Result<Option<T>>,
+    ) -> Result<T> {
+        let dup = self
+            .io
+            .get_ref()
+            .try_clone()
+            .map_err(|e| sys::from_io("fcntl", &e))?;
+        let io = sys::reactor::register_for(dup, Interest::WRITABLE)
+            .map_err(|e| sys::from_io("epoll_ctl", &e))?;
+        self.when_ready(&io, Interest::WRITABLE, op).await
+    }
+
+    /// Calls `op` (one non-blocking channel call under the lock; `None`:
+    /// the kernel said `EAGAIN`) each time the socket is ready for
+    /// `interest`, until it gives a result.
+    ///
+    /// The readiness guard is taken before the call, so that clearing it
+    /// after `EAGAIN` clears only the readiness the call saw (tokio's
+    /// `AsyncFd` rule). The other order, clearing a guard taken after the
+    /// `EAGAIN`, can clear an event that came in between (another worker
+    /// of a multi-thread runtime may turn the reactor meanwhile), and with
+    /// edge-triggered epoll that wake-up is lost for good.
+    async fn when_ready<T, F: AsRawFd>(
+        &self,
+        io: &AsyncFd<F>,
+        interest: Interest,
+        mut op: impl FnMut(&mut Channel<Arc<OwnedFd>>) -> Result<Option<T>>,
+    ) -> Result<T> {
         loop {
-            let state = self.lock().flush()?;
-            match state {
-                Flush::Done => return Ok(()),
-                Flush::WouldBlock => ready(self.io.writable().await)?.clear_ready(),
+            let mut guard = ready(io.ready(interest).await)?;
+            match op(&mut self.lock())? {
+                Some(t) => return Ok(t),
+                None => guard.clear_ready(),
             }
         }
     }
 
-    /// The socket, once no half is left.
-    fn into_socket(self: Arc<Self>) -> OwnedFd {
-        match Arc::try_unwrap(self) {
-            Ok(Shared { io, channel }) => {
-                drop(io.into_inner());
-                let channel = channel.into_inner().unwrap_or_else(|e| e.into_inner());
-                match Arc::try_unwrap(channel.into_inner()) {
-                    Ok(fd) => fd,
-                    // Only the registration held another reference.
-                    Err(_) => unreachable!("the socket has one owner once deregistered"),
-                }
-            }
-            Err(_) => unreachable!("AsyncChannel owns the only reference"),
+    /// The socket, deregistered.
+    fn into_socket(self) -> OwnedFd {
+        let Shared { io, channel } = self;
+        drop(io.into_inner());
+        let channel = channel.into_inner().unwrap_or_else(|e| e.into_inner());
+        match Arc::try_unwrap(channel.into_inner()) {
+            Ok(fd) => fd,
+            // The registration held the only other reference.
+            Err(_) => unreachable!("the socket has one owner once deregistered"),
         }
+    }
+}
+
+/// A receive's result, owned: `Some(None)` at EOF, `None` if it would block.
+fn owned(r: Recv<'_>) -> Option<Option<OwnedMessage>> {
+    match r {
+        Recv::Frame(m) => Some(Some(OwnedMessage {
+            kind: m.kind,
+            payload: m.payload,
+            fds: m.fds.collect(),
+        })),
+        Recv::Eof => Some(None),
+        Recv::WouldBlock => None,
     }
 }

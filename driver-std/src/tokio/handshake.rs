@@ -77,15 +77,28 @@ impl<H: Side> AsyncHandshake<H> {
 
     /// Steps until the server must decide or the handshake is done.
     pub async fn run(&mut self) -> Result<Paused> {
+        let mut progress = self.io.get_mut().step()?;
         loop {
-            match self.io.get_mut().step()? {
-                Progress::Continue => {}
+            let mut guard = match progress {
+                Progress::Continue => {
+                    progress = self.io.get_mut().step()?;
+                    continue;
+                }
                 Progress::Decide => return Ok(Paused::Decide),
                 Progress::Done => return Ok(Paused::Done),
-                // Reported only after the kernel said EAGAIN: clearing
-                // the readiness then loses no wake-up.
-                Progress::WantRead => ready(self.io.readable_mut().await)?.clear_ready(),
-                Progress::WantWrite => ready(self.io.writable_mut().await)?.clear_ready(),
+                Progress::WantRead => ready(self.io.readable_mut().await)?,
+                Progress::WantWrite => ready(self.io.writable_mut().await)?,
+            };
+            // The step again, under the guard: if it says EAGAIN again,
+            // clearing clears only the readiness this step saw. Clearing
+            // a guard taken after the first EAGAIN could clear an event
+            // that came in between (another worker of a multi-thread
+            // runtime may have turned the reactor meanwhile), and with
+            // edge-triggered epoll that wake-up would be lost for good.
+            let waited = progress;
+            progress = guard.get_inner_mut().step()?;
+            if progress == waited {
+                guard.clear_ready();
             }
         }
     }
