@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_SHM, SHM_HEADER_LEN};
 use mon_ipc::{DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_SHM_SIZE, Kind, Limits, PeerError, ShmHeader};
-use mon_ipc_std::{Channel, Message, Recv, SharedMemory};
+use mon_ipc_std::{Channel, Message, Recv, SharedMemory, SocketKind};
 
 use crate::buffer::{append, mon_buffer};
 use crate::codes::{
@@ -504,7 +504,7 @@ fn recv_any(half: &mut RecvHalf, sock: CFd, wait: Wait, shm: bool) -> Result<Fra
         }
         return r;
     }
-    if !sys::is_seqpacket(sock.raw())? {
+    if mon_ipc_std::raw::socket_kind(sock).map_err(|e| driver_error(&e))? == SocketKind::Stream {
         return recv_stream(half, sock, wait);
     }
     while !sys::peek_ready(sock.raw())? {

@@ -1,6 +1,7 @@
 //! The few system calls of the resumable send and receive (`channels.rs`):
 //! one `recvmsg` / `sendmsg` with at most one fd, `poll` with a deadline,
-//! and the socket's mode and type.
+//! and the socket's mode. (Its type is the driver's
+//! [`raw::socket_kind`](mon_ipc_std::raw::socket_kind).)
 //!
 //! A `recvmsg` / `sendmsg` here passes `MSG_DONTWAIT` when its call has a
 //! deadline (`dontwait`): a blocking socket then waits in [`wait`], which
@@ -15,7 +16,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
-use crate::codes::{MON_E_IO, MON_E_TIMEOUT, MON_E_UNSUPPORTED_SOCKET};
+use crate::codes::{MON_E_IO, MON_E_TIMEOUT};
 use crate::fd::set_errno;
 
 /// This thread's `errno` after a failed call.
@@ -38,45 +39,6 @@ pub(crate) fn is_nonblocking(fd: RawFd) -> Result<bool, c_int> {
         return Err(io(errno()));
     }
     Ok(fl & libc::O_NONBLOCK != 0)
-}
-
-fn sockopt_int(fd: RawFd, opt: c_int) -> Result<c_int, c_int> {
-    let mut v: c_int = 0;
-    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are valid for writes of their sizes, and
-    // `len` says how big `v` is.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            std::ptr::from_mut(&mut v).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(match errno() {
-            libc::ENOTSOCK => {
-                set_errno(libc::ENOTSOCK);
-                MON_E_UNSUPPORTED_SOCKET
-            }
-            e => io(e),
-        });
-    }
-    Ok(v)
-}
-
-/// Whether `fd` is an `AF_UNIX` `SOCK_SEQPACKET` socket (`false`: a
-/// `SOCK_STREAM` one); `MON_E_UNSUPPORTED_SOCKET` for anything else.
-pub(crate) fn is_seqpacket(fd: RawFd) -> Result<bool, c_int> {
-    if sockopt_int(fd, libc::SO_DOMAIN)? != libc::AF_UNIX {
-        return Err(MON_E_UNSUPPORTED_SOCKET);
-    }
-    match sockopt_int(fd, libc::SO_TYPE)? {
-        libc::SOCK_STREAM => Ok(false),
-        libc::SOCK_SEQPACKET => Ok(true),
-        _ => Err(MON_E_UNSUPPORTED_SOCKET),
-    }
 }
 
 /// What one `recvmsg` brought.
