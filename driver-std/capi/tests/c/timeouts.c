@@ -179,14 +179,9 @@ static void channel(void)
         rc = mon_ipc_auth_client_step(sv[1], cst);
     CHECK_RC(rc, MON_WANT_READ);
     rc = mon_ipc_auth_server_init(sv[0], &creds, &sst);
-    while (rc == MON_CONTINUE || rc == MON_WANT_WRITE)
-        rc = mon_ipc_auth_server_step(sv[0], sst);
-    CHECK_RC(rc, 0);
+    CHECK_RC(drive(mon_ipc_auth_server_step, sv[0], sst, rc, NULL), 0);
     mon_ipc_auth_server_end(sst);
-    rc = MON_CONTINUE;
-    while (rc == MON_CONTINUE)
-        rc = mon_ipc_auth_client_step(sv[1], cst);
-    CHECK_RC(rc, 0);
+    CHECK_RC(drive(mon_ipc_auth_client_step, sv[1], cst, MON_CONTINUE, NULL), 0);
     mon_ipc_auth_client_end(cst);
 
     /* Blocking client socket with a timeout. */
