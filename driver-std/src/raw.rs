@@ -5,7 +5,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use mon_ipc::{Ancillary, Ucred};
+use mon_ipc::{Ancillary, SocketKind, Ucred};
 
 use crate::error::Result;
 use crate::sys;
@@ -66,6 +66,22 @@ pub fn recv(sock: impl AsFd, buf: &mut [u8], room: Room) -> Result<(usize, Ancil
         false,
     )?;
     Ok((got.len, got.ancillary(fds)))
+}
+
+/// The socket's type, if it is an `AF_UNIX` stream or seqpacket socket:
+/// `SO_DOMAIN` and `SO_TYPE`. Anything else (another domain or type, or
+/// not a socket) is [`Error::UnsupportedSocket`](crate::Error::UnsupportedSocket).
+///
+/// ```
+/// use mon_ipc_std::{Error, SocketKind, raw};
+/// let pair = mon_ipc_std::socketpair(SocketKind::Seqpacket)?;
+/// assert_eq!(raw::socket_kind(&pair.client)?, SocketKind::Seqpacket);
+/// let file = std::fs::File::open("/dev/null").unwrap();
+/// assert!(matches!(raw::socket_kind(&file), Err(Error::UnsupportedSocket)));
+/// # Ok::<(), mon_ipc_std::Error>(())
+/// ```
+pub fn socket_kind(sock: impl AsFd) -> Result<SocketKind> {
+    sys::sockopt::unix_kind(sock.as_fd())
 }
 
 /// Turns `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel has it) on or

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_SHM, SHM_HEADER_LEN};
 use mon_ipc::{DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_SHM_SIZE, Kind, Limits, PeerError, ShmHeader};
-use mon_ipc_std::{Channel, Recv, SharedMemory};
+use mon_ipc_std::{Channel, Message, Recv, SharedMemory, SocketKind};
 
 use crate::buffer::{append, mon_buffer};
 use crate::codes::{
@@ -258,29 +258,42 @@ fn peer(e: PeerError) -> c_int {
     crate::codes::of_error(&mon_ipc_std::Error::Protocol(e.into()))
 }
 
-/// How a call waits: not at all (non-blocking socket: `MON_WANT_*`), or
-/// until the deadline (`None`: for ever).
+/// How a call waits where the socket would block: not at all on a
+/// non-blocking socket (`MON_WANT_*`), else with `poll` until the deadline
+/// (`None`: for ever).
+///
+/// The socket's `O_NONBLOCK` is read (`fcntl`) only there, where a system
+/// call said `EAGAIN`, never up front: a call that does not have to wait
+/// spends no system call on it, and a caller that flips `O_NONBLOCK`
+/// between calls (the manual does not forbid it) is obeyed at the next
+/// wait. The reads and writes take `MSG_DONTWAIT` only with a deadline
+/// ([`sys`]'s module docs), so on a blocking socket without one the
+/// kernel waits and `EAGAIN` does not come.
 #[derive(Clone, Copy, Debug)]
-enum Mode {
-    NonBlocking,
-    Blocking(Option<Instant>),
+struct Wait {
+    deadline: Option<Instant>,
 }
 
-impl Mode {
-    fn of(sock: CFd, timeout: Option<Duration>) -> Result<Mode, c_int> {
-        Ok(match sys::is_nonblocking(sock.raw())? {
-            true => Mode::NonBlocking,
-            false => Mode::Blocking(timeout.map(|t| Instant::now() + t)),
-        })
+impl Wait {
+    /// The deadline of a call starting now, with the socket's timeout.
+    fn new(timeout: Option<Duration>) -> Wait {
+        Wait {
+            deadline: timeout.map(|t| Instant::now() + t),
+        }
     }
 
-    /// Where the socket would block: `MON_WANT_*`, or wait (`MON_E_TIMEOUT`
-    /// at the deadline).
+    /// Whether the reads and writes must not sleep in the kernel.
+    fn dontwait(self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// After `EAGAIN`: `MON_WANT_*` on a non-blocking socket, else waits
+    /// until it is ready (`MON_E_TIMEOUT` at the deadline).
     fn wait(self, sock: CFd, write: bool) -> Result<(), c_int> {
-        match self {
-            Mode::NonBlocking if write => Err(MON_WANT_WRITE),
-            Mode::NonBlocking => Err(MON_WANT_READ),
-            Mode::Blocking(deadline) => sys::wait(sock.raw(), write, deadline),
+        match sys::is_nonblocking(sock.raw())? {
+            true if write => Err(MON_WANT_WRITE),
+            true => Err(MON_WANT_READ),
+            false => sys::wait(sock.raw(), write, self.deadline),
         }
     }
 }
@@ -306,10 +319,22 @@ struct Frame {
     region: Option<SharedMemory>,
 }
 
+impl Frame {
+    /// A channel's frame, owned.
+    fn of(m: Message<'_>) -> Frame {
+        Frame {
+            kind: m.kind,
+            payload: m.payload,
+            fds: m.fds.collect(),
+            region: None,
+        }
+    }
+}
+
 /// One frame from a stream socket, resuming `half`'s partial frame.
-fn recv_stream(half: &mut RecvHalf, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
+fn recv_stream(half: &mut RecvHalf, sock: CFd, wait: Wait) -> Result<Frame, c_int> {
     let mut st = half.partial.take().unwrap_or_default();
-    match recv_stream_step(&mut st, sock, mode) {
+    match recv_stream_step(&mut st, sock, wait) {
         Ok(f) => Ok(f),
         Err(code) => {
             if again(code) && !st.head.is_empty() {
@@ -320,7 +345,7 @@ fn recv_stream(half: &mut RecvHalf, sock: CFd, mode: Mode) -> Result<Frame, c_in
     }
 }
 
-fn recv_stream_step(st: &mut PartialRecv, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
+fn recv_stream_step(st: &mut PartialRecv, sock: CFd, wait: Wait) -> Result<Frame, c_int> {
     loop {
         let header = match st.header {
             Some(h) => h,
@@ -329,10 +354,11 @@ fn recv_stream_step(st: &mut PartialRecv, sock: CFd, mode: Mode) -> Result<Frame
                     st.head.reserve_exact(HEADER_LEN);
                 }
                 let had = st.head.len();
-                let got = match sys::recv_some(sock.raw(), &mut st.head, HEADER_LEN - had) {
+                let max = HEADER_LEN - had;
+                let got = match sys::recv_some(sock.raw(), &mut st.head, max, wait.dontwait()) {
                     Ok(g) => g,
                     Err(libc::EAGAIN) => {
-                        mode.wait(sock, false)?;
+                        wait.wait(sock, false)?;
                         continue;
                     }
                     Err(e) => return Err(sys::io(e)),
@@ -380,10 +406,10 @@ fn recv_stream_step(st: &mut PartialRecv, sock: CFd, mode: Mode) -> Result<Frame
         if left == 0 {
             return frame(header, std::mem::take(&mut st.payload), st.fd.take());
         }
-        let got = match sys::recv_some(sock.raw(), &mut st.payload, left) {
+        let got = match sys::recv_some(sock.raw(), &mut st.payload, left, wait.dontwait()) {
             Ok(g) => g,
             Err(libc::EAGAIN) => {
-                mode.wait(sock, false)?;
+                wait.wait(sock, false)?;
                 continue;
             }
             Err(e) => return Err(sys::io(e)),
@@ -419,48 +445,47 @@ fn frame(header: Header, payload: Vec<u8>, fd: Option<OwnedFd>) -> Result<Frame,
     })
 }
 
-/// One frame through the client handshake's channel. A blocking socket
-/// with a timeout gets `SO_RCVTIMEO` for the time left during the call
-/// (and its old value back after it): the channel then reads without
-/// waiting past the deadline, and keeps a partial frame for the next call.
-fn recv_channel(channel: &mut Channel<CFd>, sock: CFd, mode: Mode) -> Result<Frame, c_int> {
-    fn owned(r: mon_ipc_std::Result<Recv<'_>>) -> Result<Option<Frame>, c_int> {
-        match r {
-            Ok(Recv::Frame(m)) => Ok(Some(Frame {
-                kind: m.kind,
-                payload: m.payload,
-                fds: m.fds.collect(),
-                region: None,
-            })),
-            Ok(Recv::WouldBlock) => Ok(None),
-            Ok(Recv::Eof) => Err(MON_E_CLOSED),
-            Err(e) => Err(driver_error(&e)),
+/// One frame through the client handshake's channel, whose reads follow
+/// the socket's mode. Without a deadline it reads first (a blocking
+/// socket waits in that read) and asks for the mode only after `EAGAIN`.
+/// A blocking socket with a deadline is left to the channel's own read
+/// timeout (`poll`, `MSG_DONTWAIT` reads), which keeps a partial frame in
+/// the channel for the next call, as `MON_E_TIMEOUT` must.
+fn recv_channel(channel: &mut Channel<CFd>, sock: CFd, wait: Wait) -> Result<Frame, c_int> {
+    if wait.deadline.is_none() {
+        if let Some(f) = try_recv_channel(channel)? {
+            return Ok(f);
         }
+        if sys::is_nonblocking(sock.raw())? {
+            return Err(MON_WANT_READ);
+        }
+    } else if sys::is_nonblocking(sock.raw())? {
+        return try_recv_channel(channel)?.ok_or(MON_WANT_READ);
     }
-    match mode {
-        Mode::NonBlocking => owned(channel.try_recv())?.ok_or(MON_WANT_READ),
-        Mode::Blocking(None) => match channel.recv() {
-            Ok(Some(m)) => Ok(Frame {
-                kind: m.kind,
-                payload: m.payload,
-                fds: m.fds.collect(),
-                region: None,
-            }),
-            Ok(None) => Err(MON_E_CLOSED),
-            Err(e) => Err(driver_error(&e)),
+    let timeout = match wait.deadline {
+        None => None,
+        Some(d) => match d.saturating_duration_since(Instant::now()) {
+            left if left.is_zero() => return Err(MON_E_TIMEOUT),
+            left => Some(left),
         },
-        Mode::Blocking(Some(deadline)) => loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(MON_E_TIMEOUT);
-            }
-            let old = sys::set_rcvtimeo(sock.raw(), Some(left))?;
-            let r = owned(channel.try_recv());
-            sys::restore_rcvtimeo(sock.raw(), old)?;
-            if let Some(f) = r? {
-                return Ok(f);
-            }
-        },
+    };
+    match channel
+        .set_read_timeout(timeout)
+        .and_then(|()| channel.recv())
+    {
+        Ok(Some(m)) => Ok(Frame::of(m)),
+        Ok(None) => Err(MON_E_CLOSED),
+        Err(e) => Err(driver_error(&e)),
+    }
+}
+
+/// One `Channel::try_recv`: `None` for `WouldBlock`.
+fn try_recv_channel(channel: &mut Channel<CFd>) -> Result<Option<Frame>, c_int> {
+    match channel.try_recv() {
+        Ok(Recv::Frame(m)) => Ok(Some(Frame::of(m))),
+        Ok(Recv::WouldBlock) => Ok(None),
+        Ok(Recv::Eof) => Err(MON_E_CLOSED),
+        Err(e) => Err(driver_error(&e)),
     }
 }
 
@@ -468,22 +493,22 @@ fn recv_channel(channel: &mut Channel<CFd>, sock: CFd, mode: Mode) -> Result<Fra
 /// resumable stream receive, or (seqpacket: a record comes whole or not
 /// at all, so there is nothing to resume) the driver's receive once a
 /// record is there.
-fn recv_any(half: &mut RecvHalf, sock: CFd, mode: Mode, shm: bool) -> Result<Frame, c_int> {
+fn recv_any(half: &mut RecvHalf, sock: CFd, wait: Wait, shm: bool) -> Result<Frame, c_int> {
     if let Some(code) = half.failed {
         return Err(code);
     }
     if let Some(channel) = half.channel.as_mut() {
-        let r = recv_channel(channel, sock, mode);
+        let r = recv_channel(channel, sock, wait);
         if r.as_ref().err() == Some(&MON_E_CLOSED) {
             half.channel = None;
         }
         return r;
     }
-    if !sys::is_seqpacket(sock.raw())? {
-        return recv_stream(half, sock, mode);
+    if mon_ipc_std::raw::socket_kind(sock).map_err(|e| driver_error(&e))? == SocketKind::Stream {
+        return recv_stream(half, sock, wait);
     }
     while !sys::peek_ready(sock.raw())? {
-        mode.wait(sock, false)?;
+        wait.wait(sock, false)?;
     }
     let mut buf = Vec::new();
     if shm {
@@ -507,8 +532,7 @@ fn recv_any(half: &mut RecvHalf, sock: CFd, mode: Mode, shm: bool) -> Result<Fra
 /// One frame with 0 or 1 fd; the payload goes into `dst`.
 pub(crate) fn recv(sock: CFd, dst: &mut Vec<u8>) -> Result<Option<OwnedFd>, c_int> {
     with_half(sock, |half: &mut RecvHalf, timeout| {
-        let mode = Mode::of(sock, timeout)?;
-        let mut f = recv_any(half, sock, mode, false)?;
+        let mut f = recv_any(half, sock, Wait::new(timeout), false)?;
         // The negotiated limit is 1 fd per frame, so a channel has refused
         // any frame with more already; this is a second line.
         if f.fds.len() > 1 {
@@ -537,9 +561,8 @@ fn with_bytes_mut<T>(
 /// mapped and the fd is closed.
 pub(crate) fn recv_shm(sock: CFd, app: &mut Vec<u8>) -> Result<SharedMemory, c_int> {
     with_half(sock, |half: &mut RecvHalf, timeout| {
-        let mode = Mode::of(sock, timeout)?;
         let sticky = half.channel.is_some();
-        let mut f = recv_any(half, sock, mode, true)?;
+        let mut f = recv_any(half, sock, Wait::new(timeout), true)?;
         let r = match (f.kind, f.fds.len()) {
             _ if f.region.is_some() => f.region.take().ok_or(MON_E_INVALID_ARGUMENT),
             (Kind::SharedMemory(h), 1) => {
@@ -572,7 +595,7 @@ fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
         fd.map(|f| f.identity().map(|id| (f.raw(), id))).transpose()
     };
     let r = with_half(sock, |half: &mut SendHalf, timeout| {
-        let mode = Mode::of(sock, timeout)?;
+        let wait = Wait::new(timeout);
         let total: usize = parts.iter().map(|p| p.len()).sum();
         if let Some(p) = &half.partial {
             let mut at = 0;
@@ -587,34 +610,33 @@ fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
                 set_errno(libc::EBUSY);
                 return Err(MON_E_SEND_PENDING);
             }
-        } else {
-            // The first sendmsg, with the fd, straight from the caller's
-            // bytes; a copy is made only if it is short.
-            let n = loop {
-                match sys::send_some(sock.raw(), &parts, fd.map(CFd::raw)) {
-                    Ok(n) => break n,
-                    Err(libc::EAGAIN) => mode.wait(sock, true)?,
-                    Err(e) => return Err(sys::io(e)),
-                }
-            };
-            if n >= total {
-                return Ok(());
-            }
-            let mut frame = Vec::new();
-            if frame.try_reserve_exact(total).is_err() {
-                set_errno(libc::ENOMEM);
-                return Err(MON_E_NO_MEMORY);
-            }
-            for part in parts {
-                frame.extend_from_slice(part);
-            }
-            half.partial = Some(PartialSend {
-                frame,
-                sent: n,
-                fd: fd_id()?,
-            });
+            return send_rest(half, sock, wait);
         }
-        send_rest(half, sock, mode)
+        // Straight from the caller's bytes, the fd with the first byte.
+        // The frame is copied only when the call returns with part of it
+        // out, for the next call to compare with and resume; a frame that
+        // goes out in this call, waits included, is never copied.
+        let mut sent = 0;
+        while sent < total {
+            let with = if sent == 0 { fd.map(CFd::raw) } else { None };
+            match sys::send_some(sock.raw(), &parts, sent, with, wait.dontwait()) {
+                Ok(n) => sent += n,
+                Err(libc::EAGAIN) => match wait.wait(sock, true) {
+                    Ok(()) => {}
+                    Err(code) if sent > 0 && again(code) => {
+                        half.partial = Some(PartialSend {
+                            frame: copy(parts, total)?,
+                            sent,
+                            fd: fd_id()?,
+                        });
+                        return Err(code);
+                    }
+                    Err(code) => return Err(code),
+                },
+                Err(e) => return Err(sys::io(e)),
+            }
+        }
+        Ok(())
     });
     match r {
         Ok(()) => MON_OK,
@@ -622,18 +644,31 @@ fn send_parts(sock: CFd, parts: [&[u8]; 3], fd: Option<CFd>) -> c_int {
     }
 }
 
+/// The concatenated `parts` (`total` bytes), or `MON_E_NO_MEMORY`.
+fn copy(parts: [&[u8]; 3], total: usize) -> Result<Vec<u8>, c_int> {
+    let mut frame = Vec::new();
+    if frame.try_reserve_exact(total).is_err() {
+        set_errno(libc::ENOMEM);
+        return Err(MON_E_NO_MEMORY);
+    }
+    for part in parts {
+        frame.extend_from_slice(part);
+    }
+    Ok(frame)
+}
+
 /// Sends the rest of the partial frame; it stays for a retry on
 /// `MON_WANT_WRITE` / `MON_E_TIMEOUT` and is dropped on any other error.
-fn send_rest(half: &mut SendHalf, sock: CFd, mode: Mode) -> Result<(), c_int> {
+fn send_rest(half: &mut SendHalf, sock: CFd, wait: Wait) -> Result<(), c_int> {
     while let Some(p) = half.partial.as_mut() {
         if p.sent >= p.frame.len() {
             half.partial = None;
             break;
         }
-        match sys::send_some(sock.raw(), &[&p.frame[p.sent..]], None) {
+        match sys::send_some(sock.raw(), &[&p.frame], p.sent, None, wait.dontwait()) {
             Ok(n) => p.sent += n,
             Err(libc::EAGAIN) => {
-                if let Err(code) = mode.wait(sock, true) {
+                if let Err(code) = wait.wait(sock, true) {
                     if !again(code) {
                         half.partial = None;
                     }

@@ -12,6 +12,7 @@
 //! on (the pidfd is made when the message is read).
 
 use std::ffi::{CStr, c_char, c_int};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO, MON_OK};
 use crate::fd::{CFd, set_errno};
@@ -25,10 +26,11 @@ fn os_error() -> c_int {
 
 /// `fd` is an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket; then
 /// `SO_PASSCRED` on.
-fn prepare(fd: c_int) -> c_int {
-    if let Err(code) = crate::sys::is_seqpacket(fd) {
-        return code;
+fn prepare(fd: BorrowedFd<'_>) -> c_int {
+    if let Err(e) = mon_ipc_std::raw::socket_kind(fd) {
+        return crate::channels::driver_error(&e);
     }
+    let fd = fd.as_raw_fd();
     let on: c_int = 1;
     // SAFETY: `on` is an `int`, valid for reads of the length given.
     let r = unsafe {
@@ -80,7 +82,9 @@ fn listen(path: *const c_char, backlog: c_int) -> c_int {
     if fd < 0 {
         return os_error();
     }
-    let r = prepare(fd);
+    // SAFETY: `fd` is the socket just made, open until this function
+    // closes it or returns it.
+    let r = prepare(unsafe { BorrowedFd::borrow_raw(fd) });
     if r != MON_OK {
         close_keeping_errno(fd);
         return r;
@@ -152,7 +156,7 @@ pub unsafe extern "C" fn mon_ipc_listen(path: *const c_char, backlog: c_int) -> 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mon_ipc_prepare_listener(fd: c_int) -> c_int {
     guard(|| match CFd::check(fd) {
-        Ok(fd) => prepare(fd.raw()),
+        Ok(fd) => prepare(fd.as_fd()),
         Err(code) => code,
     })
 }

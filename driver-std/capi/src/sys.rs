@@ -1,17 +1,22 @@
 //! The few system calls of the resumable send and receive (`channels.rs`):
-//! one non-blocking `recvmsg` / `sendmsg` with at most one fd, `poll` with
-//! a deadline, and the socket's mode, type and receive timeout.
+//! one `recvmsg` / `sendmsg` with at most one fd, `poll` with a deadline,
+//! and the socket's mode. (Its type is the driver's
+//! [`raw::socket_kind`](mon_ipc_std::raw::socket_kind).)
 //!
-//! Every `recvmsg` / `sendmsg` here passes `MSG_DONTWAIT`, whatever the
-//! socket's mode: a blocking socket then waits in [`wait`], which knows the
-//! deadline, never in the kernel, which does not.
+//! A `recvmsg` / `sendmsg` here passes `MSG_DONTWAIT` when its call has a
+//! deadline (`dontwait`): a blocking socket then waits in [`wait`], which
+//! knows the deadline, never in the kernel, which does not. Without a
+//! deadline it follows the socket's mode, as the driver's stateless calls
+//! do: a blocking socket waits in the call itself, which saves the
+//! `EAGAIN` and the `poll` of a frame not there yet, and sends a large
+//! frame in one `sendmsg`.
 
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::codes::{MON_E_IO, MON_E_TIMEOUT, MON_E_UNSUPPORTED_SOCKET};
+use crate::codes::{MON_E_IO, MON_E_TIMEOUT};
 use crate::fd::set_errno;
 
 /// This thread's `errno` after a failed call.
@@ -36,45 +41,6 @@ pub(crate) fn is_nonblocking(fd: RawFd) -> Result<bool, c_int> {
     Ok(fl & libc::O_NONBLOCK != 0)
 }
 
-fn sockopt_int(fd: RawFd, opt: c_int) -> Result<c_int, c_int> {
-    let mut v: c_int = 0;
-    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are valid for writes of their sizes, and
-    // `len` says how big `v` is.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            std::ptr::from_mut(&mut v).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(match errno() {
-            libc::ENOTSOCK => {
-                set_errno(libc::ENOTSOCK);
-                MON_E_UNSUPPORTED_SOCKET
-            }
-            e => io(e),
-        });
-    }
-    Ok(v)
-}
-
-/// Whether `fd` is an `AF_UNIX` `SOCK_SEQPACKET` socket (`false`: a
-/// `SOCK_STREAM` one); `MON_E_UNSUPPORTED_SOCKET` for anything else.
-pub(crate) fn is_seqpacket(fd: RawFd) -> Result<bool, c_int> {
-    if sockopt_int(fd, libc::SO_DOMAIN)? != libc::AF_UNIX {
-        return Err(MON_E_UNSUPPORTED_SOCKET);
-    }
-    match sockopt_int(fd, libc::SO_TYPE)? {
-        libc::SOCK_STREAM => Ok(false),
-        libc::SOCK_SEQPACKET => Ok(true),
-        _ => Err(MON_E_UNSUPPORTED_SOCKET),
-    }
-}
-
 /// What one `recvmsg` brought.
 #[derive(Debug, Default)]
 pub(crate) struct Got {
@@ -92,10 +58,15 @@ pub(crate) struct Got {
 struct CtrlBuf([MaybeUninit<u8>; 128]);
 
 /// Appends at most `max` bytes to `v` with one
-/// `recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)`. `Err(errno)`; `EINTR` is
-/// retried and `ECONNRESET` reads as EOF (Linux says so when the peer
-/// closed with our bytes unread).
-pub(crate) fn recv_some(fd: RawFd, v: &mut Vec<u8>, max: usize) -> Result<Got, c_int> {
+/// `recvmsg(MSG_CMSG_CLOEXEC)`, `MSG_DONTWAIT` if `dontwait`. `Err(errno)`;
+/// `EINTR` is retried and `ECONNRESET` reads as EOF (Linux says so when
+/// the peer closed with our bytes unread).
+pub(crate) fn recv_some(
+    fd: RawFd,
+    v: &mut Vec<u8>,
+    max: usize,
+    dontwait: bool,
+) -> Result<Got, c_int> {
     let spare = v.spare_capacity_mut();
     let len = spare.len().min(max);
     let mut iov = libc::iovec {
@@ -109,11 +80,12 @@ pub(crate) fn recv_some(fd: RawFd, v: &mut Vec<u8>, max: usize) -> Result<Got, c
     msg.msg_iovlen = 1;
     msg.msg_control = ctrl.0.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of::<CtrlBuf>() as _;
+    let flags = libc::MSG_CMSG_CLOEXEC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
     let n = loop {
         // SAFETY: `msg` points to one iovec of `len` writable bytes (the
         // Vec's spare capacity) and to the control buffer of
         // `msg_controllen` bytes, all alive during the call.
-        let r = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+        let r = unsafe { libc::recvmsg(fd, &mut msg, flags) };
         if r >= 0 {
             break r as usize;
         }
@@ -159,16 +131,29 @@ pub(crate) fn recv_some(fd: RawFd, v: &mut Vec<u8>, max: usize) -> Result<Got, c
     Ok(got)
 }
 
-/// One `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` of the concatenated
-/// `parts`, with `fd` in `SCM_RIGHTS` if given. Bytes sent, or
-/// `Err(errno)`; `EINTR` is retried.
-pub(crate) fn send_some(sock: RawFd, parts: &[&[u8]], fd: Option<RawFd>) -> Result<usize, c_int> {
+/// One `sendmsg(MSG_NOSIGNAL)` (`MSG_DONTWAIT` if `dontwait`) of the
+/// concatenated `parts` less their first `skip` bytes, with `fd` in
+/// `SCM_RIGHTS` if given. Bytes sent, or `Err(errno)`; `EINTR` is retried.
+pub(crate) fn send_some(
+    sock: RawFd,
+    parts: &[&[u8]],
+    skip: usize,
+    fd: Option<RawFd>,
+    dontwait: bool,
+) -> Result<usize, c_int> {
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
     }; 4];
     let mut niov = 0;
-    for p in parts.iter().filter(|p| !p.is_empty()).take(4) {
+    let mut skip = skip;
+    for p in parts {
+        let cut = skip.min(p.len());
+        skip -= cut;
+        let p = &p[cut..];
+        if p.is_empty() || niov == iov.len() {
+            continue;
+        }
         iov[niov] = libc::iovec {
             iov_base: p.as_ptr().cast_mut().cast(),
             iov_len: p.len(),
@@ -196,10 +181,11 @@ pub(crate) fn send_some(sock: RawFd, parts: &[&[u8]], fd: Option<RawFd>) -> Resu
             libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd);
         }
     }
+    let flags = libc::MSG_NOSIGNAL | if dontwait { libc::MSG_DONTWAIT } else { 0 };
     loop {
         // SAFETY: `msg` points to `niov` iovecs of readable bytes borrowed
         // from `parts`, and to the control buffer, alive during the call.
-        let r = unsafe { libc::sendmsg(sock, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        let r = unsafe { libc::sendmsg(sock, &msg, flags) };
         if r >= 0 {
             return Ok(r as usize);
         }
@@ -267,60 +253,4 @@ pub(crate) fn peek_ready(fd: RawFd) -> Result<bool, c_int> {
             _ => return Ok(true),
         }
     }
-}
-
-/// Sets `SO_RCVTIMEO` (`None`: none) and returns the old value.
-pub(crate) fn set_rcvtimeo(fd: RawFd, t: Option<Duration>) -> Result<libc::timeval, c_int> {
-    let mut old = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-    // SAFETY: `old` and `len` are valid for writes of their sizes.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            std::ptr::from_mut(&mut old).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(io(errno()));
-    }
-    let new = match t {
-        None => libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        },
-        Some(t) => {
-            // At least 1 µs: 0 would mean "no timeout".
-            let t = t.max(Duration::from_micros(1));
-            libc::timeval {
-                tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
-                tv_usec: t.subsec_micros() as libc::suseconds_t,
-            }
-        }
-    };
-    restore_rcvtimeo(fd, new)?;
-    Ok(old)
-}
-
-/// Puts back what [`set_rcvtimeo`] returned.
-pub(crate) fn restore_rcvtimeo(fd: RawFd, t: libc::timeval) -> Result<(), c_int> {
-    // SAFETY: `t` is a valid timeval of the size given.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            std::ptr::from_ref(&t).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io(errno()));
-    }
-    Ok(())
 }

@@ -88,6 +88,23 @@ static inline void wait_for(int fd, int want)
     CHECK(poll(&p, 1, 10000) == 1);
 }
 
+/* Drives a handshake step function with poll() to its final code (0 or
+   an error), counting the MON_WANT_READ seen in *want_reads unless NULL.
+   Not for a deciding server: MON_DECIDE fails the test. */
+static inline int drive(int (*step)(int, void *), int fd, void *st, int rc, int *want_reads)
+{
+    while (rc > 0) {
+        CHECK(rc != MON_DECIDE);
+        if (rc == MON_WANT_READ || rc == MON_WANT_WRITE) {
+            if (rc == MON_WANT_READ && want_reads)
+                (*want_reads)++;
+            wait_for(fd, rc);
+        }
+        rc = step(fd, st);
+    }
+    return rc;
+}
+
 /* A buffer holding the bytes of a string (without its NUL). */
 static inline mon_buffer *buffer_of(const char *s)
 {

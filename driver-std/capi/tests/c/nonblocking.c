@@ -11,21 +11,6 @@
 
 #define BIG (4u << 20)
 
-/* Drives a handshake step function to the end with poll(); returns the
-   final code and counts the MON_WANT_READ seen. */
-static int drive(int (*step)(int, void *), int fd, void *st, int rc, int *want_reads)
-{
-    while (rc > 0) {
-        if (rc == MON_WANT_READ || rc == MON_WANT_WRITE) {
-            if (rc == MON_WANT_READ && want_reads)
-                (*want_reads)++;
-            wait_for(fd, rc);
-        }
-        rc = step(fd, st);
-    }
-    return rc;
-}
-
 static void fill(unsigned char *p, size_t n)
 {
     size_t i;

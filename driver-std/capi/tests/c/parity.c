@@ -43,18 +43,6 @@ static int creds_are(const mon_ipc_creds *c, pid_t pid, uid_t uid, gid_t gid)
     return c->pid == pid && c->uid == uid && c->gid == gid;
 }
 
-/* Drives one side with poll() to a final code (0 or an error). */
-static int drive(int (*step)(int, void *), int fd, void *st, int rc)
-{
-    while (rc > 0) {
-        CHECK(rc != MON_DECIDE);
-        if (rc == MON_WANT_READ || rc == MON_WANT_WRITE)
-            wait_for(fd, rc);
-        rc = step(fd, st);
-    }
-    return rc;
-}
-
 /* The listener tests' policy: only processes of our own effective uid. */
 static int policy_accepts(const mon_ipc_creds *c)
 {
@@ -289,7 +277,7 @@ static void client_process(const char *path, int type, int as_nobody, int want,
     fill_garbage(&sc);
     rc = client_init_mutual(fd, &sc, &st);
     CHECK(st != NULL);
-    CHECK_RC(drive(mon_ipc_auth_client_step, fd, st, rc), want);
+    CHECK_RC(drive(mon_ipc_auth_client_step, fd, st, rc, NULL), want);
     mon_ipc_auth_client_end(st);
     if (want == 0) {
         /* The server's pid, euid and egid, as the kernel attested them. */

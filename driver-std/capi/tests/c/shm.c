@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/vfs.h>
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -263,12 +262,6 @@ static void after_handshake(void)
 static void send_raw_shm(int sock, int fd, uint64_t size, uint32_t seals)
 {
     unsigned char frame[20];
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov;
-    struct msghdr mh;
     int i;
 
     memset(frame, 0, sizeof frame);
@@ -279,23 +272,7 @@ static void send_raw_shm(int sock, int fd, uint64_t size, uint32_t seals)
         frame[8 + i] = (unsigned char)(size >> (8 * i));
     for (i = 0; i < 4; i++)   /* seals, u32 LE */
         frame[16 + i] = (unsigned char)(seals >> (8 * i));
-    iov.iov_base = frame;
-    iov.iov_len = sizeof frame;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (fd >= 0) {
-        struct cmsghdr *c;
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof u.buf;
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    CHECK(sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof frame);
+    raw_send(sock, frame, sizeof frame, fd);
 }
 
 static int sealed_memfd(size_t size, unsigned seals)

@@ -2,7 +2,8 @@
    mon_ipc_recv_fd, mon_ipc_send_fd, mon_ipc_recv_shm and mon_ipc_send_shm
    return MON_E_TIMEOUT after the deadline and within twice it; a frame cut
    by the timeout is kept with its fd and completed by the next call; the
-   same through the channel a client handshake leaves; a handshake step
+   same through the channel a client handshake leaves; O_NONBLOCK switched
+   between the calls of one frame is obeyed; a handshake step
    on a blocking socket whose peer is silent returns MON_E_TIMEOUT (sticky)
    after the socket's timeout. No fd leaks. */
 #define _GNU_SOURCE
@@ -125,6 +126,41 @@ static void sending(void)
     printf("  send resumed after %d more timeouts\n", timeouts);
 }
 
+/* O_NONBLOCK switched between the calls of one frame: each wait follows
+   the socket's mode at that moment (MON_WANT_READ, then MON_E_TIMEOUT,
+   then MON_WANT_READ again), and the frame cut across them is whole. */
+static void mode_switched(void)
+{
+    int sv[2], p[2], fd = -2, before = count_fds();
+    unsigned char f[13] = {5, 0, 0, 0, 1, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+    mon_buffer *buf = mon_buffer_new();
+    int flags;
+
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK(pipe(p) == 0);
+    CHECK_RC(mon_ipc_set_timeout(sv[0], DEADLINE_MS), 0);
+    set_nonblocking(sv[0]);
+    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), MON_WANT_READ);
+    raw_send(sv[1], f, 4, p[1]);
+    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), MON_WANT_READ);
+    flags = fcntl(sv[0], F_GETFL);
+    CHECK(fcntl(sv[0], F_SETFL, flags & ~O_NONBLOCK) == 0);
+    CHECK_TIMEOUT(mon_ipc_recv_fd(sv[0], buf, &fd));
+    set_nonblocking(sv[0]);
+    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), MON_WANT_READ);
+    CHECK(fd == -1 && mon_buffer_length(buf) == 0);
+    raw_send(sv[1], f + 4, sizeof f - 4, -1);
+    CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), 0);
+    CHECK(buffer_is(buf, "hello") && fd >= 0);
+    CHECK(close(fd) == 0);
+
+    CHECK_RC(mon_ipc_forget(sv[0]), 0);
+    CHECK(close(sv[0]) == 0 && close(sv[1]) == 0);
+    CHECK(close(p[0]) == 0 && close(p[1]) == 0);
+    CHECK(count_fds() == before);
+    mon_buffer_free(buf);
+}
+
 /* The client's receive through the channel its handshake left. */
 static void channel(void)
 {
@@ -143,14 +179,9 @@ static void channel(void)
         rc = mon_ipc_auth_client_step(sv[1], cst);
     CHECK_RC(rc, MON_WANT_READ);
     rc = mon_ipc_auth_server_init(sv[0], &creds, &sst);
-    while (rc == MON_CONTINUE || rc == MON_WANT_WRITE)
-        rc = mon_ipc_auth_server_step(sv[0], sst);
-    CHECK_RC(rc, 0);
+    CHECK_RC(drive(mon_ipc_auth_server_step, sv[0], sst, rc, NULL), 0);
     mon_ipc_auth_server_end(sst);
-    rc = MON_CONTINUE;
-    while (rc == MON_CONTINUE)
-        rc = mon_ipc_auth_client_step(sv[1], cst);
-    CHECK_RC(rc, 0);
+    CHECK_RC(drive(mon_ipc_auth_client_step, sv[1], cst, MON_CONTINUE, NULL), 0);
     mon_ipc_auth_client_end(cst);
 
     /* Blocking client socket with a timeout. */
@@ -216,6 +247,8 @@ int main(void)
     receive(SOCK_SEQPACKET);
     printf("send:\n");
     sending();
+    printf("mode switched mid-frame:\n");
+    mode_switched();
     printf("channel receive:\n");
     channel();
     printf("handshake:\n");
