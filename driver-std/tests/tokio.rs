@@ -6,7 +6,7 @@
 mod common;
 
 use std::future::Future;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -484,5 +484,67 @@ fn a_frame_buffered_before_registration_needs_no_readiness() {
             Poll::Ready(m) => assert_eq!(&m.unwrap().unwrap().payload[..], b"two"),
             Poll::Pending => panic!("the buffered frame waited for readiness"),
         }
+    });
+}
+
+/// A listener with a backlog of 1, filled until a non-blocking connect
+/// says `EAGAIN`.
+fn full_listener(path: &std::path::Path) -> (OwnedFd, Vec<OwnedFd>) {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
+    };
+    let unix = |flags| socket(AddressFamily::Unix, SockType::Stream, flags, None).unwrap();
+    let listener = unix(SockFlag::SOCK_CLOEXEC);
+    let addr = UnixAddr::new(path).unwrap();
+    bind(listener.as_raw_fd(), &addr).unwrap();
+    listen(&listener, Backlog::new(1).unwrap()).unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let c = unix(SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK);
+        match connect(c.as_raw_fd(), &addr) {
+            Ok(()) => queued.push(c),
+            Err(nix::errno::Errno::EAGAIN) => return (listener, queued),
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+}
+
+/// A full backlog: `connect` waits (it does not fail with `EAGAIN`, and
+/// does not spin) until the listener accepts, then connects.
+#[test]
+fn connect_waits_for_room_in_a_full_backlog() {
+    on_runtime(async {
+        let path = temp_path("tokio-backlog");
+        let (listener, queued) = full_listener(&path);
+        let mut connecting = pin!(mt::connect(&*path, SocketKind::Stream));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            connecting.as_mut().poll(&mut cx).is_pending(),
+            "the backlog is full"
+        );
+        // Room for one: the waiting connect gets it.
+        let first = nix::sys::socket::accept(listener.as_raw_fd()).unwrap();
+        let sock = connecting.await.expect("connected once there was room");
+        assert_eq!(raw::socket_kind(&sock).unwrap(), SocketKind::Stream);
+        nix::unistd::close(first).unwrap(); // accept gives a raw fd
+        drop((sock, queued, listener));
+    });
+}
+
+/// A `connect` dropped while it waits for room frees its thread and
+/// closes its socket (the runtime's end checks every fd).
+#[test]
+fn connect_dropped_while_waiting_leaves_nothing() {
+    on_runtime(async {
+        let path = temp_path("tokio-backlog-drop");
+        let (listener, queued) = full_listener(&path);
+        let mut connecting = Box::pin(mt::connect(&*path, SocketKind::Stream));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            connecting.as_mut().poll(&mut cx).is_pending(),
+            "the backlog is full"
+        );
+        drop(connecting);
+        drop((queued, listener));
     });
 }

@@ -2,11 +2,14 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use mon_ipc::SocketKind;
 use tokio::io::unix::AsyncFd;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{socket, sys};
 
 use super::ready;
@@ -67,12 +70,54 @@ impl Listener {
 
 /// Connects a new non-blocking socket of `kind` to a listener's path.
 ///
-/// An `AF_UNIX` connect completes at once or fails: there is no connection
-/// in progress to wait for. A listener whose backlog is full gives
-/// [`Error::Io`](crate::Error::Io) with `EAGAIN`: try again later.
+/// An `AF_UNIX` connect completes at once, or, when the listener's backlog
+/// is full, fails with `EAGAIN` on a non-blocking socket; and no readiness
+/// event says when room appears (see [`crate::connect_timeout`]), so the
+/// reactor cannot wait for it. Then this waits where the kernel can: a
+/// blocking connect on tokio's blocking pool, which sleeps until the
+/// listener accepts, in slices of [`CONNECT_SLICE`] so that a dropped
+/// future frees the pool's thread within one slice (its socket is then
+/// closed). Cancel-safe: a dropped future connects nothing.
+///
+/// tokio's own `UnixStream::connect` returns the `EAGAIN` instead, which
+/// leaves every caller to spin.
 pub async fn connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<OwnedFd> {
     let fd = sys::sock::socket(kind)?;
     sys::sock::set_nonblocking(fd.as_fd(), true)?;
-    sys::sock::connect(fd.as_fd(), path.as_ref())?;
-    Ok(fd)
+    if sys::sock::try_connect(fd.as_fd(), path.as_ref())? {
+        return Ok(fd);
+    }
+    let path = path.as_ref().to_owned();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let _on_drop = SetOnDrop(Arc::clone(&dropped));
+    let wait = tokio::task::spawn_blocking(move || {
+        sys::sock::set_nonblocking(fd.as_fd(), false)?;
+        loop {
+            match sys::sock::connect_timeout(fd.as_fd(), &path, CONNECT_SLICE) {
+                Ok(()) => break,
+                Err(Error::Timeout) if !dropped.load(Ordering::Relaxed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        sys::sock::set_nonblocking(fd.as_fd(), true)?;
+        Ok(fd)
+    });
+    // A join error: the closure panicked (it does not), or the runtime is
+    // shutting down.
+    wait.await
+        .map_err(|_| sys::os("connect", nix::errno::Errno::ECANCELED))?
+}
+
+/// How long one blocking connect of [`connect`] waits for room in a full
+/// backlog before it checks whether its future was dropped.
+pub const CONNECT_SLICE: Duration = Duration::from_millis(100);
+
+/// Sets its flag when dropped: tells [`connect`]'s blocking wait that
+/// nobody awaits it any more.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }

@@ -26,8 +26,8 @@
 //!
 //! Cancellation: every future here can be dropped at any await point
 //! without losing or duplicating a byte or an fd; what each one leaves
-//! behind is said on the method ([`AsyncChannel::send`] leaves its frame
-//! queued, the others leave nothing).
+//! behind is said on the method and in [`AsyncChannel`]'s table (a send
+//! leaves its frame queued once begun, the others leave nothing).
 //!
 //! Timeouts use tokio's timer: a runtime built without `enable_time`
 //! panics on a call with a timeout (tokio's rule), so pass `None` there.
@@ -40,7 +40,7 @@ pub use channel::{AsyncChannel, OwnedMessage, OwnedRecvHalf, OwnedSendHalf, Recv
 pub use handshake::{
     AsyncHandshake, Paused, authenticate, client, dbus_client, dbus_server, server,
 };
-pub use listener::{Listener, connect};
+pub use listener::{CONNECT_SLICE, Listener, connect};
 
 /// A readiness wait's error as the driver's.
 fn ready<T>(r: std::io::Result<T>) -> crate::Result<T> {
