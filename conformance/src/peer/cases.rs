@@ -173,6 +173,36 @@ pub struct Case {
     pub summary: &'static str,
 }
 
+impl Case {
+    /// The most fds a frame of the case carries, either way, in one read.
+    /// The program must
+    /// advertise at least that many per frame (SHIM.md §2): more would only
+    /// lock out an implementation whose frames carry fewer, such as the C
+    /// API's one fd (`mon_ipc_send_fd` / `mon_ipc_recv_fd`), from every
+    /// case, the ones it can do included.
+    pub fn fds_needed(&self) -> usize {
+        let most = |specs: &[FrameSpec]| specs.iter().map(|s| s.nfds).max().unwrap_or(0);
+        match self.action {
+            Action::Idle => 0,
+            Action::Recv(specs) | Action::Send(specs) => most(specs),
+            Action::Echo => most(ECHO_FRAMES),
+            Action::Hold => most(HOLD_FRAME),
+            Action::RecvFd | Action::SendFd => most(MANUAL_FRAME),
+            // The region's memfd.
+            Action::Shm => 1,
+            Action::Drain => match self.script {
+                // A frame announcing 1 fd carries 2: with room for only 1
+                // the read is `control_truncated` (PROTOCOL.md 4.4), not
+                // the `fd_count_mismatch` the case is about.
+                Script::SurplusFds => 2,
+                // A frame announcing 1 fd, and one more fd in a later read.
+                Script::FdsWithoutFrame => 1,
+                _ => 0,
+            },
+        }
+    }
+}
+
 const fn ok(name: &'static str, role: Role, action: Action, summary: &'static str) -> Case {
     Case {
         name,

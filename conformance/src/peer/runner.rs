@@ -30,6 +30,8 @@ pub const UNIMPLEMENTED_STATUS: i32 = 89;
 /// The runner's own limits: what it advertises in its hello or reply.
 pub const RUNNER_LIMITS: (u8, u32) = (8, 65536);
 /// The least a program must advertise: fds per frame and payload bytes.
+/// The fds are asked for only as far as the case needs them
+/// ([`Case::fds_needed`]); every case's frames fit in 4.
 pub const REQUIRED_LIMITS: (u16, u32) = (4, 4096);
 /// The most payload a side may advertise on seqpacket: a 4 MiB record,
 /// header included (PROTOCOL.md 4.3; Linux refuses larger records with
@@ -185,6 +187,8 @@ struct Ctx {
     /// Read ends of pipes the program sent, with their expected marker.
     theirs: Vec<(OwnedFd, Vec<u8>, String)>,
     limits: Limits,
+    /// The fds per frame the program must advertise in this case.
+    fds_needed: u16,
     dec: Option<Decoder<OwnedFd>>,
     shut: bool,
 }
@@ -258,6 +262,7 @@ fn run_one(opts: &Options, case: &Case, kind: SocketKind, out: &mut CaseResult) 
         pipes: Vec::new(),
         theirs: Vec::new(),
         limits: runner_limits(),
+        fds_needed: u16::try_from(case.fds_needed()).unwrap_or(u16::MAX),
         dec: None,
         shut: false,
     };
@@ -565,10 +570,11 @@ impl Ctx {
         if max_fds > 253 {
             return Err(format!("{what} offers {max_fds} fds per frame (> 253)"));
         }
-        if max_fds < REQUIRED_LIMITS.0 || max_payload < REQUIRED_LIMITS.1 {
+        let fds = self.fds_needed.min(REQUIRED_LIMITS.0);
+        if max_fds < fds || max_payload < REQUIRED_LIMITS.1 {
             return Err(format!(
-                "{what} offers {max_fds} fds / {max_payload} bytes; SHIM.md asks for at least {} / {}",
-                REQUIRED_LIMITS.0, REQUIRED_LIMITS.1
+                "{what} offers {max_fds} fds / {max_payload} bytes; SHIM.md asks for at least {fds} / {} in this case",
+                REQUIRED_LIMITS.1
             ));
         }
         if self.kind == SocketKind::Seqpacket && max_payload > SEQPACKET_MAX_PAYLOAD {
@@ -1104,6 +1110,23 @@ mod tests {
             hint(find("client/handshake"), SocketKind::Stream, "hello_fds"),
             ""
         );
+    }
+
+    #[test]
+    fn the_fds_a_case_needs_are_those_its_frames_carry() {
+        let find = |n| super::super::cases::find(n).expect("case").fds_needed();
+        assert_eq!(find("client/handshake"), 0);
+        assert_eq!(find("server/hello-fds"), 0, "a hello is no frame");
+        assert_eq!(find("server/oversized-frame"), 0);
+        assert_eq!(find("server/surplus-fds"), 2);
+        assert_eq!(find("client/fds-without-frame"), 1);
+        assert_eq!(find("client/send-fd"), 1);
+        assert_eq!(find("server/shm"), 1);
+        assert_eq!(find("client/echo"), 3);
+        assert_eq!(find("server/recv-fds"), 4);
+        assert_eq!(find("client/send-fds"), 4);
+        let most = CASES.iter().map(Case::fds_needed).max();
+        assert_eq!(most, Some(usize::from(REQUIRED_LIMITS.0)));
     }
 
     #[test]

@@ -370,7 +370,15 @@ impl State {
                 Ok(conn) => match &conn.peer {
                     Some(peer) => {
                         write_creds(creds, creds_of(peer));
-                        MON_OK
+                        // The plain receive checks frames against these,
+                        // not its own (a client may have advertised less).
+                        match channels::negotiated(self.fd, conn.channel.limits()) {
+                            Ok(()) => MON_OK,
+                            Err(code) => {
+                                self.phase = Phase::Failed(code, crate::fd::last_errno());
+                                code
+                            }
+                        }
                     }
                     // The server always has the peer's credentials.
                     None => self.internal(),

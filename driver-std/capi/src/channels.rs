@@ -25,6 +25,10 @@
 //!   `MON_WANT_WRITE` or `MON_E_TIMEOUT` after part of the frame went out,
 //!   with a copy of the frame to compare retries against; freed when the
 //!   frame is out, on error and by `mon_ipc_forget`;
+//! - the limits a server's handshake negotiated, where they are below the
+//!   plain receive's own (1 fd, 16 MiB: a client that advertised less, and
+//!   always on seqpacket): frames are checked against them (until EOF or
+//!   `mon_ipc_forget`);
 //! - the timeout of `mon_ipc_set_timeout`, until `mon_ipc_forget`.
 //!
 //! An entry with none of these is removed. Receiving and sending have a
@@ -88,6 +92,10 @@ struct RecvHalf {
     partial: Option<PartialRecv>,
     /// A sticky error of the channel path (a shared-memory refusal).
     failed: Option<c_int>,
+    /// The limits a server's handshake negotiated, where they are below
+    /// the plain receive's own ([`limits`]): every frame is checked
+    /// against the negotiated maximum (PROTOCOL.md 4.4). Until EOF.
+    negotiated: Option<Limits>,
 }
 
 /// The sending half of an entry.
@@ -103,7 +111,10 @@ trait Half: Default {
 
 impl Half for RecvHalf {
     fn is_empty(&self) -> bool {
-        self.channel.is_none() && self.partial.is_none() && self.failed.is_none()
+        self.channel.is_none()
+            && self.partial.is_none()
+            && self.failed.is_none()
+            && self.negotiated.is_none()
     }
     fn of(e: &mut Entry) -> &mut Option<Self> {
         &mut e.recv
@@ -245,6 +256,33 @@ pub(crate) fn register(fd: CFd, channel: Channel<CFd>) -> Result<(), c_int> {
     Ok(())
 }
 
+/// Keeps the limits a server's handshake on `fd` negotiated for its
+/// receives, unless they are the plain receive's own (then nothing is
+/// kept: the common case, a client that advertised at least as much).
+pub(crate) fn negotiated(fd: CFd, limits: Limits) -> Result<(), c_int> {
+    let mut half = RecvHalf::default();
+    if limits != self::limits() {
+        half.negotiated = Some(limits);
+    }
+    let identity = fd.identity()?;
+    let mut map = registry();
+    let e = match entry(&mut map, fd) {
+        Some(e) => e,
+        None if half.is_empty() => return Ok(()),
+        None => {
+            prune(&mut map);
+            map.entry(fd.raw()).or_insert(Entry::new(identity))
+        }
+    };
+    // A call receiving on this socket right now is a caller's bug; it
+    // would put its half back over this one.
+    e.recv = Some(half);
+    if e.is_empty() {
+        map.remove(&fd.raw());
+    }
+    Ok(())
+}
+
 /// The C code of a driver error; an I/O error's errno is recorded.
 pub(crate) fn driver_error(e: &mon_ipc_std::Error) -> c_int {
     if let mon_ipc_std::Error::Io { errno, .. } = e {
@@ -304,7 +342,8 @@ fn again(code: c_int) -> bool {
 }
 
 /// The limits of the plain receive: 1 fd, 16 MiB, what the C API's
-/// handshakes advertise.
+/// handshakes advertise (a server's socket may have lower ones,
+/// [`RecvHalf::negotiated`]).
 fn limits() -> Limits {
     Limits::new(1, DEFAULT_MAX_PAYLOAD).unwrap_or_default()
 }
@@ -333,8 +372,9 @@ impl Frame {
 
 /// One frame from a stream socket, resuming `half`'s partial frame.
 fn recv_stream(half: &mut RecvHalf, sock: CFd, wait: Wait) -> Result<Frame, c_int> {
+    let limits = half.negotiated.unwrap_or_else(limits);
     let mut st = half.partial.take().unwrap_or_default();
-    match recv_stream_step(&mut st, sock, wait) {
+    match recv_stream_step(&mut st, sock, wait, limits) {
         Ok(f) => Ok(f),
         Err(code) => {
             if again(code) && !st.head.is_empty() {
@@ -345,7 +385,12 @@ fn recv_stream(half: &mut RecvHalf, sock: CFd, wait: Wait) -> Result<Frame, c_in
     }
 }
 
-fn recv_stream_step(st: &mut PartialRecv, sock: CFd, wait: Wait) -> Result<Frame, c_int> {
+fn recv_stream_step(
+    st: &mut PartialRecv,
+    sock: CFd,
+    wait: Wait,
+    limits: Limits,
+) -> Result<Frame, c_int> {
     loop {
         let header = match st.header {
             Some(h) => h,
@@ -378,7 +423,7 @@ fn recv_stream_step(st: &mut PartialRecv, sock: CFd, wait: Wait) -> Result<Frame
                 if had > 0 && !got.fds.is_empty() {
                     return Err(peer(PeerError::FdsWithoutFrame));
                 }
-                if got.fds.len() > 1 {
+                if got.fds.len() > usize::from(limits.max_fds()) {
                     return Err(FD_COUNT_MISMATCH);
                 }
                 if had == 0 {
@@ -388,7 +433,7 @@ fn recv_stream_step(st: &mut PartialRecv, sock: CFd, wait: Wait) -> Result<Frame
                     continue;
                 };
                 let h = Header::from_bytes(&bytes);
-                h.check(limits()).map_err(peer)?;
+                h.check(limits).map_err(peer)?;
                 match (h.nfds, st.fd.is_some()) {
                     (0, false) | (1, true) => {}
                     (_, false) => return Err(peer(PeerError::FdsMissing)),
@@ -504,6 +549,16 @@ fn recv_any(half: &mut RecvHalf, sock: CFd, wait: Wait, shm: bool) -> Result<Fra
         }
         return r;
     }
+    let r = recv_plain(half, sock, wait, shm);
+    if r.as_ref().err() == Some(&MON_E_CLOSED) {
+        half.negotiated = None;
+    }
+    r
+}
+
+/// One frame without a channel: the resumable stream receive, or a
+/// seqpacket record.
+fn recv_plain(half: &mut RecvHalf, sock: CFd, wait: Wait, shm: bool) -> Result<Frame, c_int> {
     if mon_ipc_std::raw::socket_kind(sock).map_err(|e| driver_error(&e))? == SocketKind::Stream {
         return recv_stream(half, sock, wait);
     }
@@ -520,7 +575,10 @@ fn recv_any(half: &mut RecvHalf, sock: CFd, wait: Wait, shm: bool) -> Result<Fra
             region: Some(region),
         });
     }
-    let fd = with_bytes_mut(&mut buf, |b| mon_ipc_std::recv_fd(sock, b))?;
+    let max_payload = half.negotiated.unwrap_or_else(limits).max_payload();
+    let fd = with_bytes_mut(&mut buf, |b| {
+        mon_ipc_std::recv_fd_with(sock, b, max_payload)
+    })?;
     Ok(Frame {
         kind: Kind::Data,
         payload: Bytes::from(buf),

@@ -394,7 +394,7 @@ int mon_ipc_set_timeout(int fd, int timeout_ms);
 /*
  * Frees everything the library keeps for the socket fd (a partial frame
  * either way, closing its fd; a client handshake's leftover input; the
- * timeout). Call it before close(fd) on every socket given to the calls
+ * limits a server's handshake negotiated; the timeout). Call it before close(fd) on every socket given to the calls
  * above. Returns 0 (also when nothing was kept), or MON_E_INVALID_ARGUMENT
  * for a negative fd.
  */

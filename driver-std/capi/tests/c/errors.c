@@ -1,6 +1,7 @@
 /* Every error path of the C API: NULL pointers, bad, closed and non-socket
    fds, wrong-role, ended and foreign states, a raw peer with a bad magic, a
-   refusal, EOF, frames with too many or missing fds. Each gives its
+   refusal, EOF, frames with too many or missing fds or beyond the limit
+   the handshake negotiated. Each gives its
    documented negative code, never a crash, and no fd leaks. */
 #define _GNU_SOURCE
 #include "common.h"
@@ -246,6 +247,48 @@ static void bad_frames(void)
     mon_buffer_free(buf);
 }
 
+/* A client that advertises less than the C API's 16 MiB: the server's
+   receive checks each frame against the negotiated 100 bytes, on a stream
+   and on seqpacket (PROTOCOL.md 4.4), before reading any payload. */
+static void negotiated_limits(void)
+{
+    static const unsigned char HELLO_100[16] = {
+        'M', 'O', 'N', 0, 1, 0, 1, 0, 100, 0, 0, 0, 0, 0, 0, 0};
+    static const int types[2] = {SOCK_STREAM, SOCK_SEQPACKET};
+    unsigned char reply[16], frame[8 + 100];
+    mon_ipc_creds creds;
+    int i, sv[2], fd = 5;
+
+    memset(frame, 7, sizeof frame);
+    for (i = 0; i < 2; i++) {
+        mon_buffer *buf = mon_buffer_new();
+        int before = count_fds();
+        CHECK(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0, sv) == 0);
+        set_passcred(sv[0]);
+        CHECK(write(sv[1], HELLO_100, 16) == 16);
+        CHECK_RC(run_server(sv[0], &creds), 0);
+        CHECK(read(sv[1], reply, 16) == 16 && reply[5] == 0);
+        /* 100 bytes: within the limit. */
+        frame[0] = 100;
+        frame[1] = frame[2] = frame[3] = frame[4] = frame[5] = frame[6] = frame[7] = 0;
+        CHECK(write(sv[1], frame, sizeof frame) == (ssize_t)sizeof frame);
+        CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), 0);
+        CHECK(mon_buffer_length(buf) == 100 && fd == -1);
+        /* 101 announced: refused on its header alone (without the check,
+           EOF in the frame). */
+        frame[0] = 101;
+        CHECK(write(sv[1], frame, 8) == 8);
+        CHECK(shutdown(sv[1], SHUT_WR) == 0);
+        CHECK_RC(mon_ipc_recv_fd(sv[0], buf, &fd), MON_E_FRAME_TOO_LARGE);
+        CHECK(mon_buffer_length(buf) == 100 && fd == -1);
+        CHECK_RC(mon_ipc_forget(sv[0]), 0);
+        close(sv[0]);
+        close(sv[1]);
+        mon_buffer_free(buf);
+        CHECK(count_fds() == before);
+    }
+}
+
 static void strings_and_buffers(void)
 {
     mon_buffer *b = buffer_of("abc");
@@ -272,6 +315,7 @@ int main(void)
     null_and_bad_arguments();
     raw_peers();
     bad_frames();
+    negotiated_limits();
     strings_and_buffers();
     CHECK(count_fds() == before);
     printf("errors: ok\n");
