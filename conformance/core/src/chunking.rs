@@ -81,13 +81,20 @@ impl Plan {
         })
     }
 
+    /// The most the next piece may hold, whatever is left: unbounded
+    /// (`usize::MAX`) for `Whole`. As the encoder's write budget, the
+    /// most the next `sendmsg` may send.
+    pub fn budget(&self, rng: &mut SplitMix) -> usize {
+        match self {
+            Plan::Whole => usize::MAX,
+            Plan::Bytes => 1,
+            Plan::Random(_) => rng.between_1_and(9),
+        }
+    }
+
     /// The next piece length for `left` remaining bytes (`left` at least 1).
     pub fn piece(&self, left: usize, rng: &mut SplitMix) -> usize {
-        match self {
-            Plan::Whole => left,
-            Plan::Bytes => 1,
-            Plan::Random(_) => rng.between_1_and(9).min(left),
-        }
+        self.budget(rng).min(left)
     }
 
     /// Cuts `bytes` into pieces; an empty input stays one empty piece.
