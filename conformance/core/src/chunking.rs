@@ -56,6 +56,23 @@ impl fmt::Display for Plan {
     }
 }
 
+impl std::str::FromStr for Plan {
+    type Err = String;
+
+    /// The names [`Plan`]'s `Display` writes: `whole`, `bytes`, `random:SEED`.
+    fn from_str(s: &str) -> Result<Plan, String> {
+        match s {
+            "whole" => Ok(Plan::Whole),
+            "bytes" => Ok(Plan::Bytes),
+            _ => s
+                .strip_prefix("random:")
+                .and_then(|seed| seed.parse().ok())
+                .map(Plan::Random)
+                .ok_or_else(|| format!("{s:?} is not a plan (whole, bytes, random:SEED)")),
+        }
+    }
+}
+
 impl Plan {
     /// The plans for a case: `Whole` only if it may not be re-chunked,
     /// else whole, single bytes and three seeded random cuts.

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use super::cases::{
 };
 use super::os;
 use super::procfs::{self, Ident};
+use crate::process::wait_bounded;
 
 /// The report's schema name.
 pub const REPORT_SCHEMA: &str = "mon-ipc-shim-report";
@@ -363,33 +364,6 @@ fn check_status(case: &Case, kind: SocketKind, status: ExitStatus, last: Option<
         )),
         Some(want) => Err(format!("program exited {code}, expected 1 with {want}")),
     }
-}
-
-/// Waits for the child until `deadline` (plus a second for it to exit);
-/// kills it then. `None` if it had to be killed.
-fn wait_bounded(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (tx, rx) = mpsc::channel();
-    // Waits without reaping, so that the pid cannot be reused before the
-    // kill below (only `child.wait` reaps).
-    let waiter = std::thread::spawn(move || {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        let r = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
-        let _ = tx.send(r.is_ok());
-    });
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_secs(1));
-    let killed = match rx.recv_timeout(left) {
-        Ok(_) => false,
-        Err(_) => {
-            let _ = child.kill();
-            true
-        }
-    };
-    let status = child.wait().ok();
-    let _ = waiter.join();
-    if killed { None } else { status }
 }
 
 /// Reads what a pipe holds without blocking; an error if a write end is

@@ -46,8 +46,13 @@ impl Run<'_> {
     }
 }
 
-pub(super) fn run(imp: &mut dyn Implementation, setup: &Setup<'_>, ledger: &Ledger) -> Answer<()> {
-    let (case, plan) = (setup.case, setup.plan);
+pub(super) fn run(
+    imp: &mut dyn Implementation,
+    setup: &Setup<'_>,
+    case: &TestCase,
+    ledger: &Ledger,
+) -> Answer<()> {
+    let plan = setup.plan;
     let dec = match imp.decoder(setup)? {
         Ok(d) => d,
         Err(code) => return compare(&[], Some(code), false, case),

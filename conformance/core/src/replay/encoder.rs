@@ -17,8 +17,13 @@ use crate::{Fd, Ledger};
 /// One simulated `sendmsg`: bytes and the fds attached.
 type Sent = (Vec<u8>, Vec<String>);
 
-pub(super) fn run(imp: &mut dyn Implementation, setup: &Setup<'_>, ledger: &Ledger) -> Answer<()> {
-    let (case, plan, sock) = (setup.case, setup.plan, setup.config.socket);
+pub(super) fn run(
+    imp: &mut dyn Implementation,
+    setup: &Setup<'_>,
+    case: &TestCase,
+    ledger: &Ledger,
+) -> Answer<()> {
+    let (plan, sock) = (setup.plan, setup.config.socket);
     let mut first_error: Option<Code> = None;
     let mut enc = match imp.encoder(setup)? {
         Ok(e) => e,

@@ -53,15 +53,17 @@ pub fn replay_plan(
     let setup = Setup {
         role: group.role,
         config: &group.config,
-        case,
         plan,
+        tc_id: case.tc_id,
+        name: &case.name,
+        flags: &case.flags,
     };
     let result = match group.role {
         Role::ClientHandshake | Role::ServerHandshake | Role::DbusClient | Role::DbusServer => {
-            script::run(imp, &setup, states, &ledger)
+            script::run(imp, &setup, case, states, &ledger)
         }
-        Role::FrameDecoder => decoder::run(imp, &setup, &ledger),
-        Role::FrameEncoder => encoder::run(imp, &setup, &ledger),
+        Role::FrameDecoder => decoder::run(imp, &setup, case, &ledger),
+        Role::FrameEncoder => encoder::run(imp, &setup, case, &ledger),
     };
     let ended = imp.end();
     result?;

@@ -13,7 +13,7 @@ use super::misuse::expect_call;
 use super::subject::{
     Answer, Authenticated, Code, Implementation, Party, PartyStep, Read, Setup, Stop,
 };
-use crate::model::{Event, Expected, Leftover, MisuseCall, Outcome, Output, Peer, Role};
+use crate::model::{Event, Expected, Leftover, MisuseCall, Outcome, Output, Peer, Role, TestCase};
 use crate::{Fd, Ledger};
 
 /// What differs between the native handshake and the D-Bus profile.
@@ -88,11 +88,12 @@ impl Profile {
     }
 }
 
-/// Replays `setup.case` once on `imp`'s side for it, cut by `setup.plan`;
+/// Replays `case` once on `imp`'s side for it, cut by `setup.plan`;
 /// records the states seen.
 pub(super) fn run(
     imp: &mut dyn Implementation,
     setup: &Setup<'_>,
+    case: &TestCase,
     states: &mut BTreeSet<(Role, &'static str)>,
     ledger: &Ledger,
 ) -> Answer<()> {
@@ -107,7 +108,7 @@ pub(super) fn run(
         Ok(p) => p,
         Err(code) => {
             let none = Leftover::default();
-            return compare_outcome(profile, Err(code), &none, &setup.case.expected);
+            return compare_outcome(profile, Err(code), &none, &case.expected);
         }
     };
     let mut run = Run {
@@ -122,7 +123,7 @@ pub(super) fn run(
     };
     run.note(states);
     let mut rng = setup.plan.rng();
-    for (i, event) in setup.case.events.iter().enumerate() {
+    for (i, event) in case.events.iter().enumerate() {
         if let Event::Out(o) = event {
             run.want.push(o.clone());
             continue;
@@ -192,7 +193,7 @@ pub(super) fn run(
         eof: run.after_eof,
     };
     let got = run.party.finish()?;
-    compare_outcome(profile, got, &extra, &setup.case.expected)
+    compare_outcome(profile, got, &extra, &case.expected)
 }
 
 /// The replay's running state for one plan.

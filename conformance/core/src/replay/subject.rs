@@ -1,6 +1,6 @@
 //! The implementation under test, as the replay sees it.
 //!
-//! The replay ([`super::script`], [`super::decoder`], [`super::encoder`])
+//! The replay (`replay/script.rs`, `replay/decoder.rs`, `replay/encoder.rs`)
 //! drives these traits and nothing else, so that the same rules judge the
 //! in-tree core ([`super::InTree`], called directly) and any other
 //! implementation (`replay --exec`, which speaks the JSON-lines protocol of
@@ -45,17 +45,22 @@ impl From<&str> for Stop {
 pub type Answer<T> = Result<T, Stop>;
 
 /// What a state machine is made for: the implementation needs the role
-/// and the configuration; the case and the plan name the run to it.
+/// and the configuration (and the in-tree core the plan, to alternate its
+/// entry points); the rest names the case to a program under test.
 #[derive(Debug, Clone, Copy)]
 pub struct Setup<'a> {
     /// The role of the case's group.
     pub role: Role,
     /// The group's configuration.
     pub config: &'a Config,
-    /// The case.
-    pub case: &'a TestCase,
     /// How the inputs are cut in this run.
     pub plan: Plan,
+    /// The case's id.
+    pub tc_id: u32,
+    /// The case's name.
+    pub name: &'a str,
+    /// The case's flags.
+    pub flags: &'a [String],
 }
 
 /// An implementation of the protocol: makes a state machine for each run
