@@ -12,7 +12,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::process::wait_bounded;
 
@@ -37,6 +37,8 @@ pub(super) struct Child {
     input: Option<mpsc::Sender<Vec<u8>>>,
     lines: mpsc::Receiver<Result<String, String>>,
     last_stderr: Arc<Mutex<Option<String>>>,
+    /// Disconnected once the program's standard error is at its end.
+    stderr_done: mpsc::Receiver<()>,
 }
 
 impl Child {
@@ -60,15 +62,20 @@ impl Child {
             std::thread::spawn(move || read_lines(stdout, line_tx));
         }
         let last_stderr = Arc::new(Mutex::new(None));
+        let (done, stderr_done) = mpsc::channel();
         if let Some(stderr) = process.stderr.take() {
             let last = Arc::clone(&last_stderr);
-            std::thread::spawn(move || keep_last_line(stderr, last));
+            std::thread::spawn(move || {
+                keep_last_line(stderr, last);
+                drop(done);
+            });
         }
         Ok(Child {
             process,
             input: Some(input),
             lines,
             last_stderr,
+            stderr_done,
         })
     }
 
@@ -101,10 +108,14 @@ impl Child {
     }
 
     /// Closes the program's input and waits for it to exit, a second at
-    /// most (then kills it); `None` if it had to be killed.
-    pub(super) fn finish(mut self) -> Option<ExitStatus> {
+    /// most (then kills it): its exit status (`None` if it had to be
+    /// killed) and the last line of its standard error, read to its end
+    /// (a second at most, should another process hold it open).
+    pub(super) fn finish(mut self) -> (Option<ExitStatus>, Option<String>) {
         self.input = None;
-        wait_bounded(&mut self.process, Instant::now())
+        let status = wait_bounded(&mut self.process, Instant::now());
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(1));
+        (status, self.last_stderr())
     }
 }
 

@@ -60,7 +60,7 @@ impl Exec {
     /// Closes the program's input and lets it exit.
     pub fn stop(&mut self) {
         if let Some(child) = self.child.take() {
-            let _ = child.finish();
+            drop(child.finish());
         }
     }
 
@@ -93,10 +93,11 @@ impl Exec {
                 .into());
             }
             Err(NoLine::Closed) => {
-                let status = self.child.take().and_then(Child::finish);
+                let (status, stderr) = self.child.take().map_or((None, None), Child::finish);
                 let how = status.map_or("closed its output and did not exit".to_owned(), |s| {
                     format!("exited ({s})")
                 });
+                let last = stderr.map_or(String::new(), |l| format!("; its last stderr line: {l}"));
                 return Err(
                     format!("the program {how} instead of replying to {what}{last}").into(),
                 );
