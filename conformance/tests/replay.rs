@@ -248,3 +248,27 @@ fn a_program_that_closes_an_fd_it_does_not_hold_fails_the_case() {
         );
     }
 }
+
+#[test]
+fn the_worked_exchanges_of_vectors_md_are_what_the_in_tree_adapter_says() {
+    const DOC: &str = include_str!("../../docs/VECTORS.md");
+    let mut blocks = 0;
+    for section in DOC.split("### A worked exchange").skip(1) {
+        let block = section
+            .split("```\n")
+            .nth(1)
+            .expect("a code block in the section");
+        let requests: String = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("> "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let replies: Vec<&str> = block.lines().filter_map(|l| l.strip_prefix("< ")).collect();
+        let mut out = Vec::new();
+        mon_ipc_conformance::bridge::serve::serve(requests.as_bytes(), &mut out).expect("serve");
+        let got = text(&out);
+        assert_eq!(got.lines().collect::<Vec<_>>(), replies);
+        blocks += 1;
+    }
+    assert_eq!(blocks, 2, "a decoder and a handshake exchange");
+}
