@@ -14,7 +14,7 @@ use crate::load::{LoadError, load_dir};
 use crate::model::Role;
 use crate::replay::subject::{Implementation, Stop};
 use crate::replay::{InTree, replay_case};
-use crate::report::{Entry, Status, count};
+use crate::report::{Status, count};
 
 /// The report's schema name.
 pub const REPORT_SCHEMA: &str = "mon-ipc-conformance-report";
@@ -36,19 +36,7 @@ pub struct CaseResult {
     pub reason: Option<String>,
 }
 
-impl Entry for CaseResult {
-    fn status(&self) -> Status {
-        self.status
-    }
-
-    fn label(&self) -> String {
-        format!("{} {}", self.tc_id, self.name)
-    }
-
-    fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-}
+crate::report_entry!(CaseResult, |r| format!("{} {}", r.tc_id, r.name));
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,15 +68,6 @@ pub struct Run {
     pub states: BTreeSet<(Role, &'static str)>,
     /// Error codes named by the vectors' expectations.
     pub codes: BTreeSet<String>,
-}
-
-impl Report {
-    /// Whether a run verified something and found nothing wrong: no case
-    /// failed and at least one passed (a run in which every case was
-    /// unimplemented verified nothing).
-    pub fn verdict(&self) -> bool {
-        self.failed == 0 && self.passed > 0
-    }
 }
 
 fn is_zero(n: &usize) -> bool {

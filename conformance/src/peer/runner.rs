@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_DATA, KIND_SHM};
 use mon_ipc::hello::{HELLO_LEN, Hello, MAGIC, Reply};
 use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind, Ucred};
-use mon_ipc_conformance_core::report::{self, Entry, Status, count};
+use mon_ipc_conformance_core::report::{self, Status, count};
 use mon_ipc_std::raw::{self, Room};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{Shutdown, shutdown};
@@ -71,19 +71,7 @@ pub struct CaseResult {
     pub code: Option<String>,
 }
 
-impl Entry for CaseResult {
-    fn status(&self) -> Status {
-        self.status
-    }
-
-    fn label(&self) -> String {
-        format!("{} {}", self.name, self.socket)
-    }
-
-    fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-}
+mon_ipc_conformance_core::report_entry!(CaseResult, |r| format!("{} {}", r.name, r.socket));
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
