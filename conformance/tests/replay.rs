@@ -272,3 +272,16 @@ fn the_worked_exchanges_of_vectors_md_are_what_the_in_tree_adapter_says() {
     }
     assert_eq!(blocks, 2, "a decoder and a handshake exchange");
 }
+
+#[test]
+fn a_reply_of_the_wrong_kind_fails_the_case_and_is_quoted() {
+    let script = r#"while read -r line; do echo '{"step": "done"}'; done"#;
+    let (out, report) = shell("replay-kind.json", script, "decoder/stream/one-frame", "10");
+    assert_eq!(out.status.code(), Some(1));
+    for why in reasons(&report) {
+        assert!(
+            why.contains(r#"reply to configure: expected ok or error, got {"step": "done"}"#),
+            "{why}"
+        );
+    }
+}

@@ -41,6 +41,8 @@ pub struct Exec {
     held: Vec<Fd>,
     /// A `configure` was sent and its `end` not yet.
     in_run: bool,
+    /// The last reply line, for messages.
+    last_reply: String,
 }
 
 impl Exec {
@@ -54,6 +56,7 @@ impl Exec {
             deadline: Instant::now() + timeout,
             held: Vec::new(),
             in_run: false,
+            last_reply: String::new(),
         }
     }
 
@@ -107,6 +110,7 @@ impl Exec {
                 return Err(format!("the program wrote {why} in reply to {what}{last}").into());
             }
         };
+        self.last_reply = shorten(&line);
         let reply: Reply = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(e) => {
@@ -155,7 +159,7 @@ impl Exec {
         match (r.ok, r.error) {
             (true, None) => Ok(None),
             (false, Some(code)) => Ok(Some(code)),
-            _ => Err(unexpected(req, "ok or error")),
+            _ => Err(self.unexpected(req, "ok or error")),
         }
     }
 
@@ -200,8 +204,15 @@ impl Drop for Exec {
     }
 }
 
-fn unexpected(req: &Request, want: &str) -> Stop {
-    Stop::Failed(format!("reply to {}: expected {want}", req.kind()))
+impl Exec {
+    /// A reply of the wrong kind.
+    fn unexpected(&self, req: &Request, want: &str) -> Stop {
+        Stop::Failed(format!(
+            "reply to {}: expected {want}, got {}",
+            req.kind(),
+            self.last_reply
+        ))
+    }
 }
 
 fn shorten(line: &str) -> String {
@@ -289,7 +300,7 @@ impl Party for Session<'_> {
             (Some(StepKind::Done), None, None) => PartyStep::Done,
             (Some(StepKind::Failed), None, Some(code)) => PartyStep::Failed(code),
             _ => {
-                return Err(unexpected(
+                return Err(self.0.unexpected(
                     &req,
                     "step send (with bytes), need_input, decide, done or failed (with error)",
                 ));
@@ -329,10 +340,9 @@ impl Party for Session<'_> {
                     },
                 }))
             }
-            _ => Err(unexpected(
-                &req,
-                "outcome authenticated, or failed with error",
-            )),
+            _ => Err(self
+                .0
+                .unexpected(&req, "outcome authenticated, or failed with error")),
         }
     }
 }
@@ -375,10 +385,10 @@ impl FrameDecoder for Session<'_> {
         Ok(match (r.step, r.error) {
             (Some(StepKind::Frame), None) => {
                 let (Some(kind), Some(payload)) = (r.kind, r.payload) else {
-                    return Err(unexpected(&req, "a frame with kind and payload"));
+                    return Err(self.0.unexpected(&req, "a frame with kind and payload"));
                 };
                 if (kind == FrameKind::Shm) != r.shm.is_some() {
-                    return Err(unexpected(&req, "shm with a frame of kind shm only"));
+                    return Err(self.0.unexpected(&req, "shm with a frame of kind shm only"));
                 }
                 let fds = self
                     .0
@@ -393,10 +403,9 @@ impl FrameDecoder for Session<'_> {
             (Some(StepKind::NeedInput), None) => Ok(None),
             (Some(StepKind::Failed), Some(code)) => Err(code),
             _ => {
-                return Err(unexpected(
-                    &req,
-                    "step frame, need_input, or failed with error",
-                ));
+                return Err(self
+                    .0
+                    .unexpected(&req, "step frame, need_input, or failed with error"));
             }
         })
     }
@@ -415,7 +424,7 @@ impl FrameDecoder for Session<'_> {
         match (r.outcome, r.error) {
             (Some(FinishKind::Open), None) => Ok(false),
             (Some(FinishKind::Closed), None) => Ok(true),
-            _ => Err(unexpected(&req, "outcome open or closed")),
+            _ => Err(self.0.unexpected(&req, "outcome open or closed")),
         }
     }
 }
@@ -447,7 +456,9 @@ impl FrameEncoder for Session<'_> {
                 }))
             }
             (Some(StepKind::NeedInput), None, None) => Ok(None),
-            _ => Err(unexpected(&req, "step send (with bytes) or need_input")),
+            _ => Err(self
+                .0
+                .unexpected(&req, "step send (with bytes) or need_input")),
         }
     }
 
