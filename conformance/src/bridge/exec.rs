@@ -185,7 +185,11 @@ impl Exec {
     }
 
     fn receive(&mut self, read: Read<'_>) -> Answer<Reply> {
-        let pidfd = read.pidfd.map(|f| self.give(vec![f]).remove(0));
+        let pidfd = read.pidfd.map(|f| {
+            let name = f.id();
+            self.held.push(f);
+            name
+        });
         let fds = self.give(read.fds);
         self.call(&Request::Receive {
             bytes: read.bytes.into(),

@@ -17,7 +17,7 @@ use crate::replay::subject::{
     Answer, AuthPeer, Authenticated, Code, Party, PartyStep, Read, Received, Stop,
 };
 
-/// A core side and its output buffer.
+/// A side of the core (native or D-Bus, client or server).
 struct Side<H>(H);
 
 /// What a side's `finish` gives, in the vectors' terms.
