@@ -1,5 +1,5 @@
-//! The command line: `peer` is a subcommand like the others, with its own
-//! help, and its exit status follows docs/SHIM.md section 6.
+//! The command line: `peer` and `replay` are subcommands like the others,
+//! each with its own help; `peer`'s exit status follows docs/SHIM.md section 6.
 
 use std::process::{Command, Output};
 
@@ -18,7 +18,7 @@ fn help_lists_peer_like_the_other_subcommands() {
     let out = run(&["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for sub in ["verify", "generate", "record", "peer"] {
+    for sub in ["verify", "generate", "record", "peer", "replay"] {
         assert!(
             help.lines().any(|l| l.trim_start().starts_with(sub)),
             "{sub} not listed:\n{help}"
@@ -95,4 +95,23 @@ fn shim_md_lists_every_case() {
             case.name
         );
     }
+}
+
+#[test]
+fn replay_help_and_usage_errors() {
+    for args in [&["replay", "--help"][..], &["help", "replay"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let help = text(&out.stdout);
+        assert!(help.contains("replay --exec PROGRAM"), "{args:?}:\n{help}");
+        assert!(help.contains("--vectors DIR"), "{args:?}:\n{help}");
+    }
+    let out = run(&["replay"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--exec PROGRAM is missing"));
+    assert_eq!(run(&["replay", "--filter"]).status.code(), Some(2));
+    let out = run(&["replay", "--exec", "true", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["replay", "--exec", "true", "--vectors", "/nonexistent"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

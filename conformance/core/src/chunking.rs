@@ -56,6 +56,23 @@ impl fmt::Display for Plan {
     }
 }
 
+impl std::str::FromStr for Plan {
+    type Err = String;
+
+    /// The names [`Plan`]'s `Display` writes: `whole`, `bytes`, `random:SEED`.
+    fn from_str(s: &str) -> Result<Plan, String> {
+        match s {
+            "whole" => Ok(Plan::Whole),
+            "bytes" => Ok(Plan::Bytes),
+            _ => s
+                .strip_prefix("random:")
+                .and_then(|seed| seed.parse().ok())
+                .map(Plan::Random)
+                .ok_or_else(|| format!("{s:?} is not a plan (whole, bytes, random:SEED)")),
+        }
+    }
+}
+
 impl Plan {
     /// The plans for a case: `Whole` only if it may not be re-chunked,
     /// else whole, single bytes and three seeded random cuts.
@@ -81,13 +98,20 @@ impl Plan {
         })
     }
 
+    /// The most the next piece may hold, whatever is left: unbounded
+    /// (`usize::MAX`) for `Whole`. As the encoder's write budget, the
+    /// most the next `sendmsg` may send.
+    pub fn budget(&self, rng: &mut SplitMix) -> usize {
+        match self {
+            Plan::Whole => usize::MAX,
+            Plan::Bytes => 1,
+            Plan::Random(_) => rng.between_1_and(9),
+        }
+    }
+
     /// The next piece length for `left` remaining bytes (`left` at least 1).
     pub fn piece(&self, left: usize, rng: &mut SplitMix) -> usize {
-        match self {
-            Plan::Whole => left,
-            Plan::Bytes => 1,
-            Plan::Random(_) => rng.between_1_and(9).min(left),
-        }
+        self.budget(rng).min(left)
     }
 
     /// Cuts `bytes` into pieces; an empty input stays one empty piece.

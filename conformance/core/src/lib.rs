@@ -12,7 +12,8 @@
 //!   the core against itself), and the `generate` subcommand that writes the
 //!   files;
 //! - [`load`]: a loader whose errors name the file, the case and the field;
-//! - [`replay`]: runs every case against the in-tree core, re-chunking the
+//! - [`replay`]: runs every case against an implementation (the in-tree
+//!   core, or another program through `replay --exec`), re-chunking the
 //!   inputs several ways ([`chunking`]) and counting fds (the testkit's
 //!   ledger, with the vectors' fd names as ids);
 //! - [`verify`]: the `verify` subcommand's engine and its JSON report;

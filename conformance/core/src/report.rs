@@ -28,6 +28,30 @@ pub trait Entry {
     fn reason(&self) -> Option<&str>;
 }
 
+/// Implements [`Entry`] for a result type whose `status: Status` and
+/// `reason: Option<String>` fields say how the case went, labelled by the
+/// closure-like expression: `report_entry!(CaseResult, |r| r.name.clone());`.
+/// One implementation for `verify`'s, `replay`'s and `peer`'s results.
+#[macro_export]
+macro_rules! report_entry {
+    ($ty:ty, |$r:ident| $label:expr) => {
+        impl $crate::report::Entry for $ty {
+            fn status(&self) -> $crate::report::Status {
+                self.status
+            }
+
+            fn label(&self) -> String {
+                let $r = self;
+                $label
+            }
+
+            fn reason(&self) -> Option<&str> {
+                self.reason.as_deref()
+            }
+        }
+    };
+}
+
 /// `PASSED (label)`, `UNIMPLEMENTED (label)` or `FAILED (label): reason`.
 pub fn line(entry: &impl Entry) -> String {
     let label = entry.label();

@@ -1,5 +1,7 @@
-//! `verify`: load, replay, report. The JSON report lists every case with
-//! its status so that it can be diffed against the committed
+//! `verify` and `replay --exec`: load, replay, report. One loop for both:
+//! [`replay`] runs every case on any [`Implementation`], and [`verify`] is
+//! that with the in-tree core plugged in. The JSON report lists every case
+//! with its status so that `verify`'s can be diffed against the committed
 //! `conformance/expected-results.json`; [`crate::report`] prints and
 //! writes it.
 
@@ -10,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::load::{LoadError, load_dir};
 use crate::model::Role;
-use crate::replay::run_case;
-use crate::report::{Entry, Status, count};
+use crate::replay::subject::{Implementation, Stop};
+use crate::replay::{InTree, replay_case};
+use crate::report::{Status, count};
 
 /// The report's schema name.
 pub const REPORT_SCHEMA: &str = "mon-ipc-conformance-report";
@@ -26,26 +29,14 @@ pub struct CaseResult {
     pub tc_id: u32,
     /// The case's name.
     pub name: String,
-    /// Passed or failed.
+    /// Passed, failed or unimplemented.
     pub status: Status,
-    /// Why it failed.
+    /// Why it failed, or why the implementation does not implement it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
-impl Entry for CaseResult {
-    fn status(&self) -> Status {
-        self.status
-    }
-
-    fn label(&self) -> String {
-        format!("{} {}", self.tc_id, self.name)
-    }
-
-    fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-}
+crate::report_entry!(CaseResult, |r| format!("{} {}", r.tc_id, r.name));
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +44,17 @@ impl Entry for CaseResult {
 pub struct Report {
     /// Always [`REPORT_SCHEMA`].
     pub schema: String,
+    /// `replay --exec`: the program and its arguments; absent for `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<Vec<String>>,
     /// How many passed.
     pub passed: usize,
     /// How many failed.
     pub failed: usize,
+    /// How many the implementation does not implement; absent when none
+    /// (always for `verify`: the in-tree core implements every case).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unimplemented: usize,
     /// Every case, by tcId.
     pub results: Vec<CaseResult>,
 }
@@ -72,8 +70,22 @@ pub struct Run {
     pub codes: BTreeSet<String>,
 }
 
-/// Replays every case under `dir` whose name contains `filter`.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Replays every case under `dir` whose name contains `filter` on the
+/// in-tree core.
 pub fn verify(dir: &Path, filter: Option<&str>) -> Result<Run, LoadError> {
+    replay(dir, filter, &mut InTree)
+}
+
+/// Replays every case under `dir` whose name contains `filter` on `imp`.
+pub fn replay(
+    dir: &Path,
+    filter: Option<&str>,
+    imp: &mut dyn Implementation,
+) -> Result<Run, LoadError> {
     let files = load_dir(dir)?;
     let mut results = Vec::new();
     let mut states = BTreeSet::new();
@@ -91,29 +103,30 @@ pub fn verify(dir: &Path, filter: Option<&str>) -> Result<Run, LoadError> {
                     continue;
                 }
                 codes.extend(crate::replay::codes_named(case));
-                let run = run_case(group, case);
-                states.extend(run.states);
+                imp.start_case(&file, case);
+                let (status, reason) = match replay_case(imp, group, case, &mut states) {
+                    Ok(()) => (Status::Passed, None),
+                    Err(Stop::Failed(why)) => (Status::Failed, Some(why)),
+                    Err(Stop::Unimplemented(why)) => (Status::Unimplemented, Some(why)),
+                };
                 results.push(CaseResult {
                     file: file.clone(),
                     tc_id: case.tc_id,
                     name: case.name.clone(),
-                    status: if run.result.is_ok() {
-                        Status::Passed
-                    } else {
-                        Status::Failed
-                    },
-                    reason: run.result.err(),
+                    status,
+                    reason,
                 });
             }
         }
     }
     results.sort_by_key(|r| r.tc_id);
-    let passed = count(&results, Status::Passed);
     Ok(Run {
         report: Report {
             schema: REPORT_SCHEMA.to_owned(),
-            passed,
-            failed: results.len() - passed,
+            program: None,
+            passed: count(&results, Status::Passed),
+            failed: count(&results, Status::Failed),
+            unimplemented: count(&results, Status::Unimplemented),
             results,
         },
         states,

@@ -3,14 +3,14 @@
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mon_ipc::frame::{HEADER_LEN, Header, KIND_DATA, KIND_SHM};
 use mon_ipc::hello::{HELLO_LEN, Hello, MAGIC, Reply};
 use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind, Ucred};
-use mon_ipc_conformance_core::report::{self, Entry, Status, count};
+use mon_ipc_conformance_core::report::{self, Status, count};
 use mon_ipc_std::raw::{self, Room};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{Shutdown, shutdown};
@@ -22,6 +22,7 @@ use super::cases::{
 };
 use super::os;
 use super::procfs::{self, Ident};
+use crate::process::wait_bounded;
 
 /// The report's schema name.
 pub const REPORT_SCHEMA: &str = "mon-ipc-shim-report";
@@ -72,19 +73,7 @@ pub struct CaseResult {
     pub code: Option<String>,
 }
 
-impl Entry for CaseResult {
-    fn status(&self) -> Status {
-        self.status
-    }
-
-    fn label(&self) -> String {
-        format!("{} {}", self.name, self.socket)
-    }
-
-    fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-}
+mon_ipc_conformance_core::report_entry!(CaseResult, |r| format!("{} {}", r.name, r.socket));
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -368,33 +357,6 @@ fn check_status(case: &Case, kind: SocketKind, status: ExitStatus, last: Option<
         )),
         Some(want) => Err(format!("program exited {code}, expected 1 with {want}")),
     }
-}
-
-/// Waits for the child until `deadline` (plus a second for it to exit);
-/// kills it then. `None` if it had to be killed.
-fn wait_bounded(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (tx, rx) = mpsc::channel();
-    // Waits without reaping, so that the pid cannot be reused before the
-    // kill below (only `child.wait` reaps).
-    let waiter = std::thread::spawn(move || {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        let r = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
-        let _ = tx.send(r.is_ok());
-    });
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_secs(1));
-    let killed = match rx.recv_timeout(left) {
-        Ok(_) => false,
-        Err(_) => {
-            let _ = child.kill();
-            true
-        }
-    };
-    let status = child.wait().ok();
-    let _ = waiter.join();
-    if killed { None } else { status }
 }
 
 /// Reads what a pipe holds without blocking; an error if a write end is

@@ -6,76 +6,57 @@
 //! may be a prefix, since how many complete frames come out before a bad
 //! header depends on where the reads were cut.
 
-use mon_ipc::{DEFAULT_MAX_SHM_SIZE, Decoder, Error, Kind, ReadFlags};
-
-use super::config::{limits, socket};
 use super::misuse::expect_call;
-use crate::chunking::Plan;
-use crate::model::{Event, FrameKind, FrameOut, MisuseCall, Outcome, Shm, TestCase, TestGroup};
+use super::subject::{Answer, Code, FrameDecoder, Implementation, Read, Setup};
+use crate::model::{Event, FrameOut, Outcome, TestCase};
 use crate::{Fd, Ledger};
 
-struct Run {
-    dec: Decoder<Fd>,
+struct Run<'a> {
+    dec: Box<dyn FrameDecoder + 'a>,
     frames: Vec<FrameOut>,
-    error: Option<Error>,
+    error: Option<Code>,
 }
 
-impl Run {
-    fn drain(&mut self) {
+impl Run<'_> {
+    fn drain(&mut self) -> Answer<()> {
         if self.error.is_some() {
-            return;
+            return Ok(());
         }
         loop {
-            match self.dec.next_frame() {
-                Ok(Some(f)) => {
-                    let (kind, shm) = match f.kind {
-                        Kind::Data => (FrameKind::Data, None),
-                        Kind::SharedMemory(s) => (
-                            FrameKind::Shm,
-                            Some(Shm {
-                                size: s.size,
-                                seals: s.seals,
-                            }),
-                        ),
-                    };
-                    let payload = f.payload.to_vec().into();
-                    let fds = f.fds.map(|fd| fd.id()).collect();
-                    self.frames.push(FrameOut {
-                        kind,
-                        payload,
-                        shm,
-                        fds,
-                    });
-                }
-                Ok(None) => return,
+            match self.dec.next_frame()? {
+                Ok(Some(f)) => self.frames.push(FrameOut {
+                    kind: f.kind,
+                    payload: f.payload.into(),
+                    shm: f.shm,
+                    fds: f.fds.iter().map(Fd::id).collect(),
+                }),
+                Ok(None) => return Ok(()),
                 Err(e) => {
                     self.error = Some(e);
-                    return;
+                    return Ok(());
                 }
             }
         }
     }
 
-    fn set(&mut self, r: Result<(), Error>) {
-        if let Err(e) = r {
+    fn set(&mut self, r: Option<Code>) {
+        if let Some(e) = r {
             self.error.get_or_insert(e);
         }
     }
 }
 
 pub(super) fn run(
-    group: &TestGroup,
+    imp: &mut dyn Implementation,
+    setup: &Setup<'_>,
     case: &TestCase,
-    plan: Plan,
     ledger: &Ledger,
-) -> Result<(), String> {
-    let c = &group.config;
-    let lim = match limits(c.limits.ok_or("config.limits missing")?) {
-        Ok(l) => l,
-        Err(e) => return compare(&[], Some(e.into()), false, case),
+) -> Answer<()> {
+    let plan = setup.plan;
+    let dec = match imp.decoder(setup)? {
+        Ok(d) => d,
+        Err(code) => return compare(&[], Some(code), false, case),
     };
-    let dec = Decoder::new(lim, socket(c.socket))
-        .with_max_shm_size(c.max_shm_size.unwrap_or(DEFAULT_MAX_SHM_SIZE));
     let mut run = Run {
         dec,
         frames: Vec::new(),
@@ -89,7 +70,7 @@ pub(super) fn run(
         match event {
             Event::In(input) => {
                 for (k, piece) in plan.split(&input.bytes.0, &mut rng).into_iter().enumerate() {
-                    run.drain();
+                    run.drain()?;
                     if run.error.is_some() {
                         break;
                     }
@@ -99,72 +80,54 @@ pub(super) fn run(
                     } else {
                         Vec::new()
                     };
-                    let flags = ReadFlags {
+                    let r = run.dec.receive(Read {
+                        bytes: piece,
+                        fds,
                         ctrunc: first && input.ctrunc,
                         trunc: input.trunc,
-                    };
-                    let r = run.dec.receive(piece, fds, flags);
+                        ..Read::default()
+                    })?;
                     run.set(r);
                 }
             }
             Event::Eof => {
-                run.drain();
+                run.drain()?;
                 if run.error.is_none() {
-                    let r = run.dec.receive_eof();
+                    let r = run.dec.receive_eof()?;
                     run.set(r);
                 }
             }
             Event::Misuse { call, error } => {
-                let got = misuse(&mut run.dec, *call).err();
+                let got = run.dec.misuse(*call)?;
                 expect_call(
                     &format!("events[{i}] {call:?}"),
-                    got.map(Error::code),
+                    got.clone(),
                     error.as_ref(),
                 )?;
-                if let Some(e) = got {
-                    run.error.get_or_insert(e);
-                }
+                run.set(got);
             }
-            other => return Err(format!("events[{i}]: {other:?} is not a decoder event")),
+            other => {
+                return Err(format!("events[{i}]: {other:?} is not a decoder event").into());
+            }
         }
     }
-    run.drain();
-    if run.error.is_some() && run.dec.held_fds() != 0 {
-        return Err(format!(
-            "after error {} the decoder still holds {} fds",
-            run.error.map_or("", Error::code),
-            run.dec.held_fds()
-        ));
-    }
-    let closed = run.dec.is_closed();
-    compare(&run.frames, run.error, closed, case)
-}
-
-/// Performs one API misuse on the decoder.
-fn misuse(dec: &mut Decoder<Fd>, call: MisuseCall) -> Result<(), Error> {
-    match call {
-        MisuseCall::ReadBeforeDrain => dec.read_buffer().map(|_| ()),
-        MisuseCall::ShrinkBuffer => {
-            let buf = dec.read_buffer()?;
-            let n = buf.len().saturating_sub(1);
-            buf.truncate(n);
-            dec.commit_read([], ReadFlags::default())
+    run.drain()?;
+    if let Some(e) = &run.error {
+        let held = run.dec.held_fds();
+        if held != 0 {
+            return Err(format!("after error {e} the decoder still holds {held} fds").into());
         }
-        MisuseCall::ReceiveEof => dec.receive_eof(),
-        MisuseCall::AdvancePastEnd => Ok(()),
+        return compare(&run.frames, run.error, false, case);
     }
+    let closed = run.dec.is_closed()?;
+    compare(&run.frames, None, closed, case)
 }
 
-fn compare(
-    frames: &[FrameOut],
-    error: Option<Error>,
-    closed: bool,
-    case: &TestCase,
-) -> Result<(), String> {
+fn compare(frames: &[FrameOut], error: Option<Code>, closed: bool, case: &TestCase) -> Answer<()> {
     let want = &case.expected;
     let want_frames = want.frames.as_deref().unwrap_or(&[]);
     let got = match (error, closed) {
-        (Some(e), _) => format!("error {}", e.code()),
+        (Some(e), _) => format!("error {e}"),
         (None, true) => "closed".to_owned(),
         (None, false) => "open".to_owned(),
     };
@@ -177,7 +140,8 @@ fn compare(
         return Err(format!(
             "expected {expected}, got {got} (after {} frames)",
             frames.len()
-        ));
+        )
+        .into());
     }
     let frames_ok = if want.outcome == Outcome::Failed {
         want_frames.starts_with(frames)
@@ -185,7 +149,7 @@ fn compare(
         want_frames == frames
     };
     if !frames_ok {
-        return Err(format!("expected frames {want_frames:?}, got {frames:?}"));
+        return Err(format!("expected frames {want_frames:?}, got {frames:?}").into());
     }
     Ok(())
 }

@@ -8,30 +8,27 @@
 //! case's fd-carrying `out` starts and end no later than it ends (the frame
 //! is alone in its `sendmsg`). On seqpacket the records must match exactly.
 
-use mon_ipc::{Encoder, Error, Kind, ShmHeader};
-
-use super::config::{limits, socket};
 use super::misuse::expect_call;
-use crate::chunking::Plan;
-use crate::model::{Event, FrameKind, MisuseCall, Outcome, Output, Socket, TestCase, TestGroup};
+use super::subject::{Answer, Code, FrameEncoder, Implementation, Setup};
+use crate::chunking::{Plan, SplitMix};
+use crate::model::{Event, MisuseCall, Outcome, Output, Socket, TestCase};
 use crate::{Fd, Ledger};
 
 /// One simulated `sendmsg`: bytes and the fds attached.
 type Sent = (Vec<u8>, Vec<String>);
 
 pub(super) fn run(
-    group: &TestGroup,
+    imp: &mut dyn Implementation,
+    setup: &Setup<'_>,
     case: &TestCase,
-    plan: Plan,
     ledger: &Ledger,
-) -> Result<(), String> {
-    let c = &group.config;
-    let mut first_error: Option<&'static str> = None;
-    let lim = match limits(c.limits.ok_or("config.limits missing")?) {
-        Ok(l) => l,
-        Err(e) => return outcome(Some(Error::from(e).code()), case),
+) -> Answer<()> {
+    let (plan, sock) = (setup.plan, setup.config.socket);
+    let mut first_error: Option<Code> = None;
+    let mut enc = match imp.encoder(setup)? {
+        Ok(e) => e,
+        Err(code) => return outcome(Some(code), case),
     };
-    let mut enc = Encoder::<Fd>::new(lim, socket(c.socket));
     let mut rng = plan.rng();
     let mut sent: Vec<Sent> = Vec::new();
     let mut want: Vec<Output> = Vec::new();
@@ -40,69 +37,52 @@ pub(super) fn run(
             want.push(o.clone());
             continue;
         }
-        compare(&sent, &want, c.socket, i)?;
+        compare(&sent, &want, sock, i)?;
         sent.clear();
         want.clear();
         let at = format!("events[{i}]");
         match event {
             Event::Push(p) => {
-                let kind = match (p.kind, p.shm) {
-                    (FrameKind::Shm, Some(s)) => Kind::SharedMemory(ShmHeader {
-                        size: s.size,
-                        seals: s.seals,
-                    }),
-                    _ => Kind::Data,
-                };
-                let fds = ledger.issue_all(&p.fds);
-                // Alternate the copying and the zero-copy entry points.
-                let r = if plan == Plan::Whole {
-                    enc.push_copy(kind, &p.payload.0, fds)
-                } else {
-                    enc.push(kind, p.payload.0.clone().into(), fds)
-                };
-                let got = r.err().map(|e| e.code());
-                first_error = first_error.or(got);
+                let got = enc.push(p, ledger.issue_all(&p.fds))?;
+                first_error = first_error.or(got.clone());
                 expect_call(&format!("{at} push"), got, p.error.as_ref())?;
             }
-            Event::Flush => flush(&mut enc, plan, &mut rng, &mut sent)?,
+            Event::Flush => flush(&mut *enc, plan, &mut rng, &mut sent)?,
             Event::Misuse { call, error } => {
-                let got = match call {
-                    MisuseCall::AdvancePastEnd => enc.advance(enc.queued_bytes() + 1),
-                    other => return Err(format!("{at}: {other:?} is not an encoder call")),
+                if *call != MisuseCall::AdvancePastEnd {
+                    return Err(format!("{at}: {call:?} is not an encoder call").into());
                 }
-                .err()
-                .map(|e| e.code());
-                first_error = first_error.or(got);
+                let got = enc.misuse(*call)?;
+                first_error = first_error.or(got.clone());
                 expect_call(&format!("{at} {call:?}"), got, error.as_ref())?;
             }
-            other => return Err(format!("{at}: {other:?} is not an encoder event")),
+            other => return Err(format!("{at}: {other:?} is not an encoder event").into()),
         }
     }
-    compare(&sent, &want, c.socket, case.events.len())?;
+    compare(&sent, &want, sock, case.events.len())?;
     outcome(first_error, case)
 }
 
 /// Sends everything queued, each `sendmsg` limited by the plan's budget.
 fn flush(
-    enc: &mut Encoder<Fd>,
+    enc: &mut dyn FrameEncoder,
     plan: Plan,
-    rng: &mut crate::chunking::SplitMix,
+    rng: &mut SplitMix,
     sent: &mut Vec<Sent>,
-) -> Result<(), String> {
+) -> Answer<()> {
     for _ in 0..1_000_000 {
-        let mut slices = [&[][..]; 8];
-        let Some(t) = enc.transmit(&mut slices) else {
+        let max = plan.budget(rng);
+        let Some(s) = enc.transmit(max)? else {
             return Ok(());
         };
-        let bytes: Vec<u8> = slices[..t.slices].concat();
-        if bytes.is_empty() {
-            return Err("transmit offered an empty sendmsg".into());
+        if s.bytes.is_empty() || s.bytes.len() > max {
+            return Err(format!(
+                "a sendmsg of {} bytes, with a write budget of {max}",
+                s.bytes.len()
+            )
+            .into());
         }
-        let n = plan.piece(bytes.len(), rng);
-        let mut fds = Vec::new();
-        enc.advance_with(n, |fd: Fd| fds.push(fd.id()))
-            .map_err(|e| format!("advance({n}) refused: {}", e.code()))?;
-        sent.push((bytes[..n].to_vec(), fds));
+        sent.push((s.bytes, s.fds.iter().map(Fd::id).collect()));
     }
     Err("flush did not end".into())
 }
@@ -162,10 +142,10 @@ fn compare(sent: &[Sent], want: &[Output], sock: Socket, i: usize) -> Result<(),
     Ok(())
 }
 
-fn outcome(first_error: Option<&'static str>, case: &TestCase) -> Result<(), String> {
+fn outcome(first_error: Option<Code>, case: &TestCase) -> Answer<()> {
     let want = &case.expected;
     let ok = match want.outcome {
-        Outcome::Failed => first_error.is_some() && first_error == want.error.as_deref(),
+        Outcome::Failed => first_error.is_some() && first_error == want.error,
         _ => first_error.is_none(),
     };
     if ok {
@@ -174,6 +154,7 @@ fn outcome(first_error: Option<&'static str>, case: &TestCase) -> Result<(), Str
         Err(format!(
             "expected outcome {:?} {:?}, first error was {first_error:?}",
             want.outcome, want.error
-        ))
+        )
+        .into())
     }
 }

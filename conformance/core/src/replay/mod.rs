@@ -1,23 +1,26 @@
-//! Runs a case against the in-tree core, under every plan of
-//! [`Plan::for_case`], and says whether the core did what the case expects.
+//! Runs a case against an implementation ([`subject::Implementation`]:
+//! the in-tree core, [`InTree`], or another program through
+//! `replay --exec`), under every plan of [`Plan::for_case`], and says
+//! whether it did what the case expects. One replay for all: `verify` is
+//! this replay with the in-tree core plugged in directly.
 
-mod config;
-mod dbus;
 mod decoder;
 mod encoder;
-mod handshake;
+mod in_tree;
 mod misuse;
 mod script;
+pub mod subject;
 
 use std::collections::BTreeSet;
 
 use crate::Ledger;
 use crate::chunking::Plan;
 use crate::model::{Role, Socket, TestCase, TestGroup};
+use subject::{Implementation, Setup, Stop};
 
-pub use config::{limits, policy};
+pub use in_tree::{InTree, limits, policy};
 
-/// What replaying one case found.
+/// What replaying one case on the in-tree core found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRun {
     /// `Ok`, or the first disagreement, prefixed with the plan that showed it.
@@ -35,43 +38,86 @@ pub fn rechunkable(group: &TestGroup, case: &TestCase) -> bool {
         && !case.flags.iter().any(|f| EXACT_FLAGS.contains(&f.as_str()))
 }
 
-/// Replays `case` once, cut by `plan`; records the handshake states seen.
+/// Replays `case` once on `imp`, cut by `plan`; records the handshake
+/// states seen.
+pub fn replay_plan(
+    imp: &mut dyn Implementation,
+    group: &TestGroup,
+    case: &TestCase,
+    plan: Plan,
+    states: &mut BTreeSet<(Role, &'static str)>,
+) -> Result<(), Stop> {
+    // Every fd a run hands to the implementation must come out of it
+    // exactly once, whatever the outcome the case expects.
+    let ledger = Ledger::new();
+    let setup = Setup {
+        role: group.role,
+        config: &group.config,
+        plan,
+        tc_id: case.tc_id,
+        name: &case.name,
+        flags: &case.flags,
+    };
+    let result = match group.role {
+        Role::ClientHandshake | Role::ServerHandshake | Role::DbusClient | Role::DbusServer => {
+            script::run(imp, &setup, case, states, &ledger)
+        }
+        Role::FrameDecoder => decoder::run(imp, &setup, case, &ledger),
+        Role::FrameEncoder => encoder::run(imp, &setup, case, &ledger),
+    };
+    let ended = imp.end();
+    result?;
+    ended?;
+    ledger.check().map_err(Stop::Failed)
+}
+
+/// Replays `case` on `imp` under each of its plans; stops at the first
+/// failure (prefixed with the plan that showed it) or the first thing
+/// `imp` does not implement. `states` collects the handshake states seen.
+pub fn replay_case(
+    imp: &mut dyn Implementation,
+    group: &TestGroup,
+    case: &TestCase,
+    states: &mut BTreeSet<(Role, &'static str)>,
+) -> Result<(), Stop> {
+    for plan in Plan::for_case(case.tc_id, rechunkable(group, case)) {
+        match replay_plan(imp, group, case, plan, states) {
+            Ok(()) => {}
+            Err(Stop::Failed(reason)) => {
+                return Err(Stop::Failed(format!("[plan {plan}] {reason}")));
+            }
+            Err(unimplemented) => return Err(unimplemented),
+        }
+    }
+    Ok(())
+}
+
+/// The in-tree core never answers `Unimplemented`; should it, the run
+/// fails saying so.
+fn in_tree_result(r: Result<(), Stop>) -> Result<(), String> {
+    r.map_err(|stop| match stop {
+        Stop::Failed(reason) => reason,
+        Stop::Unimplemented(reason) => format!("the in-tree core: unimplemented: {reason}"),
+    })
+}
+
+/// Replays `case` once on the in-tree core, cut by `plan`; records the
+/// handshake states seen.
 pub fn run_plan(
     group: &TestGroup,
     case: &TestCase,
     plan: Plan,
     states: &mut BTreeSet<(Role, &'static str)>,
 ) -> Result<(), String> {
-    // Every fd a run hands to the core must come out of it exactly once,
-    // whatever the outcome the case expects.
-    let ledger = Ledger::new();
-    let result = match group.role {
-        Role::ClientHandshake | Role::ServerHandshake => {
-            handshake::run(group, case, plan, states, &ledger)
-        }
-        Role::FrameDecoder => decoder::run(group, case, plan, &ledger),
-        Role::FrameEncoder => encoder::run(group, case, plan, &ledger),
-        Role::DbusClient | Role::DbusServer => dbus::run(group, case, plan, states, &ledger),
-    };
-    result.and_then(|()| ledger.check())
+    in_tree_result(replay_plan(&mut InTree, group, case, plan, states))
 }
 
-/// Replays `case` under each of its plans; stops at the first failure.
+/// Replays `case` on the in-tree core under each of its plans; stops at
+/// the first failure.
 pub fn run_case(group: &TestGroup, case: &TestCase) -> CaseRun {
     let mut states = BTreeSet::new();
-    for plan in Plan::for_case(case.tc_id, rechunkable(group, case)) {
-        let result = run_plan(group, case, plan, &mut states);
-        if let Err(reason) = result {
-            return CaseRun {
-                result: Err(format!("[plan {plan}] {reason}")),
-                states,
-            };
-        }
-    }
-    CaseRun {
-        result: Ok(()),
-        states,
-    }
+    let result = in_tree_result(replay_case(&mut InTree, group, case, &mut states));
+    CaseRun { result, states }
 }
 
 /// Every error code a case's expectations name (outcome and calls).

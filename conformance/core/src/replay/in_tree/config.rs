@@ -5,8 +5,8 @@ use mon_ipc::{
     UsageError,
 };
 
-use crate::model::{Config, MessageCreds, Policy, Socket, WireLimits};
-use crate::{Fd, Ledger};
+use crate::Fd;
+use crate::model::{Config, Creds, MessageCreds, Policy, Socket, WireLimits};
 
 /// The core's limits; out-of-range values are the core's own error.
 pub fn limits(l: WireLimits) -> Result<Limits, UsageError> {
@@ -38,17 +38,18 @@ pub(super) fn socket(s: Socket) -> SocketKind {
     }
 }
 
-pub(super) fn ucred(c: crate::model::Creds) -> Ucred {
+pub(super) fn ucred(c: Creds) -> Ucred {
     Ucred::from_raw(c.pid, c.uid, c.gid)
 }
 
-pub(super) fn peer_socket(config: &Config, ledger: &Ledger) -> SocketCredentials<Fd> {
+/// `config.peerSocket`, with its pidfd (issued by the replay) in place.
+pub(super) fn peer_socket(config: &Config, pidfd: Option<Fd>) -> SocketCredentials<Fd> {
     let Some(p) = &config.peer_socket else {
         return SocketCredentials::default();
     };
     SocketCredentials {
         ucred: p.credentials.map(ucred),
         groups: None,
-        pidfd: p.pidfd.clone().map(|id| ledger.issue(id)),
+        pidfd,
     }
 }
