@@ -21,6 +21,7 @@ use mon_ipc::SocketKind;
 use mon_ipc_conformance::peer::cases::CASES;
 use mon_ipc_conformance::peer::runner::{Options, run};
 use mon_ipc_conformance_core::report::Status;
+use mon_ipc_testkit::libmonitor;
 
 /// The cases the C API cannot express, with why (the shim prints the same
 /// reason on stderr).
@@ -45,55 +46,22 @@ const UNIMPLEMENTED: &[(&str, &str)] = &[
 
 const CFLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
 
-/// What a Rust static library needs from the system on Linux.
-const NATIVE_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
 }
 
-/// `libmonitor.a` of this target directory and profile, built if needed.
-fn libmonitor() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target>/<profile>/deps/c_shim-<hash>
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let target = profile.parent().expect("target dir");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["build", "-q", "-p", "mon-ipc-capi"])
-        .env("CARGO_TARGET_DIR", target);
-    if profile.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("run cargo build");
-    assert!(st.success(), "cargo build -p mon-ipc-capi failed");
-    let lib = profile.join("libmonitor.a");
-    assert!(lib.exists(), "no {}", lib.display());
-    lib
-}
-
 fn build_shim() -> PathBuf {
     let capi = workspace().join("driver-std/capi");
     let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mon-ipc-c-shim");
-    let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+    let out = Command::new(libmonitor::cc())
         .args(CFLAGS)
         .arg("-I")
         .arg(capi.join("include"))
         .arg(capi.join("shim/mon-ipc-c-shim.c"))
-        .arg(libmonitor())
-        .args(NATIVE_LIBS)
+        .arg(libmonitor::lib_dir().join("libmonitor.a"))
+        .args(libmonitor::NATIVE_LIBS)
         .arg("-o")
         .arg(&exe)
         .output()
@@ -113,12 +81,8 @@ fn valgrind() -> bool {
         eprintln!("SKIPPED valgrind of the C shim: set MON_CAPI_VALGRIND=1 to run it");
         return false;
     }
-    let installed = Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
     assert!(
-        installed,
+        libmonitor::valgrind_installed(),
         "MON_CAPI_VALGRIND=1 but valgrind is not installed"
     );
     true
@@ -135,16 +99,8 @@ fn the_c_shim_passes_every_case_but_the_c_apis_gaps() {
     if under_valgrind {
         // The same flags as the C tests' (tests/c_api.rs): an error or a
         // definite or possible leak is exit 99, which fails the case.
-        program.extend(
-            [
-                "valgrind",
-                "-q",
-                "--leak-check=full",
-                "--error-exitcode=99",
-                "--vgdb=no",
-            ]
-            .map(String::from),
-        );
+        program.push("valgrind".into());
+        program.extend(libmonitor::VALGRIND.iter().map(|a| a.to_string()));
     }
     program.push(shim);
     let report = run(&Options {

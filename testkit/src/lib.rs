@@ -13,6 +13,8 @@
 //!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
 //!   `dbus-daemon`.
 //! - [`TempDir`]: a temporary directory removed on drop.
+//! - With the `libmonitor` feature, `libmonitor`: the C library built for
+//!   a test that compiles C against it, the C compiler, valgrind's flags.
 //!
 //! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
 //! library, whose types differ from those of the crate under test. Its
@@ -23,6 +25,8 @@ pub mod dbus_daemon;
 pub mod dbus_message;
 pub mod events;
 pub mod fd;
+#[cfg(feature = "libmonitor")]
+pub mod libmonitor;
 mod rng;
 mod temp_dir;
 pub mod wire;

@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+
+use mon_ipc_testkit::libmonitor::{NATIVE_LIBS, VALGRIND, cc, lib_dir, valgrind_installed};
 
 /// Every function of the manual, the C API's two helpers, and the
 /// shared-memory extension.
@@ -57,62 +58,14 @@ const EXPORTS: &[&str] = &[
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
 
-/// What a Rust static library needs from the system on Linux.
-const NATIVE_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `<target>/<profile>`, holding `libmonitor.a` and `libmonitor.so`.
-fn lib_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // <target>/<profile>/deps/c_api-<hash>
-        let profile = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps")
-            .to_path_buf();
-        let have = |p: &Path| p.join("libmonitor.a").exists() && p.join("libmonitor.so").exists();
-        // `cargo test` builds only the rlib of this crate: build the C
-        // libraries into the same target directory (a no-op when they are
-        // up to date), so the C tests never link a stale library.
-        let target = profile.parent().expect("target dir");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "-q", "-p", "mon-ipc-capi"])
-            .env("CARGO_TARGET_DIR", target);
-        if profile.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let st = cmd.status().expect("run cargo build");
-        assert!(st.success(), "cargo build -p mon-ipc-capi failed");
-        assert!(
-            have(&profile),
-            "no libmonitor.a / .so in {}",
-            profile.display()
-        );
-        profile
-    })
 }
 
 fn out_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-c-tests");
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn cc() -> String {
-    std::env::var("CC").unwrap_or_else(|_| "cc".into())
 }
 
 fn check(what: &str, out: &Output) {
@@ -167,15 +120,8 @@ fn run(exe: &Path) {
     check(&exe.display().to_string(), &out);
     if valgrind_wanted() {
         let out = Command::new("valgrind")
-            .args([
-                "-q",
-                "--leak-check=full",
-                "--error-exitcode=99",
-                "--trace-children=yes",
-                // No gdbserver pipes in /tmp: a child that drops its uid
-                // (parity.c) could not remove them.
-                "--vgdb=no",
-            ])
+            .args(VALGRIND)
+            .arg("--trace-children=yes")
             .arg(exe)
             .env("MON_TEST_TMPDIR", out_dir())
             .output()
@@ -193,10 +139,7 @@ fn valgrind_wanted() -> bool {
         eprintln!("SKIPPED valgrind: MON_CAPI_VALGRIND=0");
         return false;
     }
-    let installed = Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let installed = valgrind_installed();
     assert!(
         installed || setting.as_deref() != Some("1"),
         "MON_CAPI_VALGRIND=1 but valgrind is not installed"
@@ -240,7 +183,7 @@ fn nonblocking_every_cut_of_a_frame() {
 }
 
 #[test]
-fn blocking_timeouts_within_twice_the_deadline() {
+fn blocking_timeouts_at_the_deadline() {
     run(&compile("timeouts", false));
 }
 
