@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Replay every vector against the in-tree core.
     Verify {
-        /// The vectors directory (default: the workspace's `vectors/`).
+        /// The vectors directory (default: `./vectors`, else the crate's `vectors/`).
         #[arg(long)]
         vectors: Option<PathBuf>,
         /// Only cases whose name contains this.
@@ -188,12 +188,23 @@ fn peer(args: &[String]) -> ExitCode {
     }
 }
 
-fn default_vectors() -> PathBuf {
+/// `./vectors` when run from a checkout, else the crate's own `vectors/`
+/// (in the repository a link to the workspace's; in the published package
+/// a copy), or an error that says how to name them.
+fn default_vectors() -> Result<PathBuf, String> {
     let here = PathBuf::from("vectors");
     if here.is_dir() {
-        return here;
+        return Ok(here);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+    let packaged = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    if packaged.is_dir() {
+        return Ok(packaged);
+    }
+    Err(format!(
+        "no vectors: neither ./vectors nor {} is a directory; \
+         pass --vectors DIR (the `vectors/` of the mon-ipc repository)",
+        packaged.display()
+    ))
 }
 
 fn main() -> ExitCode {
@@ -209,7 +220,13 @@ fn main() -> ExitCode {
             filter,
             json,
         } => {
-            let dir = vectors.unwrap_or_else(default_vectors);
+            let dir = match vectors.map_or_else(default_vectors, Ok) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let run = match verify::verify(&dir, filter.as_deref()) {
                 Ok(r) => r,
                 Err(e) => {

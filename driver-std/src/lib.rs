@@ -133,3 +133,9 @@ pub use socket::{
 };
 
 pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};
+
+/// The README's example (a client and a server on a path), compiled and
+/// run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
