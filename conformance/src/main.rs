@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Replay every vector against the in-tree core.
     Verify {
-        /// The vectors directory (default: the workspace's `vectors/`).
+        /// The vectors directory (default: `./vectors`, else the crate's `vectors/`).
         #[arg(long)]
         vectors: Option<PathBuf>,
         /// Only cases whose name contains this.
@@ -242,17 +242,22 @@ fn parse_replay(args: &[String]) -> Result<Option<ReplayArgs>, String> {
             filter: None,
             timeout: bridge::DEFAULT_TIMEOUT,
         },
-        vectors: default_vectors(),
+        vectors: PathBuf::new(),
         json: None,
     };
+    let mut vectors = None;
     for (a, v) in options {
         match a.as_str() {
-            "--vectors" => r.vectors = PathBuf::from(v),
+            "--vectors" => vectors = Some(PathBuf::from(v)),
             "--filter" => r.opts.filter = Some(v),
             "--json" => r.json = Some(PathBuf::from(v)),
             _ => r.opts.timeout = seconds(&v)?,
         }
     }
+    r.vectors = match vectors {
+        Some(v) => v,
+        None => default_vectors()?,
+    };
     Ok(Some(r))
 }
 
@@ -327,12 +332,23 @@ fn peer(args: &[String]) -> ExitCode {
     verdict(report.passed, report.failed)
 }
 
-fn default_vectors() -> PathBuf {
+/// `./vectors` when run from a checkout, else the crate's own `vectors/`
+/// (in the repository a link to the workspace's; in the published package
+/// a copy), or an error that says how to name them.
+fn default_vectors() -> Result<PathBuf, String> {
     let here = PathBuf::from("vectors");
     if here.is_dir() {
-        return here;
+        return Ok(here);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+    let packaged = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    if packaged.is_dir() {
+        return Ok(packaged);
+    }
+    Err(format!(
+        "no vectors: neither ./vectors nor {} is a directory; \
+         pass --vectors DIR (the `vectors/` of the mon-ipc repository)",
+        packaged.display()
+    ))
 }
 
 fn main() -> ExitCode {
@@ -352,7 +368,13 @@ fn main() -> ExitCode {
             filter,
             json,
         } => {
-            let dir = vectors.unwrap_or_else(default_vectors);
+            let dir = match vectors.map_or_else(default_vectors, Ok) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let run = match verify::verify(&dir, filter.as_deref()) {
                 Ok(r) => r,
                 Err(e) => {

@@ -21,7 +21,9 @@ use mon_ipc::SocketKind;
 use mon_ipc_conformance::peer::cases::CASES;
 use mon_ipc_conformance::peer::runner::{Options, run};
 use mon_ipc_conformance_core::report::Status;
-use mon_ipc_testkit::libmonitor;
+
+#[path = "../../driver-std/capi/tests/libmonitor/mod.rs"]
+mod libmonitor;
 
 /// The cases the C API cannot express, with why (the shim prints the same
 /// reason on stderr).

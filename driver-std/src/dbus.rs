@@ -6,8 +6,8 @@
 //! [`Authenticating`], at most one `sendmsg` or `recvmsg` per step,
 //! [`Progress`](crate::Progress) for what to wait for), blocking with
 //! [`client`] / [`server`] and a timeout, and the crate's one
-//! [`Error`](crate::Error) (a D-Bus failure is
-//! [`Error::Dbus`](crate::Error::Dbus) with its `dbus_` code). What differs
+//! [`Error`] (a D-Bus failure is
+//! [`Error::Dbus`] with its `dbus_` code). What differs
 //! is the outcome: not a mon-ipc [`Connection`](crate::Connection) but the
 //! socket and an [`Authenticated`] (guid, fd agreement, the client's
 //! credentials, and every byte after `BEGIN`), ready for a D-Bus message
@@ -30,7 +30,7 @@ pub use mon_ipc::dbus::{
 use mon_ipc::dbus::{ClientAuth, ServerAuth};
 
 use crate::blocking::drive;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handshake::{Authenticating, Side};
 use crate::options::DEFAULT_TIMEOUT;
 use crate::peer;
@@ -122,6 +122,10 @@ impl Side for ClientAuth<OwnedFd> {
     fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S> {
         (sock, output)
     }
+
+    fn error(e: mon_ipc::dbus::Error) -> Error {
+        Error::from_dbus(e)
+    }
 }
 
 impl Side for ServerAuth<OwnedFd> {
@@ -132,6 +136,10 @@ impl Side for ServerAuth<OwnedFd> {
             peer::check_pidfd(p);
         }
         (sock, output)
+    }
+
+    fn error(e: mon_ipc::dbus::Error) -> Error {
+        Error::from_dbus(e)
     }
 }
 

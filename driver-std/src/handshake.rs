@@ -78,7 +78,7 @@ mod sealed {
 ///
 /// Sealed: the driver knows what each side needs from the socket
 /// (`SO_PASSCRED` and when to clear it, the control buffer's room).
-pub trait Side: Handshake<OwnedFd, Error: Into<Error>> + sealed::Sealed {
+pub trait Side: Handshake<OwnedFd> + sealed::Sealed {
     /// What [`Authenticating::finish`] gives on socket `S`.
     type Finished<S>;
 
@@ -90,6 +90,12 @@ pub trait Side: Handshake<OwnedFd, Error: Into<Error>> + sealed::Sealed {
     /// The outcome on `sock`.
     #[doc(hidden)]
     fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S>;
+
+    /// The core's failure as the driver's [`Error`]. A method rather than
+    /// a `From` bound: `Error` converts from the core's errors that a
+    /// caller's `?` meets, not from every profile's combined error.
+    #[doc(hidden)]
+    fn error(e: Self::Error) -> Error;
 }
 
 /// A handshake in progress on socket `S`, for side `H` (see [`Side`]):
@@ -222,7 +228,7 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
             }
             Step::Decide => Ok(Progress::Decide),
             Step::Done => Ok(Progress::Done),
-            Step::Failed(e) => Err(e.into()),
+            Step::Failed(e) => Err(H::error(e)),
         }
     }
 
@@ -265,19 +271,19 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     /// §3.3, check 8).
     pub fn accept(&mut self) -> Result<()> {
         if self.side.peer().is_none() {
-            return self.side.accept().map_err(Into::into); // no decision pending
+            return self.side.accept().map_err(H::error); // no decision pending
         }
         self.probe_trailing()?;
         if self.side.peer().is_none() {
             return Ok(()); // refused for trailing input: `step` sends it
         }
-        self.side.accept().map_err(Into::into)
+        self.side.accept().map_err(H::error)
     }
 
     /// While [`Progress::Decide`]: deny the peer; `step` sends the refusal
     /// and then fails with `denied`.
     pub fn deny(&mut self) -> Result<()> {
-        self.side.deny().map_err(Into::into)
+        self.side.deny().map_err(H::error)
     }
 
     /// After [`Progress::Done`]: the outcome ([`Side::Finished`]). For the
@@ -288,7 +294,7 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         if let Some(e) = self.dead {
             return Err(e);
         }
-        let output = self.side.finish().map_err(Into::into)?;
+        let output = self.side.finish().map_err(H::error)?;
         Ok(H::finished(self.sock, output))
     }
 
@@ -331,7 +337,7 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
                 // client died), and it is sticky in the core already.
                 let mut scratch = Vec::new();
                 match self.side.step(&mut scratch) {
-                    Step::Failed(p) => Err(self.die(p.into())),
+                    Step::Failed(p) => Err(self.die(H::error(p))),
                     _ => Err(self.die(e)),
                 }
             }

@@ -132,4 +132,14 @@ pub use socket::{
     Listener, SocketPair, connect, connect_timeout, set_nonblocking, socketpair, try_connect,
 };
 
-pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};
+pub use mon_ipc::{Credentials, Kind, Limits, PeerError, ShmHeader, SocketKind, Ucred, UsageError};
+
+/// The core, re-exported: its [`Error`](mon_ipc::Error) is inside
+/// [`Error::Protocol`], and matching on it needs no dependency of one's own.
+pub use mon_ipc;
+
+/// The README's example (a client and a server on a path), compiled and
+/// run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

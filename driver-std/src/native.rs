@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use mon_ipc::{ClientAuth, ClientConfig, ServerAuth, ServerConfig};
 
 use crate::connection::Connection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handshake::{Authenticating, ClientHandshake, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
 use crate::peer;
@@ -20,6 +20,10 @@ impl Side for ClientAuth<OwnedFd> {
     fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
         Connection::new(sock, output)
     }
+
+    fn error(e: mon_ipc::Error) -> Error {
+        Error::Protocol(e)
+    }
 }
 
 impl Side for ServerAuth<OwnedFd> {
@@ -27,6 +31,10 @@ impl Side for ServerAuth<OwnedFd> {
     const SERVER: bool = true;
     fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
         Connection::new(sock, output)
+    }
+
+    fn error(e: mon_ipc::Error) -> Error {
+        Error::Protocol(e)
     }
 }
 

@@ -219,7 +219,15 @@ fn denied_client_is_told_so() {
     let c = thread::spawn(move || client(pair.client, &ClientOptions::default()).unwrap_err());
     let e = server_with(pair.server, &ServerOptions::default(), |_| false).unwrap_err();
     assert_eq!(e.code(), "denied");
-    assert_eq!(c.join().unwrap().code(), "refused_denied");
+    // The server decided: neither side is told the other broke the protocol.
+    assert!(!e.is_peer_fault() && !e.is_refused(), "{e}");
+    let refused = c.join().unwrap();
+    assert_eq!(refused.code(), "refused_denied");
+    assert!(
+        refused.is_refused() && !refused.is_peer_fault(),
+        "{refused}"
+    );
+    assert_eq!(refused.to_string(), "the server denied us (refused_denied)");
     fds.assert_same();
 }
 
@@ -230,7 +238,9 @@ fn silent_client_times_out_without_reply() {
     let pair = socketpair(SocketKind::Stream).unwrap();
     let opts = ServerOptions::default().timeout(Some(Duration::from_millis(100)));
     let t = Instant::now();
-    assert_eq!(server(pair.server, &opts).unwrap_err(), Error::Timeout);
+    let e = server(pair.server, &opts).unwrap_err();
+    assert_eq!(e, Error::Timeout);
+    assert!(e.is_timeout() && !e.is_peer_fault() && !e.is_refused());
     assert!(t.elapsed() >= Duration::from_millis(100));
     // The server closed without a reply: the client sees EOF only.
     let mut buf = [0u8; 16];

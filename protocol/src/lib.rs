@@ -77,3 +77,8 @@ pub use limits::{DEFAULT_MAX_FDS, DEFAULT_MAX_PAYLOAD, Limits, MAX_FDS_PER_FRAME
 pub use policy::SocketCredentials;
 pub use server::{ServerAuth, ServerConfig};
 pub use status::Status;
+
+/// The README's example, compiled and run as a doctest (it needs `pair`).
+#[cfg(all(doctest, feature = "pair"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

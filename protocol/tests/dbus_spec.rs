@@ -3,7 +3,9 @@
 
 use mon_ipc::dbus::DbusError;
 
-const SPEC: &str = include_str!("../../docs/PROTOCOL.md");
+/// `protocol/PROTOCOL.md` links to `docs/PROTOCOL.md`, so that the published
+/// package carries the specification and these tests build from it.
+const SPEC: &str = include_str!("../PROTOCOL.md");
 
 /// (code, side) of each row of section 9's table.
 fn rows() -> Vec<(&'static str, &'static str)> {

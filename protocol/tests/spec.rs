@@ -4,7 +4,9 @@
 
 use mon_ipc::Error;
 
-const SPEC: &str = include_str!("../../docs/PROTOCOL.md");
+/// `protocol/PROTOCOL.md` links to `docs/PROTOCOL.md`, so that the published
+/// package carries the specification and these tests build from it.
+const SPEC: &str = include_str!("../PROTOCOL.md");
 
 /// The codes in the first column of the error tables of section 5.
 fn table_codes() -> Vec<&'static str> {

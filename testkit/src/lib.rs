@@ -1,8 +1,11 @@
 //! # mon-ipc-testkit: what the mon-ipc tests share
 //!
-//! Not published: the helpers that the core's tests, the conformance
-//! replay, the fuzz harnesses, the driver's tests and the benchmarks would
-//! otherwise each write again.
+//! Not published: the helpers that the core's tests, the fuzz harnesses,
+//! the driver's tests and the benchmarks would otherwise each write again.
+//! The two that the published `mon-ipc-conformance-core` needs at run time
+//! (its replay counts fds with the ledger; its generator writes hellos)
+//! live there and are re-exported here: a published crate cannot depend on
+//! this one.
 //!
 //! - [`fd`]: a counting fd token ([`Fd`]) and its [`Ledger`], which proves
 //!   that every fd handed to a core ended once, closed or delivered.
@@ -13,8 +16,6 @@
 //!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
 //!   `dbus-daemon`.
 //! - [`TempDir`]: a temporary directory removed on drop.
-//! - With the `libmonitor` feature, `libmonitor`: the C library built for
-//!   a test that compiles C against it, the C compiler, valgrind's flags.
 //!
 //! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
 //! library, whose types differ from those of the crate under test. Its
@@ -24,12 +25,10 @@
 pub mod dbus_daemon;
 pub mod dbus_message;
 pub mod events;
-pub mod fd;
-#[cfg(feature = "libmonitor")]
-pub mod libmonitor;
 mod rng;
 mod temp_dir;
-pub mod wire;
+
+pub use mon_ipc_conformance_core::{fd, wire};
 
 pub use fd::{Fd, Ledger};
 pub use rng::Rng;

@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mon_ipc_testkit::libmonitor::{NATIVE_LIBS, VALGRIND, cc, lib_dir, valgrind_installed};
+mod libmonitor;
+
+use libmonitor::{NATIVE_LIBS, VALGRIND, cc, lib_dir, valgrind_installed};
 
 /// Every function of the manual, the C API's two helpers, and the
 /// shared-memory extension.

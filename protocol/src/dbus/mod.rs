@@ -51,43 +51,49 @@ crate::error::codes! {
     pub enum DbusError {
         // --- Either side. ---
         /// The connection closed before the authentication ended.
-        Eof = "dbus_eof",
+        Eof = "dbus_eof" => "the connection closed during the D-Bus authentication",
         /// A line longer than the configured maximum (16 KiB by default).
-        LineTooLong = "dbus_line_too_long",
+        LineTooLong = "dbus_line_too_long" => "a D-Bus authentication line is too long",
         /// A byte that is not printable ASCII outside a `\r\n` line end.
-        BadLine = "dbus_bad_line",
+        BadLine = "dbus_bad_line"
+            => "a D-Bus authentication line has a byte that is not printable ASCII",
         /// File descriptors arrived during the authentication (closed).
-        Fds = "dbus_fds",
+        Fds = "dbus_fds" => "file descriptors arrived during the D-Bus authentication",
         /// The kernel set `MSG_CTRUNC` on a read of the authentication.
-        ControlTruncated = "dbus_control_truncated",
+        ControlTruncated = "dbus_control_truncated"
+            => "control data was truncated during the D-Bus authentication",
 
         // --- The server judging the client. ---
         /// The first byte is not NUL.
-        NulByte = "dbus_nul_byte",
+        NulByte = "dbus_nul_byte" => "the D-Bus client's first byte is not NUL",
         /// EXTERNAL, but the kernel gave no usable credentials: rejected.
-        NoCredentials = "dbus_no_credentials",
+        NoCredentials = "dbus_no_credentials" => "D-Bus EXTERNAL without usable kernel credentials",
         /// EXTERNAL, but socket and message credentials differ: rejected.
-        CredentialsMismatch = "dbus_credentials_mismatch",
+        CredentialsMismatch = "dbus_credentials_mismatch"
+            => "D-Bus EXTERNAL with socket and message credentials that differ",
         /// EXTERNAL, and the claimed uid is not the kernel's: rejected.
-        UidMismatch = "dbus_uid_mismatch",
+        UidMismatch = "dbus_uid_mismatch" => "D-Bus EXTERNAL claims a uid that is not the kernel's",
         /// EXTERNAL's response is not hex-encoded decimal digits: rejected.
-        BadResponse = "dbus_bad_response",
+        BadResponse = "dbus_bad_response"
+            => "the D-Bus EXTERNAL response is not hex-encoded digits",
         /// `AUTH` named no mechanism or one the server does not offer: rejected.
-        MechanismRejected = "dbus_mechanism_rejected",
+        MechanismRejected = "dbus_mechanism_rejected"
+            => "D-Bus AUTH names no mechanism or one not offered",
         /// More failures (`REJECTED` or `ERROR` answers) than allowed.
-        TooManyFailures = "dbus_too_many_failures",
+        TooManyFailures = "dbus_too_many_failures"
+            => "too many failed D-Bus authentication attempts",
         /// `BEGIN` before the server said `OK`.
-        BeginUnauthenticated = "dbus_begin_unauthenticated",
+        BeginUnauthenticated = "dbus_begin_unauthenticated" => "D-Bus BEGIN before OK",
 
         // --- The client judging the server. ---
         /// The server answered `REJECTED` (see [`ClientAuth::mechanisms`]).
-        Rejected = "dbus_rejected",
+        Rejected = "dbus_rejected" => "the D-Bus server rejected us",
         /// The server's `OK` does not carry a 32-digit hex guid.
-        BadGuid = "dbus_bad_guid",
+        BadGuid = "dbus_bad_guid" => "the D-Bus server's OK has no valid guid",
         /// A line the client cannot expect in its state.
-        UnexpectedReply = "dbus_unexpected_reply",
+        UnexpectedReply = "dbus_unexpected_reply" => "an unexpected D-Bus authentication reply",
         /// The server refused `NEGOTIATE_UNIX_FD` and the client requires fds.
-        UnixFdRefused = "dbus_unix_fd_refused",
+        UnixFdRefused = "dbus_unix_fd_refused" => "the D-Bus server refused fd passing",
     }
 }
 
@@ -99,6 +105,15 @@ pub enum Error {
     Peer(DbusError),
     /// The caller misused the API (the core's [`UsageError`] codes).
     Usage(UsageError),
+}
+
+impl DbusError {
+    /// Whether the server refused us (`dbus_rejected`, or
+    /// `dbus_unix_fd_refused` when we require fds): it followed the
+    /// protocol, and asking again the same way gets the same answer.
+    pub const fn is_refusal(self) -> bool {
+        matches!(self, DbusError::Rejected | DbusError::UnixFdRefused)
+    }
 }
 
 impl Error {
@@ -126,12 +141,6 @@ impl From<DbusError> for Error {
 impl From<UsageError> for Error {
     fn from(e: UsageError) -> Self {
         Error::Usage(e)
-    }
-}
-
-impl fmt::Display for DbusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "D-Bus authentication: {}", self.code())
     }
 }
 

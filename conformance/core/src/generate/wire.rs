@@ -2,7 +2,7 @@
 //! from the spec, independently of the core's own encoders: a vector built
 //! with the core's encoder would only test the core against itself.
 
-pub(crate) use mon_ipc_testkit::wire::{
+pub(crate) use crate::wire::{
     DEFAULT_MAX_FDS as FDS, DEFAULT_MAX_PAYLOAD as PAYLOAD, hello, hello_limits, msg, reply,
     reply_ok,
 };

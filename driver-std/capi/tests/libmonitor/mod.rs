@@ -1,12 +1,17 @@
 //! `libmonitor`, the C library of `mon-ipc-capi`, for tests that compile C
-//! programs against it (the C API's tests, the C shim's conformance run).
+//! programs against it: the C API's tests here, and the C shim's
+//! conformance run (`conformance/tests/c_shim.rs` includes this file by
+//! path; a helper crate would be a dev-dependency the published package
+//! cannot carry).
+
+#![allow(dead_code)] // each including test uses its own part
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 /// What a Rust static library needs from the system on Linux.
-pub const NATIVE_LIBS: &[&str] = &[
+pub(crate) const NATIVE_LIBS: &[&str] = &[
     "-lgcc_s",
     "-lutil",
     "-lrt",
@@ -19,7 +24,7 @@ pub const NATIVE_LIBS: &[&str] = &[
 /// valgrind's flags for the C programs: an error or a definite or possible
 /// leak is exit status 99. No gdbserver pipes in /tmp: a child that drops
 /// its uid could not remove them.
-pub const VALGRIND: &[&str] = &[
+pub(crate) const VALGRIND: &[&str] = &[
     "-q",
     "--leak-check=full",
     "--error-exitcode=99",
@@ -27,7 +32,7 @@ pub const VALGRIND: &[&str] = &[
 ];
 
 /// The C compiler: `$CC`, else `cc`.
-pub fn cc() -> String {
+pub(crate) fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
 }
 
@@ -35,7 +40,7 @@ pub fn cc() -> String {
 /// and `libmonitor.so`, built there first (a no-op when up to date):
 /// `cargo test` builds only the rlib of `mon-ipc-capi`, and a C test must
 /// never link a stale library.
-pub fn lib_dir() -> &'static Path {
+pub(crate) fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
@@ -65,7 +70,7 @@ pub fn lib_dir() -> &'static Path {
 }
 
 /// Whether valgrind runs here.
-pub fn valgrind_installed() -> bool {
+pub(crate) fn valgrind_installed() -> bool {
     Command::new("valgrind")
         .arg("--version")
         .output()
