@@ -80,10 +80,10 @@
 //!
 //! # Platforms
 //!
-//! Runtime-tested: Linux. Compile-checked: FreeBSD, macOS, NetBSD.
-//! OpenBSD: written from its man pages, not compiled (no standard library
-//! from rustup). `docs/PLATFORMS.md` names each system call with its man
-//! page, and what stays unverified without running there.
+//! Runtime-tested: Linux. Compile-checked: FreeBSD, macOS, NetBSD and
+//! OpenBSD (`cargo check` only there, with nightly's `-Zbuild-std`).
+//! `docs/PLATFORMS.md` names each system call with its man page, and what
+//! stays unverified without running there.
 //!
 //! | | peer pid | message credentials | `SOCK_SEQPACKET` | pidfd | shared memory |
 //! |---|---|---|---|---|---|

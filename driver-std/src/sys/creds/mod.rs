@@ -14,7 +14,7 @@
 //!
 //! What each system provides, and the man page each use comes from, is
 //! the table of `docs/PLATFORMS.md`. Only Linux is run; the others are
-//! compile-checked (`.ci/run`).
+//! compile-checked (`.ci/platforms`).
 
 mod decode;
 
