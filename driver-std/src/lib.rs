@@ -78,6 +78,28 @@
 //! raw descriptors. Every system call and every `unsafe` block is in one
 //! private module, `sys`.
 //!
+//! # Platforms
+//!
+//! Runtime-tested: Linux. Compile-checked: FreeBSD, macOS, NetBSD and
+//! OpenBSD (`cargo check` only there, with nightly's `-Zbuild-std`).
+//! `docs/PLATFORMS.md` names each system call with its man page, and what
+//! stays unverified without running there.
+//!
+//! | | peer pid | message credentials | `SOCK_SEQPACKET` | pidfd | shared memory |
+//! |---|---|---|---|---|---|
+//! | Linux | `SO_PEERCRED` (`unix(7)`) | `SCM_CREDENTIALS` (`unix(7)`) | yes | 6.5+ | sealed memfd (`memfd_create(2)`) |
+//! | FreeBSD 13+ | `LOCAL_PEERCRED` (`unix(4)`) | `SCM_CREDS` (`unix(4)`) | yes | no | sealed memfd (`memfd_create(3)`) |
+//! | macOS | `LOCAL_PEERPID` (`<sys/un.h>`), ids by `getpeereid(3)` | none | no: `EPROTONOSUPPORT` | no | no: `ENOSYS` |
+//! | NetBSD | `LOCAL_PEEREID` (`unix(4)`) | none | yes | no | no: `ENOSYS` |
+//! | OpenBSD | `SO_PEERCRED` (`getsockopt(2)`) | none | yes | no | no: `ENOSYS` |
+//!
+//! Without message credentials the socket credentials alone authenticate
+//! the peer ([`CredentialSource::Socket`](mon_ipc::CredentialSource)); a
+//! pid the system cannot tell is `None` (the C API's
+//! `MON_IPC_PID_UNKNOWN`). On macOS, received fds become close-on-exec
+//! only right after `recvmsg` (no `MSG_CMSG_CLOEXEC`): a `fork` + `exec` in
+//! another thread in between inherits them.
+//!
 //! ```
 //! use mon_ipc_std::{ClientOptions, ServerOptions, SocketKind};
 //! let pair = mon_ipc_std::socketpair(SocketKind::Stream)?;
@@ -106,6 +128,7 @@ mod manual;
 mod native;
 mod options;
 mod peer;
+mod platform;
 pub mod raw;
 mod seqpacket;
 mod shm;

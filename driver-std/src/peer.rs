@@ -2,24 +2,37 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use mon_ipc::{CredentialPolicy, Credentials, MessageCredentials, SocketCredentials, Ucred};
+use mon_ipc::{CredentialPolicy, Credentials, GID_UNKNOWN, SocketCredentials, UID_UNKNOWN, Ucred};
 
 use crate::error::{Error, Result};
+use crate::platform::System;
 use crate::sys;
 use crate::sys::proc::PidfdPid;
 use crate::sys::sockopt::PeerPidfd;
 
 /// The peer's `SO_PEERCRED`: pid, euid and egid when the connection was
 /// made. The pid may since have been reused; see [`peer_pidfd`].
+///
+/// Elsewhere than Linux: `LOCAL_PEERCRED` (FreeBSD), `getpeereid` and
+/// `LOCAL_PEERPID` (macOS), `LOCAL_PEEREID` (NetBSD), `SO_PEERCRED`
+/// (OpenBSD); the pid is unknown where the system does not tell it. A
+/// socket with no credentials recorded gives unknown ids, as on Linux.
 pub fn peer_credentials(sock: impl AsFd) -> Result<Ucred> {
-    sys::sockopt::peer_cred(sock.as_fd())
+    Ok(
+        sys::sockopt::peer_cred(sock.as_fd())?.unwrap_or(Ucred::from_raw(
+            0,
+            UID_UNKNOWN,
+            GID_UNKNOWN,
+        )),
+    )
 }
 
 /// A pidfd of the peer process (`SO_PEERPIDFD`), which names the process
 /// itself, not a pid number that may be reused.
 ///
-/// [`Error::KernelTooOld`] before Linux 6.5, [`Error::PeerGone`] if the
-/// peer has exited and been reaped.
+/// [`Error::KernelTooOld`] before Linux 6.5 and on every other system (no
+/// pidfds there), [`Error::PeerGone`] if the peer has exited and been
+/// reaped.
 pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
     match sys::sockopt::peer_pidfd(sock.as_fd())? {
         PeerPidfd::Fd(fd) => match sys::proc::kernel_pidfd_pid(fd.as_fd()) {
@@ -34,6 +47,7 @@ pub fn peer_pidfd(sock: impl AsFd) -> Result<OwnedFd> {
 /// The pid a pidfd refers to, from `/proc/self/fdinfo`: `None` if the
 /// process is gone or cannot be seen from here, or `pidfd` is no pidfd.
 /// Any fd may be passed, also one a peer sent (no ioctl is made on it).
+/// Always `None` elsewhere than Linux.
 pub fn pidfd_pid(pidfd: impl AsFd) -> Option<u32> {
     match sys::proc::pidfd_pid(pidfd.as_fd()) {
         PidfdPid::Pid(p) => u32::try_from(p).ok(),
@@ -49,8 +63,10 @@ pub(crate) fn socket_credentials(
     sock: BorrowedFd<'_>,
     pidfd: bool,
 ) -> Result<SocketCredentials<OwnedFd>> {
-    let ucred = sys::sockopt::peer_cred(sock)?;
-    let mut creds = SocketCredentials::new(ucred);
+    let mut creds = SocketCredentials {
+        ucred: sys::sockopt::peer_cred(sock)?,
+        ..SocketCredentials::default()
+    };
     creds.groups = sys::sockopt::peer_groups(sock)?;
     if pidfd {
         creds.pidfd = match sys::sockopt::peer_pidfd(sock)? {
@@ -61,13 +77,11 @@ pub(crate) fn socket_credentials(
     Ok(creds)
 }
 
-/// The policy of this system: Linux delivers message credentials, and
-/// reports invisible processes with its overflow ids.
+/// The policy of this system: Linux (and FreeBSD) deliver message
+/// credentials; Linux reports invisible processes with its overflow ids
+/// ([`System::policy`]).
 pub(crate) fn policy() -> CredentialPolicy {
-    CredentialPolicy {
-        message: MessageCredentials::Required,
-        overflow: sys::proc::overflow(),
-    }
+    System::CURRENT.policy(sys::proc::overflow())
 }
 
 /// Keeps the peer's pidfd only if it provably refers to the process whose

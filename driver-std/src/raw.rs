@@ -23,6 +23,10 @@ pub fn own_credentials() -> Ucred {
 /// privileged process may claim another pid or id) and `SCM_RIGHTS` with
 /// `fds`. More than 253 fds is refused before the call. Returns the bytes
 /// sent; follows the socket's blocking mode.
+///
+/// On FreeBSD `creds` attaches `SCM_CREDS`, which the kernel fills with
+/// the sender's own ids whatever `creds` says; on macOS, NetBSD and OpenBSD
+/// nothing is attached (no message credentials there: docs/PLATFORMS.md).
 pub fn send(
     sock: impl AsFd,
     bytes: &[&[u8]],
@@ -46,7 +50,7 @@ pub struct Room {
     /// Fds accepted (`CMSG_LEN(4 * fds)`); more are closed and reported
     /// as a truncation.
     pub fds: usize,
-    /// Room for `SCM_CREDENTIALS`.
+    /// Room for `SCM_CREDENTIALS` (FreeBSD: `SCM_CREDS`; none elsewhere).
     pub creds: bool,
     /// Room for `SCM_PIDFD`.
     pub pidfd: bool,
@@ -85,7 +89,8 @@ pub fn socket_kind(sock: impl AsFd) -> Result<SocketKind> {
 }
 
 /// Turns `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel has it) on or
-/// off; returns whether `SO_PASSPIDFD` is supported.
+/// off; returns whether `SO_PASSPIDFD` is supported. Linux only: elsewhere
+/// there is nothing to turn on, and this returns `false`.
 pub fn pass_credentials(sock: impl AsFd, on: bool) -> Result<bool> {
     sys::sockopt::set_passcred(sock.as_fd(), on)?;
     sys::sockopt::set_passpidfd(sock.as_fd(), on)

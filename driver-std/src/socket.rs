@@ -1,6 +1,7 @@
 //! Sockets prepared for the handshake: a listener and a socketpair whose
 //! server side has `SO_PASSCRED` on before any client can write (why: see
-//! [`Listener`]).
+//! [`Listener`]). (Linux's switch: other systems have none to turn on,
+//! docs/PLATFORMS.md.)
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};

@@ -560,3 +560,26 @@ pub unsafe extern "C" fn mon_ipc_auth_server_accept(fd: c_int, state: *mut c_voi
 pub unsafe extern "C" fn mon_ipc_auth_server_deny(fd: c_int, state: *mut c_void) -> c_int {
     guard(|| decide(fd, state, Decision::Deny))
 }
+
+#[cfg(test)]
+mod tests {
+    use mon_ipc::{CredentialSource, Credentials, PID_UNKNOWN, Ucred};
+
+    use super::*;
+
+    /// Where the system cannot tell the peer's pid (macOS when
+    /// `LOCAL_PEERPID` fails, FreeBSD before 13), the C caller sees
+    /// `MON_IPC_PID_UNKNOWN` beside the known ids.
+    #[test]
+    fn an_unknown_pid_is_the_manuals_sentinel() {
+        let peer = Credentials::<std::os::fd::OwnedFd> {
+            ucred: Ucred::from_raw(PID_UNKNOWN, 501, 20),
+            source: CredentialSource::Socket,
+            groups: None,
+            pidfd: None,
+        };
+        let c = creds_of(&peer);
+        assert_eq!(c.pid, crate::MON_IPC_PID_UNKNOWN);
+        assert_eq!((c.uid, c.gid), (501, 20));
+    }
+}

@@ -83,8 +83,10 @@ impl CFd {
         }
         // SAFETY: `fstat` returned 0, so `st` is initialized.
         let st = unsafe { st.assume_init() };
-        #[allow(clippy::useless_conversion)] // the field types vary by target
-        Ok((u64::from(st.st_dev), u64::from(st.st_ino)))
+        // The field types vary by target (macOS: a signed `dev_t`); an
+        // identity only needs the bits.
+        #[allow(clippy::unnecessary_cast)]
+        Ok((st.st_dev as u64, st.st_ino as u64))
     }
 }
 

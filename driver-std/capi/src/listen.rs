@@ -12,7 +12,7 @@
 //! on (the pidfd is made when the message is read).
 
 use std::ffi::{CStr, c_char, c_int};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::codes::{MON_E_INVALID_ARGUMENT, MON_E_IO, MON_OK};
 use crate::fd::{CFd, set_errno};
@@ -30,7 +30,21 @@ fn prepare(fd: BorrowedFd<'_>) -> c_int {
     if let Err(e) = mon_ipc_std::raw::socket_kind(fd) {
         return crate::channels::driver_error(&e);
     }
-    let fd = fd.as_raw_fd();
+    pass_credentials(fd)
+}
+
+/// Other systems have no `SO_PASSCRED` (Linux `unix(7)`): FreeBSD's
+/// message credentials are the sender's to attach (`unix(4)`), and macOS,
+/// NetBSD and OpenBSD have none the protocol uses. Nothing to turn on.
+#[cfg(not(target_os = "linux"))]
+fn pass_credentials(_fd: BorrowedFd<'_>) -> c_int {
+    MON_OK
+}
+
+/// `SO_PASSCRED` on.
+#[cfg(target_os = "linux")]
+fn pass_credentials(fd: BorrowedFd<'_>) -> c_int {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&fd);
     let on: c_int = 1;
     // SAFETY: `on` is an `int`, valid for reads of the length given.
     let r = unsafe {
@@ -43,6 +57,31 @@ fn prepare(fd: BorrowedFd<'_>) -> c_int {
         )
     };
     if r == 0 { MON_OK } else { os_error() }
+}
+
+/// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`; `Err` with `errno` set.
+#[cfg(not(target_os = "macos"))]
+fn stream_socket() -> Result<c_int, ()> {
+    // SAFETY: `socket` takes integers only.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 { Err(()) } else { Ok(fd) }
+}
+
+/// macOS has no `SOCK_CLOEXEC` (`socket(2)`): `socket`, then `FD_CLOEXEC`
+/// (another thread's `fork` + `exec` in between inherits the socket).
+#[cfg(target_os = "macos")]
+fn stream_socket() -> Result<c_int, ()> {
+    // SAFETY: `socket` takes integers only.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(());
+    }
+    // SAFETY: `fcntl(F_SETFD)` on the socket just made; integers only.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        close_keeping_errno(fd);
+        return Err(());
+    }
+    Ok(fd)
 }
 
 /// Closes a socket this module made, keeping the `errno` of the failure.
@@ -77,11 +116,10 @@ fn listen(path: *const c_char, backlog: c_int) -> c_int {
     for (dst, &b) in addr.sun_path.iter_mut().zip(bytes) {
         *dst = b as c_char;
     }
-    // SAFETY: `socket` takes integers only.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return os_error();
-    }
+    let fd = match stream_socket() {
+        Ok(fd) => fd,
+        Err(()) => return os_error(),
+    };
     // SAFETY: `fd` is the socket just made, open until this function
     // closes it or returns it.
     let r = prepare(unsafe { BorrowedFd::borrow_raw(fd) });

@@ -80,7 +80,7 @@ pub(crate) fn recv_some(
     msg.msg_iovlen = 1;
     msg.msg_control = ctrl.0.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of::<CtrlBuf>() as _;
-    let flags = libc::MSG_CMSG_CLOEXEC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    let flags = CMSG_CLOEXEC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
     let n = loop {
         // SAFETY: `msg` points to one iovec of `len` writable bytes (the
         // Vec's spare capacity) and to the control buffer of
@@ -122,7 +122,9 @@ pub(crate) fn recv_some(
                 let raw = unsafe { data.add(i * 4).cast::<c_int>().read_unaligned() };
                 // SAFETY: a new fd the kernel just installed for this
                 // process; nothing else owns it.
-                got.fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+                cloexec(&fd);
+                got.fds.push(fd);
             }
         }
         // SAFETY: as for CMSG_FIRSTHDR.
@@ -181,7 +183,9 @@ pub(crate) fn send_some(
             libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd);
         }
     }
-    let flags = libc::MSG_NOSIGNAL | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    let flags = NOSIGNAL | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    #[cfg(target_os = "macos")]
+    nosigpipe(sock)?;
     loop {
         // SAFETY: `msg` points to `niov` iovecs of readable bytes borrowed
         // from `parts`, and to the control buffer, alive during the call.
@@ -194,6 +198,53 @@ pub(crate) fn send_some(
             e => return Err(e),
         }
     }
+}
+
+/// `MSG_CMSG_CLOEXEC` where the system has it.
+#[cfg(not(target_os = "macos"))]
+const CMSG_CLOEXEC: c_int = libc::MSG_CMSG_CLOEXEC;
+/// macOS has none (`recv(2)`): [`cloexec`] after the call instead.
+#[cfg(target_os = "macos")]
+const CMSG_CLOEXEC: c_int = 0;
+
+/// Nothing to do: `MSG_CMSG_CLOEXEC` made the fd close-on-exec.
+#[cfg(not(target_os = "macos"))]
+fn cloexec(_fd: &OwnedFd) {}
+
+/// macOS: `FD_CLOEXEC` right after `recvmsg`. Until then another thread's
+/// `fork` + `exec` inherits the fd (the Rust driver documents the same
+/// window). It cannot fail on an open fd we own.
+#[cfg(target_os = "macos")]
+fn cloexec(fd: &OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `fcntl(F_SETFD)` on an fd we own; integers only.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+}
+
+/// `MSG_NOSIGNAL` where the system has it.
+#[cfg(not(target_os = "macos"))]
+const NOSIGNAL: c_int = libc::MSG_NOSIGNAL;
+/// macOS: none; [`nosigpipe`] before each send instead.
+#[cfg(target_os = "macos")]
+const NOSIGNAL: c_int = 0;
+
+/// macOS: `SO_NOSIGPIPE` on the caller's socket (`setsockopt(2)`), so that
+/// a peer that closed gives `EPIPE` rather than `SIGPIPE`. Set before every
+/// send: the socket is the caller's, and may be new.
+#[cfg(target_os = "macos")]
+fn nosigpipe(sock: RawFd) -> Result<(), c_int> {
+    let on: c_int = 1;
+    // SAFETY: `on` is an `int`, valid for reads of the length given.
+    let r = unsafe {
+        libc::setsockopt(
+            sock,
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 { Ok(()) } else { Err(errno()) }
 }
 
 /// Waits until `fd` is readable (or writable, `write`), or until

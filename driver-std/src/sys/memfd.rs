@@ -8,57 +8,117 @@
 //! only ever read and written with volatile accesses, and no reference to
 //! it is made except by [`Mapping::slice`], whose caller must guarantee
 //! that nothing writes it while the slice lives.
+//!
+//! Sealed memfds exist on Linux (`memfd_create(2)`, `fcntl(2)` "File
+//! Sealing") and FreeBSD 13+ (`memfd_create(3)`, `fcntl(2)` `F_ADD_SEALS`),
+//! with the same seal bits (asserted below: they travel on the wire as
+//! Linux's). macOS, NetBSD and OpenBSD have no sealed shared memory (POSIX
+//! `shm_open` cannot be sealed, so a receiver could never trust a size):
+//! there [`create`] fails with `ENOSYS` and [`seals`] answers `ENOSYS`, so a
+//! shared-memory frame cannot be made and one received is refused as
+//! `shm_not_memfd`.
 
 use std::ffi::CStr;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 
 use nix::errno::Errno;
-use nix::fcntl::{FcntlArg, OFlag, SealFlag, fcntl};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::libc;
-use nix::sys::memfd::{MFdFlags, memfd_create};
 
 use super::{os, retry};
 use crate::error::Result;
 
-/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL)`.
-/// `MFD_NOEXEC_SEAL` (Linux 6.3+) also seals `F_SEAL_EXEC`; an older kernel
-/// answers `EINVAL` to the unknown flag, and the call is made again without
-/// it (sealing is still allowed).
-pub(crate) fn create(name: &CStr) -> Result<OwnedFd> {
-    let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
-    let noexec = MFdFlags::from_bits_retain(libc::MFD_NOEXEC_SEAL);
-    match memfd_create(name, base | noexec) {
-        Ok(fd) => Ok(fd),
-        Err(Errno::EINVAL) => memfd_create(name, base).map_err(|e| os("memfd_create", e)),
-        Err(e) => Err(os("memfd_create", e)),
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+mod sealed {
+    use super::*;
+    use nix::fcntl::SealFlag;
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+
+    // The wire carries Linux's seal bits (`mon_ipc::frame::seals`); FreeBSD's
+    // `<fcntl.h>` has the same values for the four it knows.
+    const _: () = assert!(
+        libc::F_SEAL_SEAL == 1
+            && libc::F_SEAL_SHRINK == 2
+            && libc::F_SEAL_GROW == 4
+            && libc::F_SEAL_WRITE == 8
+    );
+
+    /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL)`.
+    /// `MFD_NOEXEC_SEAL` (Linux 6.3+) also seals `F_SEAL_EXEC`; an older kernel
+    /// answers `EINVAL` to the unknown flag, and the call is made again without
+    /// it (sealing is still allowed).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn create(name: &CStr) -> Result<OwnedFd> {
+        let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+        let noexec = MFdFlags::from_bits_retain(libc::MFD_NOEXEC_SEAL);
+        match memfd_create(name, base | noexec) {
+            Ok(fd) => Ok(fd),
+            Err(Errno::EINVAL) => memfd_create(name, base).map_err(|e| os("memfd_create", e)),
+            Err(e) => Err(os("memfd_create", e)),
+        }
+    }
+
+    /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)` (FreeBSD 13+,
+    /// `memfd_create(3)`; it has no `MFD_NOEXEC_SEAL`).
+    #[cfg(target_os = "freebsd")]
+    pub(crate) fn create(name: &CStr) -> Result<OwnedFd> {
+        let flags = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+        memfd_create(name, flags).map_err(|e| os("memfd_create", e))
+    }
+
+    /// `fcntl(F_ADD_SEALS, seals)`.
+    pub(crate) fn add_seals(fd: BorrowedFd<'_>, seals: u32) -> Result<()> {
+        let flags = SealFlag::from_bits_retain(seals as libc::c_int);
+        retry("fcntl(F_ADD_SEALS)", || {
+            fcntl(fd, FcntlArg::F_ADD_SEALS(flags))
+        })
+        .map(drop)
+    }
+
+    /// `fcntl(F_GET_SEALS)`: the seals, or the errno (`EINVAL` for a file that
+    /// is neither a memfd nor on tmpfs or hugetlbfs).
+    pub(crate) fn seals(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+        loop {
+            match fcntl(fd, FcntlArg::F_GET_SEALS) {
+                Err(Errno::EINTR) => continue,
+                r => return r.map(|s| s as u32),
+            }
+        }
     }
 }
+
+/// No sealed memfds on this system (macOS, NetBSD, OpenBSD).
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+mod sealed {
+    use super::*;
+
+    /// What the three calls fail with.
+    const NONE: &str =
+        "memfd_create: no sealed memfd on this system (shared-memory frames need one)";
+
+    /// `ENOSYS`: shared-memory frames cannot be made here.
+    pub(crate) fn create(_name: &CStr) -> Result<OwnedFd> {
+        Err(os(NONE, Errno::ENOSYS))
+    }
+
+    /// `ENOSYS`: nothing here can be sealed.
+    pub(crate) fn add_seals(_fd: BorrowedFd<'_>, _seals: u32) -> Result<()> {
+        Err(os(NONE, Errno::ENOSYS))
+    }
+
+    /// `ENOSYS`: no fd here is sealed, so a received one is `shm_not_memfd`.
+    pub(crate) fn seals(_fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+        Err(Errno::ENOSYS)
+    }
+}
+
+pub(crate) use sealed::{add_seals, create, seals};
 
 /// `ftruncate(fd, len)`, `EINTR` retried.
 pub(crate) fn set_len(fd: BorrowedFd<'_>, len: u64) -> Result<()> {
     let len = i64::try_from(len).map_err(|_| os("ftruncate", Errno::EFBIG))?;
     retry("ftruncate", || nix::unistd::ftruncate(fd, len))
-}
-
-/// `fcntl(F_ADD_SEALS, seals)`.
-pub(crate) fn add_seals(fd: BorrowedFd<'_>, seals: u32) -> Result<()> {
-    let flags = SealFlag::from_bits_retain(seals as libc::c_int);
-    retry("fcntl(F_ADD_SEALS)", || {
-        fcntl(fd, FcntlArg::F_ADD_SEALS(flags))
-    })
-    .map(drop)
-}
-
-/// `fcntl(F_GET_SEALS)`: the seals, or the errno (`EINVAL` for a file that
-/// is neither a memfd nor on tmpfs or hugetlbfs).
-pub(crate) fn seals(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
-    loop {
-        match fcntl(fd, FcntlArg::F_GET_SEALS) {
-            Err(Errno::EINTR) => continue,
-            r => return r.map(|s| s as u32),
-        }
-    }
 }
 
 /// What `fstat` and `F_GETFL` say about a file.

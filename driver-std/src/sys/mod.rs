@@ -6,15 +6,25 @@
 //! 1 sums it up) is written at the code that depends on it.
 //!
 //! - [`msg`]: `sendmsg` / `recvmsg` with `SCM_RIGHTS`, `SCM_CREDENTIALS`
-//!   and `SCM_PIDFD`, without a heap allocation per message;
-//! - [`sockopt`]: the `SOL_SOCKET` options about peers and credentials;
+//!   (FreeBSD: `SCM_CREDS`) and `SCM_PIDFD`, without a heap allocation per
+//!   message;
+//! - [`creds`]: who the peer is, from each system's own interface
+//!   (`SO_PEERCRED`, `LOCAL_PEERCRED`, `getpeereid`, `LOCAL_PEEREID`);
+//! - [`sockopt`]: the generic socket options, and the socket's kind;
 //! - [`sock`]: creating, binding, connecting sockets; `poll`;
 //! - [`proc`]: our own ids, and what `/proc` says about pidfds and ids;
 //! - [`memfd`]: sealed memfds and their mappings;
 //! - `shm_slice`: the slice views of `SharedMemory`, made of a mapping;
 //! - [`inherit`]: a socket handed to a child at a fixed fd, and taken over there;
 //! - `reactor` (feature `tokio`): registering our sockets with tokio.
+//!
+//! Linux is the reference; FreeBSD, macOS, NetBSD and OpenBSD take the
+//! paths chosen with `cfg(target_os)` where their interfaces differ, each
+//! citing the man page it follows. Only Linux is run; the others are
+//! compile-checked (`.ci/run`; `docs/PLATFORMS.md` lists what that leaves
+//! unverified).
 
+pub(crate) mod creds;
 pub(crate) mod inherit;
 pub(crate) mod memfd;
 pub(crate) mod msg;

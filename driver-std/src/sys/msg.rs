@@ -3,6 +3,13 @@
 //! control buffer is allocated once per connection ([`Ctrl`]), and control
 //! messages are parsed here rather than by `nix` (whose `ScmRights`
 //! allocates a `Vec` per message).
+//!
+//! The message credentials' control message is each system's
+//! ([`super::creds`]: `SCM_CREDENTIALS` on Linux, `SCM_CREDS` on FreeBSD,
+//! none elsewhere). Two calls differ on macOS, which lacks the flags used
+//! here: `MSG_NOSIGNAL` (instead `SO_NOSIGPIPE` is set before each send)
+//! and `MSG_CMSG_CLOEXEC` (instead `FD_CLOEXEC` is set on each received fd
+//! right after `recvmsg`, see [`recvmsg`]).
 
 use std::mem::{MaybeUninit, size_of};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -13,22 +20,24 @@ use mon_ipc::Ucred;
 use nix::errno::Errno;
 use nix::libc::{self, c_int, c_uint};
 
+use super::creds::{self, MSG_CREDS_LEN, MSG_CREDS_TYPE};
 use super::os;
 use crate::error::{Error, Result};
 
 /// `SCM_MAX_FD` (include/net/scm.h): the most fds one `sendmsg` may carry.
 /// Linux answers 254 with `EINVAL`; [`sendmsg`] refuses before the call.
+/// The protocol's bound on every system.
 pub(crate) const SCM_MAX_FD: usize = 253;
 
 /// `SCM_PIDFD` (Linux 6.5+, `include/linux/socket.h`): a pidfd of the
 /// process whose `SCM_CREDENTIALS` came with the read. `libc` lacks it.
+#[cfg(target_os = "linux")]
 pub(crate) const SCM_PIDFD: c_int = 0x04;
 
 /// Most slices one `sendmsg` takes; more is sent as a short write.
 pub(crate) const MAX_IOV: usize = 32;
 
 const FD_SIZE: usize = size_of::<RawFd>();
-const UCRED_SIZE: usize = size_of::<libc::ucred>();
 const HDR_SIZE: usize = size_of::<libc::cmsghdr>();
 
 /// `CMSG_SPACE(n)`: a control message with `n` data bytes, padded.
@@ -43,17 +52,30 @@ pub(crate) const fn cmsg_len(n: usize) -> usize {
     unsafe { libc::CMSG_LEN(n as c_uint) as usize }
 }
 
-/// `CMSG_ALIGN`: where the next control message begins.
+/// `CMSG_ALIGN`: where the next control message begins. The system's own
+/// alignment (`long` on Linux and the BSDs, 4 bytes on macOS), as
+/// `CMSG_SPACE(n) - CMSG_SPACE(0)`.
 const fn cmsg_align(n: usize) -> usize {
-    let a = size_of::<usize>();
-    (n + a - 1) & !(a - 1)
+    cmsg_space(n) - cmsg_space(0)
+}
+
+/// Whether the system has message credentials (Linux, FreeBSD).
+const HAS_CREDS: bool = MSG_CREDS_LEN != 0;
+
+/// Room for message credentials, or none where the system has none.
+const fn creds_space() -> usize {
+    if !HAS_CREDS {
+        0
+    } else {
+        cmsg_space(MSG_CREDS_LEN)
+    }
 }
 
 /// The largest control data we ever send: credentials and 253 fds.
-const SEND_CTRL: usize = cmsg_space(UCRED_SIZE) + cmsg_space(SCM_MAX_FD * FD_SIZE);
+const SEND_CTRL: usize = creds_space() + cmsg_space(SCM_MAX_FD * FD_SIZE);
 
-/// Credentials to attach with `SCM_CREDENTIALS`: `{pid, uid, gid}` as the
-/// kernel's `struct ucred` holds them.
+/// Credentials to attach as message credentials: `{pid, uid, gid}` as
+/// Linux's `struct ucred` holds them (FreeBSD's kernel fills in its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Claim {
     pub(crate) pid: i32,
@@ -92,11 +114,16 @@ fn put_bytes(buf: &mut [MaybeUninit<u8>], at: usize, bytes: &[u8]) {
 }
 
 /// One `sendmsg(MSG_NOSIGNAL)` of `iov` (at most [`MAX_IOV`] slices; more
-/// makes a short write), with `SCM_CREDENTIALS` if `creds` and `SCM_RIGHTS`
-/// if `fds`. `EINTR` is retried. Returns the bytes sent.
+/// makes a short write), with message credentials if `creds` (where the
+/// system has them: `SCM_CREDENTIALS`, `SCM_CREDS`; elsewhere nothing is
+/// attached) and `SCM_RIGHTS` if `fds`. `EINTR` is retried. Returns the
+/// bytes sent.
 ///
 /// `MSG_NOSIGNAL`: a peer that closed must give `EPIPE`, not kill us with
-/// `SIGPIPE`. More than 253 fds is [`Error::TooManyFds`], before the call.
+/// `SIGPIPE`. macOS has no such flag: `SO_NOSIGPIPE` is set on the socket
+/// first (one `setsockopt` per send; the socket may be the caller's, so
+/// this cannot be done once when it is made). More than 253 fds is
+/// [`Error::TooManyFds`], before the call.
 pub(crate) fn sendmsg<'f>(
     sock: BorrowedFd<'_>,
     iov: &[&[u8]],
@@ -120,12 +147,10 @@ pub(crate) fn sendmsg<'f>(
     }
     let mut ctrl = SendCtrl([const { MaybeUninit::uninit() }; SEND_CTRL]);
     let mut used = 0;
-    if let Some(c) = creds {
-        let at = put_header(&mut ctrl.0, used, libc::SCM_CREDENTIALS, UCRED_SIZE);
-        put_bytes(&mut ctrl.0, at, &c.pid.to_ne_bytes());
-        put_bytes(&mut ctrl.0, at + 4, &c.uid.to_ne_bytes());
-        put_bytes(&mut ctrl.0, at + 8, &c.gid.to_ne_bytes());
-        used += cmsg_space(UCRED_SIZE);
+    if let Some(c) = creds.filter(|_| HAS_CREDS) {
+        let at = put_header(&mut ctrl.0, used, MSG_CREDS_TYPE, MSG_CREDS_LEN);
+        put_bytes(&mut ctrl.0, at, &creds::encode_claim(c));
+        used += cmsg_space(MSG_CREDS_LEN);
     }
     if nfds > 0 {
         // The fds first, then the header with the count actually written:
@@ -152,7 +177,9 @@ pub(crate) fn sendmsg<'f>(
         msg.msg_control = ctrl.0.as_mut_ptr().cast();
         msg.msg_controllen = used as _;
     }
-    let flags = libc::MSG_NOSIGNAL | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    let flags = NOSIGNAL | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    #[cfg(target_os = "macos")]
+    super::sockopt::set_int(sock, libc::SO_NOSIGPIPE, 1)?;
     loop {
         // SAFETY: `msg` points to `niov` initialized iovecs that borrow live slices and to
         // `used` initialized control bytes, all alive for the call; the kernel
@@ -186,13 +213,14 @@ pub(crate) struct Ctrl {
 }
 
 impl Ctrl {
-    /// Room for `SCM_CREDENTIALS` if `creds`, `SCM_PIDFD` if `pidfd`, and
-    /// `max_fds` fds (at most 253).
+    /// Room for message credentials if `creds` (`SCM_CREDENTIALS`,
+    /// `SCM_CREDS`; none where the system has none), `SCM_PIDFD` if `pidfd`,
+    /// and `max_fds` fds (at most 253).
     pub(crate) fn new(max_fds: usize, creds: bool, pidfd: bool) -> Ctrl {
         let max_fds = max_fds.min(SCM_MAX_FD);
         let mut len = 0;
         if creds {
-            len += cmsg_space(UCRED_SIZE);
+            len += creds_space();
         }
         if max_fds > 0 {
             len += cmsg_len(max_fds * FD_SIZE);
@@ -237,7 +265,7 @@ pub(crate) enum Dest<'a> {
 pub(crate) struct Received {
     /// Bytes read (0 with no control data: EOF).
     pub(crate) len: usize,
-    /// `SCM_CREDENTIALS`.
+    /// Message credentials (`SCM_CREDENTIALS`, `SCM_CREDS`).
     pub(crate) creds: Option<Ucred>,
     /// `SCM_PIDFD`, when the kernel could make one.
     pub(crate) pidfd: Option<OwnedFd>,
@@ -263,6 +291,12 @@ impl Received {
 /// One `recvmsg(MSG_CMSG_CLOEXEC)` into `dest`, `EINTR` retried. Fds of
 /// `SCM_RIGHTS` are appended to `fds` (at most the `ctrl`'s cap; reserve
 /// that capacity to keep this allocation-free); the others are closed.
+///
+/// macOS has no `MSG_CMSG_CLOEXEC`: `FD_CLOEXEC` is set on each fd right
+/// after the call. Until then, a `fork` + `exec` in another thread of this
+/// process passes the new fds to that program: a window std's own
+/// `UnixStream` on macOS has too. Avoid spawning while fds are received, or
+/// receive them in a process that does not spawn.
 pub(crate) fn recvmsg(
     sock: BorrowedFd<'_>,
     dest: Dest<'_>,
@@ -301,7 +335,7 @@ pub(crate) fn recvmsg(
         msg.msg_control = ctrl.buf.as_mut_ptr().cast();
         msg.msg_controllen = ctrl.len as _;
     }
-    let mut flags = libc::MSG_CMSG_CLOEXEC;
+    let mut flags = CMSG_CLOEXEC;
     if dontwait {
         flags |= libc::MSG_DONTWAIT;
     }
@@ -379,14 +413,15 @@ fn parse(ctrl: &Ctrl, controllen: usize, fds: &mut Vec<OwnedFd>, got: &mut Recei
                     }
                 }
             }
-            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if data.len() >= UCRED_SIZE => {
-                let pid = int(&data[0..4]);
-                let uid = int(&data[4..8]) as u32;
-                let gid = int(&data[8..12]) as u32;
-                got.creds = Some(Ucred::from_raw(pid.max(0) as u32, uid, gid));
+            // Too short a one is ignored.
+            (libc::SOL_SOCKET, MSG_CREDS_TYPE) if HAS_CREDS => {
+                if let Some(c) = creds::decode_message(data) {
+                    got.creds = Some(c);
+                }
             }
             // The kernel puts `-errno` here when it could not make a pidfd
             // (the sender was already reaped): not an fd.
+            #[cfg(target_os = "linux")]
             (libc::SOL_SOCKET, SCM_PIDFD) if data.len() >= FD_SIZE => {
                 got.pidfd = own(int(&data[..FD_SIZE]));
             }
@@ -408,7 +443,35 @@ fn own(raw: RawFd) -> Option<OwnedFd> {
     // just returned: the kernel installed it in our table for us, and
     // nothing else knows it yet, so we are its only owner. Negative values
     // are error codes, never fds.
-    (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })
+    let fd = (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })?;
+    cloexec(&fd);
+    Some(fd)
+}
+
+/// `MSG_NOSIGNAL` where the system has it.
+#[cfg(not(target_os = "macos"))]
+const NOSIGNAL: c_int = libc::MSG_NOSIGNAL;
+/// macOS: none; `SO_NOSIGPIPE` instead (see [`sendmsg`]).
+#[cfg(target_os = "macos")]
+const NOSIGNAL: c_int = 0;
+
+/// `MSG_CMSG_CLOEXEC` where the system has it.
+#[cfg(not(target_os = "macos"))]
+const CMSG_CLOEXEC: c_int = libc::MSG_CMSG_CLOEXEC;
+/// macOS: none; [`cloexec`] after the call instead.
+#[cfg(target_os = "macos")]
+const CMSG_CLOEXEC: c_int = 0;
+
+/// Nothing to do: `MSG_CMSG_CLOEXEC` made the fd close-on-exec.
+#[cfg(not(target_os = "macos"))]
+fn cloexec(_fd: &OwnedFd) {}
+
+/// `fcntl(F_SETFD, FD_CLOEXEC)` on a received fd (macOS). It cannot fail
+/// on an open fd we own.
+#[cfg(target_os = "macos")]
+fn cloexec(fd: &OwnedFd) {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
 }
 
 #[cfg(test)]
@@ -423,11 +486,19 @@ mod tests {
         assert_eq!(Ctrl::new(1, false, false).len, cmsg_len(4));
         assert_eq!(Ctrl::new(253, false, false).len, cmsg_len(253 * 4));
         assert_eq!(Ctrl::new(999, false, false).max_fds, SCM_MAX_FD);
-        assert_eq!(Ctrl::new(0, true, false).len, cmsg_space(UCRED_SIZE));
+        assert_eq!(Ctrl::new(0, true, false).len, cmsg_space(MSG_CREDS_LEN));
         assert_eq!(
             Ctrl::new(0, true, true).len,
-            cmsg_space(UCRED_SIZE) + cmsg_space(FD_SIZE)
+            cmsg_space(MSG_CREDS_LEN) + cmsg_space(FD_SIZE)
         );
+    }
+
+    #[test]
+    fn cmsg_align_is_the_systems() {
+        for n in 0..64 {
+            let a = size_of::<usize>();
+            assert_eq!(cmsg_align(n), (n + a - 1) & !(a - 1), "{n}");
+        }
     }
 
     #[test]

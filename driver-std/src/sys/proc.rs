@@ -1,7 +1,8 @@
-//! Our own ids, and what `/proc` says about ids and pidfds.
+//! Our own ids, and what `/proc` says about ids and pidfds. Pidfds and
+//! `/proc/sys/kernel/overflow*` are Linux's (`pidfd_open(2)`, `proc(5)`):
+//! elsewhere no pidfd exists and the overflow ids are not read.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::sync::OnceLock;
 
 use mon_ipc::Overflow;
 use nix::unistd::{getegid, geteuid, getpid};
@@ -22,7 +23,9 @@ pub(crate) fn own_claim() -> Claim {
 
 /// `/proc/sys/kernel/overflow{uid,gid}`: the ids Linux reports for a process
 /// it cannot map into our user namespace (65534 unless changed). Read once.
+#[cfg(target_os = "linux")]
 pub(crate) fn overflow() -> Overflow {
+    use std::sync::OnceLock;
     static CACHE: OnceLock<Overflow> = OnceLock::new();
     *CACHE.get_or_init(|| {
         let read = |name: &str| -> Option<u32> {
@@ -52,6 +55,13 @@ pub(crate) enum PidfdPid {
     Unknown,
 }
 
+/// Not Linux: no overflow ids to read (the policy ignores them,
+/// [`crate::platform::System::policy`]).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn overflow() -> Overflow {
+    Overflow::default()
+}
+
 /// The pid of the process the pidfd `fd` refers to, as seen from our pid
 /// namespace; `fd` must be a pidfd the kernel gave us (`SCM_PIDFD`,
 /// `SO_PEERPIDFD`, `pidfd_open`), never an fd from elsewhere: see
@@ -68,6 +78,7 @@ pub(crate) enum PidfdPid {
 /// `ESRCH` from the ioctl means either "reaped" or "not visible in our pid
 /// namespace" (the kernel reports both alike); `fdinfo` tells them apart
 /// (`Pid: -1` against `Pid: 0`), and a dying peer is rare enough to pay for it.
+#[cfg(target_os = "linux")]
 pub(crate) fn kernel_pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     match pidfd_get_info_pid(fd) {
         Ok(p) if p > 0 => PidfdPid::Pid(p),
@@ -75,14 +86,23 @@ pub(crate) fn kernel_pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     }
 }
 
+/// Not Linux: no pidfds, so nothing names a process.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn kernel_pidfd_pid(_fd: BorrowedFd<'_>) -> PidfdPid {
+    PidfdPid::Unknown
+}
+
 /// `PIDFD_GET_INFO` = `_IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info)`
 /// with the 64-byte version-0 struct.
+#[cfg(target_os = "linux")]
 const PIDFD_GET_INFO: nix::libc::Ioctl = 0xC040_FF0B_u32 as nix::libc::Ioctl;
 /// `PIDFD_INFO_PID`: ask for (and, back in `mask`, confirm) `pid` / `tgid`.
+#[cfg(target_os = "linux")]
 const PIDFD_INFO_PID: u64 = 1;
 
 /// `struct pidfd_info` of `<linux/pidfd.h>`, version 0 (64 bytes): `mask`
 /// then `cgroupid`, then `pid` at byte offset 16 (the rest unread here).
+#[cfg(target_os = "linux")]
 #[repr(C)]
 #[derive(Default)]
 struct PidfdInfo {
@@ -101,6 +121,7 @@ struct PidfdInfo {
 /// behind the fd says it means, and some legacy drivers dispatch on its
 /// number alone, ignoring the size encoded in it. An fd a peer sent us could
 /// be any device.
+#[cfg(target_os = "linux")]
 fn pidfd_get_info_pid(fd: BorrowedFd<'_>) -> Result<i32, nix::errno::Errno> {
     const _: () = assert!(std::mem::size_of::<PidfdInfo>() == 64);
     let mut info = PidfdInfo {
@@ -124,7 +145,8 @@ fn pidfd_get_info_pid(fd: BorrowedFd<'_>) -> Result<i32, nix::errno::Errno> {
 
 /// The pid of the process the pidfd `fd` refers to, from
 /// `/proc/self/fdinfo/N`: safe for any fd (one that is no pidfd has no
-/// `Pid:` line and gives [`PidfdPid::Unknown`]).
+/// `Pid:` line and gives [`PidfdPid::Unknown`]). Elsewhere than Linux
+/// there is no such file, and always [`PidfdPid::Unknown`].
 pub(crate) fn pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())) else {
         return PidfdPid::Unknown;
@@ -140,7 +162,7 @@ pub(crate) fn pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
     use std::process::Command;

@@ -1,4 +1,10 @@
 //! Creating, binding, connecting and waiting on `AF_UNIX` sockets.
+//!
+//! macOS lacks three things used here (its `socket(2)`, `accept(2)`,
+//! `unix(4)`): `SOCK_CLOEXEC` and `accept4` (so `FD_CLOEXEC` is set right
+//! after the call, with the same window as in [`super::msg::recvmsg`]),
+//! and `SOCK_SEQPACKET` for `AF_UNIX` (refused before the call, with
+//! `EPROTONOSUPPORT`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -14,33 +20,57 @@ use nix::sys::time::TimeVal;
 use super::{os, retry};
 use crate::error::{Error, Result};
 
-fn sock_type(kind: SocketKind) -> SockType {
-    match kind {
+#[cfg(not(target_os = "macos"))]
+fn sock_type(kind: SocketKind, _syscall: &'static str) -> Result<SockType> {
+    Ok(match kind {
         SocketKind::Stream => SockType::Stream,
         SocketKind::Seqpacket => SockType::SeqPacket,
+    })
+}
+
+/// macOS has no `AF_UNIX` `SOCK_SEQPACKET`: a clear error before the call.
+#[cfg(target_os = "macos")]
+fn sock_type(kind: SocketKind, syscall: &'static str) -> Result<SockType> {
+    match kind {
+        SocketKind::Stream => Ok(SockType::Stream),
+        SocketKind::Seqpacket => Err(os(syscall, Errno::EPROTONOSUPPORT)),
     }
+}
+
+/// `SOCK_CLOEXEC` where the system has it (not macOS).
+#[cfg(not(target_os = "macos"))]
+const CLOEXEC: SockFlag = SockFlag::SOCK_CLOEXEC;
+#[cfg(target_os = "macos")]
+const CLOEXEC: SockFlag = SockFlag::empty();
+
+/// Nothing to do where `SOCK_CLOEXEC` / `accept4` did it.
+#[cfg(not(target_os = "macos"))]
+fn cloexec(fd: OwnedFd) -> Result<OwnedFd> {
+    Ok(fd)
+}
+
+/// `fcntl(F_SETFD, FD_CLOEXEC)` right after the call (macOS).
+#[cfg(target_os = "macos")]
+fn cloexec(fd: OwnedFd) -> Result<OwnedFd> {
+    use nix::fcntl::FdFlag;
+    fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| os("fcntl(F_SETFD)", e))?;
+    Ok(fd)
 }
 
 /// `socketpair(AF_UNIX, kind | SOCK_CLOEXEC)`.
 pub(crate) fn socketpair(kind: SocketKind) -> Result<(OwnedFd, OwnedFd)> {
-    socket::socketpair(
-        AddressFamily::Unix,
-        sock_type(kind),
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| os("socketpair", e))
+    const CALL: &str = "socketpair: no SOCK_SEQPACKET for AF_UNIX on this system";
+    let (a, b) = socket::socketpair(AddressFamily::Unix, sock_type(kind, CALL)?, None, CLOEXEC)
+        .map_err(|e| os("socketpair", e))?;
+    Ok((cloexec(a)?, cloexec(b)?))
 }
 
 /// `socket(AF_UNIX, kind | SOCK_CLOEXEC)`.
 pub(crate) fn socket(kind: SocketKind) -> Result<OwnedFd> {
-    socket::socket(
-        AddressFamily::Unix,
-        sock_type(kind),
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| os("socket", e))
+    const CALL: &str = "socket: no SOCK_SEQPACKET for AF_UNIX on this system";
+    let fd = socket::socket(AddressFamily::Unix, sock_type(kind, CALL)?, CLOEXEC, None)
+        .map_err(|e| os("socket", e))?;
+    cloexec(fd)
 }
 
 fn addr(path: &Path) -> Result<UnixAddr> {
@@ -74,6 +104,10 @@ pub(crate) fn connect(sock: BorrowedFd<'_>, path: &Path) -> Result<()> {
 /// the blocking connect then gives `EAGAIN` when it runs out. It is set to
 /// the time left before each try (`EINTR`: the connection was not made,
 /// so the call is made again) and cleared afterwards.
+///
+/// The BSDs and macOS do not wait at all: a full backlog refuses the
+/// connection at once with `ECONNREFUSED` (their `listen(2)`), an error
+/// here like any other. (Not run there.)
 pub(crate) fn connect_timeout(sock: BorrowedFd<'_>, path: &Path, timeout: Duration) -> Result<()> {
     let a = addr(path)?;
     let deadline = Instant::now().checked_add(timeout);
@@ -125,12 +159,21 @@ fn set_send_timeout(sock: BorrowedFd<'_>, t: Duration) -> Result<()> {
 
 /// `accept4(SOCK_CLOEXEC)`, `EINTR` retried; `EAGAIN` is an error the
 /// caller may test for.
+#[cfg(not(target_os = "macos"))]
 pub(crate) fn accept(listener: BorrowedFd<'_>) -> Result<OwnedFd> {
     let raw = retry("accept4", || {
         socket::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC)
     })?;
     // SAFETY: accept4 just returned this new fd; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// macOS: `accept`, then `FD_CLOEXEC` (no `accept4`); `EINTR` retried.
+#[cfg(target_os = "macos")]
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let raw = retry("accept", || socket::accept(listener.as_raw_fd()))?;
+    // SAFETY: accept just returned this new fd; nothing else owns it.
+    cloexec(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// Sets or clears `O_NONBLOCK`.

@@ -1,10 +1,11 @@
-//! `SOL_SOCKET` options: who the peer is, and which credentials the kernel
-//! attaches to what we read.
+//! Socket options: the generic `getsockopt` / `setsockopt` helpers, what
+//! kind of socket an fd is, and the send buffer. Who the peer is (the
+//! credential options, which differ per system) is [`super::creds`]'s.
 
-use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::mem::{MaybeUninit, size_of};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
-use mon_ipc::{SocketKind, Ucred};
+use mon_ipc::SocketKind;
 use nix::errno::Errno;
 use nix::libc::{self, c_int, c_void, socklen_t};
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
@@ -12,27 +13,18 @@ use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 use super::{os, retry};
 use crate::error::{Error, Result};
 
-/// `SO_PEERGROUPS` (Linux 4.13+). `libc` lacks it for Linux.
-#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
-const SO_PEERGROUPS: c_int = 59;
-#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
-const SO_PEERGROUPS: c_int = 0x003d;
+pub(crate) use super::creds::{
+    PeerPidfd, passcred, peer_cred, peer_groups, peer_pidfd, set_passcred, set_passpidfd,
+};
 
-/// `SO_PASSPIDFD` (Linux 6.5+): receive `SCM_PIDFD` with each read.
-#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
-const SO_PASSPIDFD: c_int = 76;
-#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
-const SO_PASSPIDFD: c_int = 0x0055;
-
-/// `SO_PEERPIDFD` (Linux 6.5+): a pidfd of the peer that connected.
-#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
-const SO_PEERPIDFD: c_int = 77;
-#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
-const SO_PEERPIDFD: c_int = 0x0056;
-
-/// `getsockopt(SOL_SOCKET, opt)` into `buf`; returns the `optlen` the
-/// kernel reported, which on `ERANGE` is the size it needs.
-fn get_raw(sock: BorrowedFd<'_>, opt: c_int, buf: &mut [u8]) -> (Result<()>, usize) {
+/// `getsockopt(level, opt)` into `buf`; returns the `optlen` the kernel
+/// reported, which on `ERANGE` is the size it needs.
+pub(super) fn get_raw(
+    sock: BorrowedFd<'_>,
+    level: c_int,
+    opt: c_int,
+    buf: &mut [u8],
+) -> (Result<()>, usize) {
     let mut len = buf.len() as socklen_t;
     let r = retry("getsockopt", || {
         // SAFETY: `buf` is exclusively borrowed and `len` is its length; the
@@ -40,7 +32,7 @@ fn get_raw(sock: BorrowedFd<'_>, opt: c_int, buf: &mut [u8]) -> (Result<()>, usi
         let r = unsafe {
             libc::getsockopt(
                 sock.as_raw_fd(),
-                libc::SOL_SOCKET,
+                level,
                 opt,
                 buf.as_mut_ptr().cast::<c_void>(),
                 &mut len,
@@ -51,13 +43,60 @@ fn get_raw(sock: BorrowedFd<'_>, opt: c_int, buf: &mut [u8]) -> (Result<()>, usi
     (r, len as usize)
 }
 
-fn get_int(sock: BorrowedFd<'_>, opt: c_int) -> Result<c_int> {
+/// A C struct made of integers only (arrays and unions of them included),
+/// for which every bit pattern is a valid value: what [`get_plain`] may
+/// read from the kernel.
+///
+/// # Safety
+///
+/// Implement it only for such types.
+#[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
+pub(super) unsafe trait Plain: Copy {}
+
+/// `getsockopt(level, opt)` into a `T`, zeroed first; also returns the
+/// `optlen` the kernel reported (how much of `T` it wrote). `EINTR` is
+/// retried.
+#[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
+pub(super) fn get_plain<T: Plain>(
+    sock: BorrowedFd<'_>,
+    level: c_int,
+    opt: c_int,
+) -> std::result::Result<(T, usize), Errno> {
+    let mut v = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as socklen_t;
+    loop {
+        // SAFETY: `v` is `size_of::<T>()` writable bytes, exclusively
+        // borrowed; the kernel writes at most `len` bytes there.
+        let r = unsafe {
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                level,
+                opt,
+                v.as_mut_ptr().cast::<c_void>(),
+                &mut len,
+            )
+        };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // SAFETY: `T: Plain`: all zeroes, and whatever the kernel wrote over
+    // them, is a valid `T`.
+    Ok((unsafe { v.assume_init() }, len as usize))
+}
+
+/// `getsockopt(SOL_SOCKET, opt)` of an `int`.
+pub(super) fn get_int(sock: BorrowedFd<'_>, opt: c_int) -> Result<c_int> {
     let mut b = [0u8; size_of::<c_int>()];
-    get_raw(sock, opt, &mut b).0?;
+    get_raw(sock, libc::SOL_SOCKET, opt, &mut b).0?;
     Ok(c_int::from_ne_bytes(b))
 }
 
-fn set_int(sock: BorrowedFd<'_>, opt: c_int, v: c_int) -> Result<()> {
+/// `setsockopt(SOL_SOCKET, opt)` of an `int`.
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos")), allow(dead_code))]
+pub(super) fn set_int(sock: BorrowedFd<'_>, opt: c_int, v: c_int) -> Result<()> {
     retry("setsockopt", || {
         // SAFETY: the kernel reads `size_of::<c_int>()` bytes from `&v`,
         // which lives across the call.
@@ -76,11 +115,7 @@ fn set_int(sock: BorrowedFd<'_>, opt: c_int, v: c_int) -> Result<()> {
 
 /// The socket's type, if it is an `AF_UNIX` stream or seqpacket socket.
 pub(crate) fn unix_kind(sock: BorrowedFd<'_>) -> Result<SocketKind> {
-    let domain = get_int(sock, libc::SO_DOMAIN).map_err(|e| match e {
-        Error::Io { errno, .. } if errno == libc::ENOTSOCK => Error::UnsupportedSocket,
-        e => e,
-    })?;
-    if domain != libc::AF_UNIX {
+    if domain(sock)? != libc::AF_UNIX {
         return Err(Error::UnsupportedSocket);
     }
     match get_int(sock, libc::SO_TYPE)? {
@@ -90,99 +125,27 @@ pub(crate) fn unix_kind(sock: BorrowedFd<'_>) -> Result<SocketKind> {
     }
 }
 
-/// Turns `SO_PASSCRED` on or off.
-pub(crate) fn set_passcred(sock: BorrowedFd<'_>, on: bool) -> Result<()> {
-    setsockopt(&sock, sockopt::PassCred, &on).map_err(|e| os("setsockopt(SO_PASSCRED)", e))
+/// The socket's address family: `SO_DOMAIN` (Linux `socket(7)`).
+#[cfg(target_os = "linux")]
+fn domain(sock: BorrowedFd<'_>) -> Result<c_int> {
+    get_int(sock, libc::SO_DOMAIN).map_err(not_a_socket)
 }
 
-/// Whether `SO_PASSCRED` is on.
-pub(crate) fn passcred(sock: BorrowedFd<'_>) -> Result<bool> {
-    getsockopt(&sock, sockopt::PassCred).map_err(|e| os("getsockopt(SO_PASSCRED)", e))
+/// The socket's address family, from `getsockname(2)`: macOS and NetBSD
+/// have no `SO_DOMAIN`, and FreeBSD only since 13. An unbound `AF_UNIX`
+/// socket still reports its family (an empty `sockaddr_un`).
+#[cfg(not(target_os = "linux"))]
+fn domain(sock: BorrowedFd<'_>) -> Result<c_int> {
+    use nix::sys::socket::{SockaddrLike, SockaddrStorage, getsockname};
+    let a = getsockname::<SockaddrStorage>(sock.as_raw_fd())
+        .map_err(|e| not_a_socket(os("getsockname", e)))?;
+    Ok(a.family().map_or(-1, |f| f as c_int))
 }
 
-/// Turns `SO_PASSPIDFD` on or off; `Ok(false)` if the kernel predates it.
-pub(crate) fn set_passpidfd(sock: BorrowedFd<'_>, on: bool) -> Result<bool> {
-    match set_int(sock, SO_PASSPIDFD, on.into()) {
-        Ok(()) => Ok(true),
-        Err(Error::Io { errno, .. }) if errno == libc::ENOPROTOOPT || errno == libc::EINVAL => {
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// `SO_PEERCRED`: the peer's pid, euid and egid when it connected (or, for
-/// the client, when the server called `listen` or `socketpair`).
-///
-/// The pid stays what it was even after the peer exits and is reaped: it
-/// may by now belong to another process. Only a pidfd names a process.
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> Result<Ucred> {
-    let c = getsockopt(&sock, sockopt::PeerCredentials)
-        .map_err(|e| os("getsockopt(SO_PEERCRED)", e))?;
-    Ok(Ucred::from_raw(c.pid().max(0) as u32, c.uid(), c.gid()))
-}
-
-/// `SO_PEERGROUPS`: the peer's supplementary groups, or `None` if the kernel
-/// predates it. A buffer too small gives `ERANGE` with `optlen` set to the
-/// size needed: retry with that size (the groups were fixed at connect time,
-/// so one retry suffices; a few are allowed).
-pub(crate) fn peer_groups(sock: BorrowedFd<'_>) -> Result<Option<Vec<u32>>> {
-    const GID: usize = size_of::<libc::gid_t>();
-    let mut buf = vec![0u8; 32 * GID];
-    for _ in 0..4 {
-        match get_raw(sock, SO_PEERGROUPS, &mut buf) {
-            (Ok(()), len) => {
-                let groups = buf[..len.min(buf.len())]
-                    .chunks_exact(GID)
-                    .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                return Ok(Some(groups));
-            }
-            (Err(Error::Io { errno, .. }), need) if errno == libc::ERANGE => {
-                buf.resize(need.max(buf.len() * 2), 0);
-            }
-            (Err(Error::Io { errno, .. }), _) if errno == libc::ENOPROTOOPT => return Ok(None),
-            (Err(e), _) => return Err(e),
-        }
-    }
-    Err(os("getsockopt(SO_PEERGROUPS)", Errno::ERANGE))
-}
-
-/// What `SO_PEERPIDFD` gave.
-#[derive(Debug)]
-pub(crate) enum PeerPidfd {
-    /// A pidfd of the peer process.
-    Fd(OwnedFd),
-    /// The kernel predates `SO_PEERPIDFD` (Linux < 6.5): `ENOPROTOOPT`
-    /// (or `EINVAL` from some backports).
-    Unsupported,
-    /// The peer process is gone (`ESRCH`), or the socket has no peer
-    /// process to name (`ENODATA`, `ENOTCONN`).
-    Gone,
-}
-
-/// `SO_PEERPIDFD`.
-///
-/// Seen on Linux 6.18: when the peer exited and was reaped before we ask,
-/// this may still succeed, with a pidfd whose `fdinfo` shows `Pid: -1`; so
-/// a pidfd must be checked against the pid it is reported with
-/// ([`super::proc::pidfd_pid`]).
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> Result<PeerPidfd> {
-    match get_int(sock, SO_PEERPIDFD) {
-        Ok(raw) if raw >= 0 => {
-            // SAFETY: SO_PEERPIDFD installed this new fd (O_CLOEXEC) in our
-            // table for us; nothing else owns it.
-            Ok(PeerPidfd::Fd(unsafe { OwnedFd::from_raw_fd(raw) }))
-        }
-        Ok(_) => Ok(PeerPidfd::Gone),
-        Err(Error::Io { errno, .. }) => match errno {
-            libc::ENOPROTOOPT | libc::EINVAL => Ok(PeerPidfd::Unsupported),
-            libc::EBADF | libc::ENOTSOCK | libc::EFAULT => {
-                Err(os("getsockopt(SO_PEERPIDFD)", Errno::from_raw(errno)))
-            }
-            _ => Ok(PeerPidfd::Gone),
-        },
-        Err(e) => Err(e),
+fn not_a_socket(e: Error) -> Error {
+    match e {
+        Error::Io { errno, .. } if errno == libc::ENOTSOCK => Error::UnsupportedSocket,
+        e => e,
     }
 }
 
