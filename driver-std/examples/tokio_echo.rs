@@ -29,10 +29,7 @@ async fn serve(sock: OwnedFd) -> Result<()> {
         hs.run().await?;
     }
     let conn = hs.finish()?;
-    let peer = conn
-        .peer
-        .as_ref()
-        .expect("the server always knows its client");
+    let peer = &conn.peer; // the server always knows its client
     println!("server: client pid {:?} uid {:?}", peer.pid(), peer.uid());
     let mut ch = AsyncChannel::new(conn)?;
     while let Some(m) = ch.recv().await? {

@@ -21,7 +21,8 @@
 //!   both profiles, a listener and an `AsyncChannel` as futures (example:
 //!   `driver-std/examples/tokio_echo.rs`).
 //! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
-//!   and a [`Channel`] of frames with up to the negotiated number of fds.
+//!   (a [`ServerConnection`] always has them, a [`ClientConnection`] with
+//!   mutual authentication) and a [`Channel`] of frames with up to the negotiated number of fds.
 //! - Shared memory: a sealed memfd region ([`SharedMemory`]) handed over
 //!   with [`Channel::send_shm`] and checked before it is mapped by
 //!   [`Channel::recv_shm`].
@@ -86,7 +87,7 @@
 //!     conn.channel.send(b"hello", [])
 //! });
 //! let mut conn = mon_ipc_std::server(pair.server, &ServerOptions::default())?;
-//! assert_eq!(conn.peer.as_ref().unwrap().pid(), Some(std::process::id().try_into().unwrap()));
+//! assert_eq!(conn.peer.pid(), Some(std::process::id().try_into().unwrap()));
 //! let msg = conn.channel.recv()?.unwrap();
 //! assert_eq!(&msg.payload[..], b"hello");
 //! # drop(msg);
@@ -117,8 +118,8 @@ mod sys;
 pub mod tokio;
 
 pub use blocking::{client, server, server_with};
-pub use channel::{Channel, Flush, Message, Recv, ShmMessage, TrySend};
-pub use connection::Connection;
+pub use channel::{Channel, Flush, Message, OwnedMessage, Recv, ShmMessage, TrySend};
+pub use connection::{ClientConnection, Connection, ServerConnection};
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 pub use manual::{

@@ -7,7 +7,7 @@ use mon_ipc::Credentials;
 use mon_ipc::dbus::Authenticated;
 use tokio::io::unix::AsyncFd;
 
-use crate::connection::Connection;
+use crate::connection::{ClientConnection, ServerConnection};
 use crate::error::{Error, Result};
 use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
@@ -54,7 +54,7 @@ pub enum Paused {
 ///     server.finish()
 /// };
 /// let (server, client) = tokio::join!(server, async { client.run().await?; client.finish() });
-/// assert!(server?.peer.is_some() && client.is_ok());
+/// assert!(server?.peer.uid().is_some() && client.is_ok());
 /// # Ok(()) }
 /// ```
 ///
@@ -155,7 +155,7 @@ pub async fn authenticate<H: Side>(
 pub fn client(
     sock: OwnedFd,
     opts: &ClientOptions,
-) -> impl Future<Output = Result<Connection<OwnedFd>>> + use<> {
+) -> impl Future<Output = Result<ClientConnection<OwnedFd>>> + use<> {
     let (hs, timeout) = (ClientHandshake::new(sock, opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }
@@ -166,7 +166,7 @@ pub fn client(
 pub fn server(
     sock: OwnedFd,
     opts: &ServerOptions,
-) -> impl Future<Output = Result<Connection<OwnedFd>>> + use<> {
+) -> impl Future<Output = Result<ServerConnection<OwnedFd>>> + use<> {
     let (hs, timeout) = (ServerHandshake::new(sock, opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }
