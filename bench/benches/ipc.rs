@@ -447,7 +447,7 @@ fn handshake(c: &mut Criterion<CpuTime>) {
         "hs",
         |path| {
             let l = Listener::bind(path, SocketKind::Stream).unwrap();
-            Box::new(move || l.accept().ok())
+            Box::new(move || l.accept().ok().map(OwnedFd::from))
         },
         |fd| drop(mon_ipc_std::server(fd, &ServerOptions::default()).unwrap()),
     );
@@ -741,7 +741,7 @@ fn scale_round(listener: &Listener, path: &Path, n: usize) -> Duration {
                 while let Some(fd) = listener.try_accept().unwrap() {
                     mon_ipc_std::set_nonblocking(&fd, true).unwrap();
                     let token = 2 * servers.len() as u64 + 1;
-                    let mut hs = ServerHandshake::new(fd, &sopts).unwrap();
+                    let mut hs = ServerHandshake::new(fd.into(), &sopts).unwrap();
                     match drive_server(&mut hs) {
                         Progress::Done => {
                             done_s.push(server_done(hs));

@@ -72,7 +72,7 @@ async fn main() -> Result<()> {
     let server = tokio::spawn(async move {
         // One connection for the example; a server loops, a task each.
         let sock = listener.accept().await?;
-        tokio::spawn(serve(sock)).await.expect("serve task")
+        tokio::spawn(serve(sock.into())).await.expect("serve task")
     });
     client(&path).await?;
     server.await.expect("server task")?;

@@ -7,8 +7,10 @@
 //! all of the kernel's details (ancillary data, `SO_PASSCRED`, pidfds,
 //! `EAGAIN`) in one place.
 //!
-//! - Sockets: [`Listener`], [`socketpair()`], [`connect`] give sockets
-//!   prepared for the handshake (`SO_PASSCRED` on where it must be);
+//! - Sockets: [`Listener`] (its [`Accepted`] connections),
+//!   [`socketpair()`], [`connect`] give sockets prepared for the handshake
+//!   (`SO_PASSCRED` on where it must be); on Linux also in the abstract
+//!   namespace ([`Listener::bind_abstract`], [`connect_abstract`]);
 //!   [`connect_timeout`] bounds the wait for a full backlog, [`try_connect`]
 //!   does not wait.
 //! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
@@ -129,8 +131,11 @@ pub use manual::{
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
 pub use shm::SharedMemory;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use socket::connect_abstract;
 pub use socket::{
-    Listener, SocketPair, connect, connect_timeout, set_nonblocking, socketpair, try_connect,
+    Accepted, Incoming, Listener, SocketPair, connect, connect_timeout, set_nonblocking,
+    socketpair, try_connect,
 };
 
 pub use mon_ipc::{Credentials, Kind, Limits, ShmHeader, SocketKind, Ucred};

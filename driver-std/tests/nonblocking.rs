@@ -110,7 +110,7 @@ fn many_nonblocking_handshakes_interleave_in_one_poll_loop() {
         states = states.into_iter().map(State::advance).collect();
         while let Some(sock) = listener.try_accept().unwrap() {
             set_nonblocking(&sock, true).unwrap();
-            let s = ServerHandshake::new(sock, &sopts).unwrap();
+            let s = ServerHandshake::new(OwnedFd::from(sock), &sopts).unwrap();
             states.push(State::Run(Hs::Server(s), PollFlags::POLLIN).advance());
             accepted += 1;
         }

@@ -179,3 +179,21 @@ pub(crate) fn wait(fd: BorrowedFd<'_>, write: bool, deadline: Option<Instant>) -
         }
     }
 }
+
+/// `bind` to an abstract-namespace name (Linux: the address is a NUL byte
+/// and then `name`, no file), then `listen`. A name longer than 107 bytes
+/// is `ENAMETOOLONG`; one in use, `EADDRINUSE`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn bind_listen_abstract(sock: BorrowedFd<'_>, name: &[u8]) -> Result<()> {
+    let a = UnixAddr::new_abstract(name).map_err(|e| os("bind", e))?;
+    socket::bind(sock.as_raw_fd(), &a).map_err(|e| os("bind", e))?;
+    socket::listen(&sock, Backlog::MAXCONN).map_err(|e| os("listen", e))
+}
+
+/// `connect` to an abstract-namespace name (see [`bind_listen_abstract`]);
+/// `EINTR` is not retried, as in [`connect`].
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn connect_abstract(sock: BorrowedFd<'_>, name: &[u8]) -> Result<()> {
+    let a = UnixAddr::new_abstract(name).map_err(|e| os("connect", e))?;
+    socket::connect(sock.as_raw_fd(), &a).map_err(|e| os("connect", e))
+}

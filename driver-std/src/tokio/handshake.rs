@@ -160,14 +160,15 @@ pub fn client(
     async move { authenticate(hs?, timeout).await }
 }
 
-/// The native server on an accepted socket, within `opts.timeout`;
-/// every authenticated client is accepted (to decide, use
+/// The native server on an accepted socket (an
+/// [`Accepted`](crate::Accepted) or any `OwnedFd`), within
+/// `opts.timeout`; every authenticated client is accepted (to decide, use
 /// [`AsyncHandshake`]).
-pub fn server(
-    sock: OwnedFd,
+pub fn server<T: Into<OwnedFd>>(
+    sock: T,
     opts: &ServerOptions,
-) -> impl Future<Output = Result<ServerConnection<OwnedFd>>> + use<> {
-    let (hs, timeout) = (ServerHandshake::new(sock, opts), opts.timeout);
+) -> impl Future<Output = Result<ServerConnection<OwnedFd>>> + use<T> {
+    let (hs, timeout) = (ServerHandshake::new(sock.into(), opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }
 
@@ -180,11 +181,12 @@ pub fn dbus_client(
     async move { authenticate(hs?, timeout).await }
 }
 
-/// The D-Bus server, within `opts.timeout`.
-pub fn dbus_server(
-    sock: OwnedFd,
+/// The D-Bus server on an accepted socket (an
+/// [`Accepted`](crate::Accepted) or any `OwnedFd`), within `opts.timeout`.
+pub fn dbus_server<T: Into<OwnedFd>>(
+    sock: T,
     opts: &dbus::ServerOptions,
-) -> impl Future<Output = Result<(OwnedFd, Authenticated<OwnedFd>)>> + use<> {
-    let (hs, timeout) = (dbus::ServerHandshake::new(sock, opts), opts.timeout);
+) -> impl Future<Output = Result<(OwnedFd, Authenticated<OwnedFd>)>> + use<T> {
+    let (hs, timeout) = (dbus::ServerHandshake::new(sock.into(), opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }

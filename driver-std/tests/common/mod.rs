@@ -239,7 +239,7 @@ pub fn serve_helper(
     let path = temp_path(name);
     let listener = mon_ipc_std::Listener::bind(&path, mon_ipc::SocketKind::Stream).unwrap();
     let child = spawn_helper(mode, &format!("{} {extra}", path.to_str().unwrap()));
-    let sock = listener.accept().unwrap();
+    let sock = OwnedFd::from(listener.accept().unwrap());
     let conn = mon_ipc_std::server(sock, &mon_ipc_std::ServerOptions::default()).unwrap();
     (conn, child, path)
 }
