@@ -29,7 +29,10 @@
 //!   with [`Channel::send_shm`] and checked before it is mapped by
 //!   [`Channel::recv_shm`].
 //! - The manual's [`send_fd`] / [`recv_fd`].
-//! - [`raw`]: single system calls with explicit ancillary data.
+//! - [`raw`]: single system calls with explicit ancillary data, and the
+//!   socket options and `poll` a driver of its own needs: the supported
+//!   building blocks for running the [`mon_ipc`] core on another event
+//!   loop ([`mon_ipc::embedding`] is the guide).
 //!
 //! # Blocking, non-blocking, timeouts
 //!
