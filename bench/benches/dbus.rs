@@ -120,7 +120,7 @@ fn dbus_handshake(c: &mut Criterion, daemon: &Daemon, exe: Option<&Path>) {
         "dbusnative",
         |path| {
             let l = Listener::bind(path, SocketKind::Stream).unwrap();
-            Box::new(move || l.accept().ok())
+            Box::new(move || l.accept().ok().map(OwnedFd::from))
         },
         |fd| drop(mon_ipc_std::server(fd, &ServerOptions::default()).unwrap()),
     );

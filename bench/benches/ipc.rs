@@ -28,8 +28,8 @@ use mon_ipc_bench::measure::{
 use mon_ipc_bench::raw;
 use mon_ipc_bench::server::{Server, sock_path};
 use mon_ipc_std::{
-    ClientHandshake, ClientOptions, Connection, Listener, Progress, ServerHandshake, ServerOptions,
-    SocketKind,
+    ClientHandshake, ClientOptions, Listener, Progress, ServerConnection, ServerHandshake,
+    ServerOptions, SocketKind,
 };
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
@@ -447,7 +447,7 @@ fn handshake(c: &mut Criterion<CpuTime>) {
         "hs",
         |path| {
             let l = Listener::bind(path, SocketKind::Stream).unwrap();
-            Box::new(move || l.accept().ok())
+            Box::new(move || l.accept().ok().map(OwnedFd::from))
         },
         |fd| drop(mon_ipc_std::server(fd, &ServerOptions::default()).unwrap()),
     );
@@ -701,7 +701,7 @@ fn scale_round(listener: &Listener, path: &Path, n: usize) -> Duration {
     let mut clients: Vec<Option<ClientHandshake<OwnedFd>>> = Vec::with_capacity(n);
     let mut servers: Vec<Option<ServerHandshake<OwnedFd>>> = Vec::with_capacity(n);
     let mut done_c = 0;
-    let mut done_s: Vec<Connection<OwnedFd>> = Vec::with_capacity(n);
+    let mut done_s: Vec<ServerConnection<OwnedFd>> = Vec::with_capacity(n);
     let mut events = vec![EpollEvent::empty(); 1024];
     let start = cpu_now();
     while done_c < n || done_s.len() < n {
@@ -741,7 +741,7 @@ fn scale_round(listener: &Listener, path: &Path, n: usize) -> Duration {
                 while let Some(fd) = listener.try_accept().unwrap() {
                     mon_ipc_std::set_nonblocking(&fd, true).unwrap();
                     let token = 2 * servers.len() as u64 + 1;
-                    let mut hs = ServerHandshake::new(fd, &sopts).unwrap();
+                    let mut hs = ServerHandshake::new(fd.into(), &sopts).unwrap();
                     match drive_server(&mut hs) {
                         Progress::Done => {
                             done_s.push(server_done(hs));
@@ -790,10 +790,9 @@ fn scale_round(listener: &Listener, path: &Path, n: usize) -> Duration {
 
 /// The server keeps every connection open until the round ends, but
 /// closes the peer's pidfd (see `scale`).
-fn server_done(hs: ServerHandshake<OwnedFd>) -> Connection<OwnedFd> {
+fn server_done(hs: ServerHandshake<OwnedFd>) -> ServerConnection<OwnedFd> {
     let mut conn = hs.finish().unwrap();
-    let peer = conn.peer.as_mut().expect("client credentials");
-    drop(peer.pidfd.take());
+    drop(conn.peer.pidfd.take());
     conn
 }
 
@@ -879,7 +878,7 @@ fn async_scale_round(rt: &tokio::runtime::Runtime, path: &Path, n: usize) -> Dur
                 let done = done_tx.clone();
                 tokio::spawn(async move {
                     let mut conn = mt::server(sock, &ServerOptions::default()).await.unwrap();
-                    conn.peer = None; // its pidfd: 3 fds a connection would not fit
+                    conn.peer.pidfd = None; // 3 fds a connection would not fit
                     let mut ch = mt::AsyncChannel::new(conn).unwrap();
                     for _ in 0..10 {
                         let m = ch.recv().await.unwrap().unwrap();

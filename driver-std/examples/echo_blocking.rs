@@ -34,10 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut conn = server_with(sock, &ServerOptions::default(), |peer| {
             peer.uid() == Some(me)
         })?;
-        let peer = conn
-            .peer
-            .as_ref()
-            .expect("the server always knows its client");
+        let peer = &conn.peer; // the server always knows its client
         println!(
             "server: client pid {:?} uid {:?} gid {:?} ({}), pidfd: {}",
             peer.pid(),

@@ -44,7 +44,7 @@ impl Conn {
                     Progress::WantWrite => return Ok(Conn::Handshake(hs, PollFlags::POLLOUT)),
                     Progress::Done => {
                         let c = hs.finish()?;
-                        let peer = c.peer.as_ref().expect("server knows its client");
+                        let peer = &c.peer; // the server always knows its client
                         println!(
                             "server: authenticated pid {:?} uid {:?}",
                             peer.pid(),
@@ -107,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while served < CLIENTS {
         while let Some(sock) = listener.try_accept()? {
             set_nonblocking(&sock, true)?;
-            let hs = ServerHandshake::new(sock, &ServerOptions::default())?;
+            let hs = ServerHandshake::new(OwnedFd::from(sock), &ServerOptions::default())?;
             conns.push(Conn::Handshake(hs, PollFlags::empty()));
         }
         let mut next = Vec::with_capacity(conns.len());

@@ -29,10 +29,7 @@ async fn serve(sock: OwnedFd) -> Result<()> {
         hs.run().await?;
     }
     let conn = hs.finish()?;
-    let peer = conn
-        .peer
-        .as_ref()
-        .expect("the server always knows its client");
+    let peer = &conn.peer; // the server always knows its client
     println!("server: client pid {:?} uid {:?}", peer.pid(), peer.uid());
     let mut ch = AsyncChannel::new(conn)?;
     while let Some(m) = ch.recv().await? {
@@ -75,7 +72,7 @@ async fn main() -> Result<()> {
     let server = tokio::spawn(async move {
         // One connection for the example; a server loops, a task each.
         let sock = listener.accept().await?;
-        tokio::spawn(serve(sock)).await.expect("serve task")
+        tokio::spawn(serve(sock.into())).await.expect("serve task")
     });
     client(&path).await?;
     server.await.expect("server task")?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mon_ipc::Credentials;
 
-use crate::connection::Connection;
+use crate::connection::{ClientConnection, ServerConnection};
 use crate::error::Result;
 use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
@@ -26,7 +26,7 @@ use crate::options::{ClientOptions, ServerOptions};
 /// conn.channel.send(b"hello", [])?;
 /// # Ok::<(), mon_ipc_std::Error>(())
 /// ```
-pub fn client<S: AsFd>(sock: S, opts: &ClientOptions) -> Result<Connection<S>> {
+pub fn client<S: AsFd>(sock: S, opts: &ClientOptions) -> Result<ClientConnection<S>> {
     let hs = ClientHandshake::new(sock, opts)?;
     drive(hs, opts.timeout, |_| Ok(()))
 }
@@ -36,7 +36,7 @@ pub fn client<S: AsFd>(sock: S, opts: &ClientOptions) -> Result<Connection<S>> {
 ///
 /// [`Listener`]: crate::Listener
 /// [`socketpair`]: crate::socketpair()
-pub fn server<S: AsFd>(sock: S, opts: &ServerOptions) -> Result<Connection<S>> {
+pub fn server<S: AsFd>(sock: S, opts: &ServerOptions) -> Result<ServerConnection<S>> {
     server_with(sock, opts, |_| true)
 }
 
@@ -46,7 +46,7 @@ pub fn server_with<S: AsFd>(
     sock: S,
     opts: &ServerOptions,
     authorize: impl FnOnce(&Credentials<OwnedFd>) -> bool,
-) -> Result<Connection<S>> {
+) -> Result<ServerConnection<S>> {
     let hs = ServerHandshake::new(sock, &opts.decide(true))?;
     let mut authorize = Some(authorize);
     drive(hs, opts.timeout, |hs| {

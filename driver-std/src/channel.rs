@@ -25,6 +25,16 @@ pub struct Message<'a> {
 }
 
 impl Message<'_> {
+    /// The frame with its fds taken out of the channel: a message that
+    /// borrows nothing (what [`Channel::recv_owned`] gives).
+    pub fn into_owned(self) -> OwnedMessage {
+        OwnedMessage {
+            kind: self.kind,
+            payload: self.payload,
+            fds: self.fds.collect(),
+        }
+    }
+
     /// The shared-memory region of a kind-1 frame, checked and mapped
     /// ([`SharedMemory::from_fd`]), with the application's bytes.
     /// [`Error::ShmExpected`] for a data frame, whose fds are closed.
@@ -33,6 +43,30 @@ impl Message<'_> {
     /// channel: the caller should close the connection itself.
     pub fn into_shm(mut self) -> Result<ShmMessage> {
         ShmMessage::of(self.kind, self.payload, self.fds.next())
+    }
+}
+
+/// A received frame that borrows nothing: kind, payload and fds. What
+/// [`Channel::recv_owned`] and the async channel give; a [`Message`]
+/// becomes one with [`Message::into_owned`].
+///
+/// It costs one `Vec` per frame that has fds (none for a frame without):
+/// a loop that wants no allocation per frame uses [`Channel::recv`].
+#[derive(Debug)]
+pub struct OwnedMessage {
+    /// Data, or shared memory with its announced size and seals.
+    pub kind: Kind,
+    /// The payload (a slice of the receive buffer, no copy).
+    pub payload: Bytes,
+    /// The frame's fds, in the order they were sent.
+    pub fds: Vec<OwnedFd>,
+}
+
+impl OwnedMessage {
+    /// The shared-memory region of a kind-1 frame, checked and mapped,
+    /// with the application's bytes ([`Message::into_shm`]).
+    pub fn into_shm(self) -> Result<ShmMessage> {
+        ShmMessage::of(self.kind, self.payload, self.fds.into_iter().next())
     }
 }
 
@@ -558,6 +592,34 @@ impl<S: AsFd> Channel<S> {
             Filled::Eof => None,
             Filled::WouldBlock => return Err(sys::os("recvmsg", nix::errno::Errno::EAGAIN)),
         })
+    }
+
+    /// [`recv`](Channel::recv), with the frame's fds taken out of the
+    /// channel: the message borrows nothing, so it can be kept, sent to
+    /// another thread or held across the next receive. `None` when the
+    /// peer closed at a frame boundary. Waits as `recv` does.
+    ///
+    /// ```
+    /// use mon_ipc_std::{ClientOptions, ServerOptions, SocketKind};
+    /// let pair = mon_ipc_std::socketpair(SocketKind::Stream)?;
+    /// let client = std::thread::spawn(move || {
+    ///     let mut conn = mon_ipc_std::client(pair.client, &ClientOptions::default())?;
+    ///     let file = std::fs::File::open("/dev/null").unwrap();
+    ///     conn.channel.send(b"one", [file.into()])?;
+    ///     conn.channel.send(b"two", [])
+    /// });
+    /// let mut conn = mon_ipc_std::server(pair.server, &ServerOptions::default())?;
+    /// let first = conn.channel.recv_owned()?.expect("a frame");
+    /// let second = conn.channel.recv_owned()?.expect("a frame");
+    /// // Both held at once: the first one's fd is still open.
+    /// assert_eq!((&first.payload[..], first.fds.len()), (&b"one"[..], 1));
+    /// assert_eq!((&second.payload[..], second.fds.len()), (&b"two"[..], 0));
+    /// client.join().unwrap()?;
+    /// assert!(conn.channel.recv_owned()?.is_none()); // the client closed
+    /// # Ok::<(), mon_ipc_std::Error>(())
+    /// ```
+    pub fn recv_owned(&mut self) -> Result<Option<OwnedMessage>> {
+        Ok(self.recv()?.map(Message::into_owned))
     }
 
     /// Receives the next frame if one is buffered or can be read without

@@ -119,8 +119,8 @@ impl ServerOptions {
 impl Side for ClientAuth<OwnedFd> {
     type Finished<S> = (S, Authenticated<OwnedFd>);
     const SERVER: bool = false;
-    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S> {
-        (sock, output)
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Result<Self::Finished<S>> {
+        Ok((sock, output))
     }
 
     fn error(e: mon_ipc::dbus::Error) -> Error {
@@ -131,11 +131,11 @@ impl Side for ClientAuth<OwnedFd> {
 impl Side for ServerAuth<OwnedFd> {
     type Finished<S> = (S, Authenticated<OwnedFd>);
     const SERVER: bool = true;
-    fn finished<S: AsFd>(sock: S, mut output: Self::Output) -> Self::Finished<S> {
+    fn finished<S: AsFd>(sock: S, mut output: Self::Output) -> Result<Self::Finished<S>> {
         if let Some(p) = output.peer.as_mut() {
             peer::check_pidfd(p);
         }
-        (sock, output)
+        Ok((sock, output))
     }
 
     fn error(e: mon_ipc::dbus::Error) -> Error {

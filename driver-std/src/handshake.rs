@@ -42,8 +42,8 @@ mod sealed {
 ///
 /// | `H` | step-wise alias | blocking call | [`Side::Finished<S>`] |
 /// |---|---|---|---|
-/// | [`mon_ipc::ClientAuth`] | [`ClientHandshake`] | [`client`](crate::client) | [`Connection<S>`](crate::Connection) |
-/// | [`mon_ipc::ServerAuth`] | [`ServerHandshake`] | [`server`](crate::server) | [`Connection<S>`](crate::Connection) |
+/// | [`mon_ipc::ClientAuth`] | [`ClientHandshake`] | [`client`](crate::client) | [`ClientConnection<S>`](crate::ClientConnection) |
+/// | [`mon_ipc::ServerAuth`] | [`ServerHandshake`] | [`server`](crate::server) | [`ServerConnection<S>`](crate::ServerConnection) |
 /// | [`mon_ipc::dbus::ClientAuth`] | [`dbus::ClientHandshake`](crate::dbus::ClientHandshake) | [`dbus::client`](crate::dbus::client) | `(S, `[`dbus::Authenticated`](crate::dbus::Authenticated)`)` |
 /// | [`mon_ipc::dbus::ServerAuth`] | [`dbus::ServerHandshake`](crate::dbus::ServerHandshake) | [`dbus::server`](crate::dbus::server) | `(S, `[`dbus::Authenticated`](crate::dbus::Authenticated)`)` |
 ///
@@ -89,7 +89,7 @@ pub trait Side: Handshake<OwnedFd> + sealed::Sealed {
 
     /// The outcome on `sock`.
     #[doc(hidden)]
-    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Self::Finished<S>;
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Result<Self::Finished<S>>;
 
     /// The core's failure as the driver's [`Error`]. A method rather than
     /// a `From` bound: `Error` converts from the core's errors that a
@@ -148,7 +148,7 @@ pub trait Side: Handshake<OwnedFd> + sealed::Sealed {
 ///     }
 /// }
 /// let (client, server) = (client.finish()?, server.finish()?);
-/// assert_eq!(server.peer.unwrap().pid(), Some(std::process::id().try_into().unwrap()));
+/// assert_eq!(server.peer.pid(), Some(std::process::id().try_into().unwrap()));
 /// # drop(client);
 /// # Ok::<(), mon_ipc_std::Error>(())
 /// ```
@@ -287,15 +287,17 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     }
 
     /// After [`Progress::Done`]: the outcome ([`Side::Finished`]). For the
-    /// native profile a [`Connection`](crate::Connection) with the peer's credentials (always
-    /// on the server; on the client with mutual authentication) and a
+    /// native profile a [`Connection`](crate::Connection) with the peer's
+    /// credentials (on the server [`ServerConnection`](crate::ServerConnection),
+    /// always; on the client [`ClientConnection`](crate::ClientConnection),
+    /// with mutual authentication) and a
     /// [`Channel`](crate::Channel) already given the handshake's leftover.
     pub fn finish(self) -> Result<H::Finished<S>> {
         if let Some(e) = self.dead {
             return Err(e);
         }
         let output = self.side.finish().map_err(H::error)?;
-        Ok(H::finished(self.sock, output))
+        H::finished(self.sock, output)
     }
 
     /// The socket.

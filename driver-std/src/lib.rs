@@ -7,8 +7,10 @@
 //! all of the kernel's details (ancillary data, `SO_PASSCRED`, pidfds,
 //! `EAGAIN`) in one place.
 //!
-//! - Sockets: [`Listener`], [`socketpair()`], [`connect`] give sockets
-//!   prepared for the handshake (`SO_PASSCRED` on where it must be);
+//! - Sockets: [`Listener`] (its [`Accepted`] connections),
+//!   [`socketpair()`], [`connect`] give sockets prepared for the handshake
+//!   (`SO_PASSCRED` on where it must be); on Linux also in the abstract
+//!   namespace ([`Listener::bind_abstract`], [`connect_abstract`]);
 //!   [`connect_timeout`] bounds the wait for a full backlog, [`try_connect`]
 //!   does not wait.
 //! - Blocking: [`client`], [`server`], [`server_with`], with a timeout.
@@ -21,12 +23,16 @@
 //!   both profiles, a listener and an `AsyncChannel` as futures (example:
 //!   `driver-std/examples/tokio_echo.rs`).
 //! - After the handshake: a [`Connection`] with the peer's [`Credentials`]
-//!   and a [`Channel`] of frames with up to the negotiated number of fds.
+//!   (a [`ServerConnection`] always has them, a [`ClientConnection`] with
+//!   mutual authentication) and a [`Channel`] of frames with up to the negotiated number of fds.
 //! - Shared memory: a sealed memfd region ([`SharedMemory`]) handed over
 //!   with [`Channel::send_shm`] and checked before it is mapped by
 //!   [`Channel::recv_shm`].
 //! - The manual's [`send_fd`] / [`recv_fd`].
-//! - [`raw`]: single system calls with explicit ancillary data.
+//! - [`raw`]: single system calls with explicit ancillary data, and the
+//!   socket options and `poll` a driver of its own needs: the supported
+//!   building blocks for running the [`mon_ipc`] core on another event
+//!   loop ([`mon_ipc::embedding`] is the guide).
 //!
 //! # Blocking, non-blocking, timeouts
 //!
@@ -108,7 +114,7 @@
 //!     conn.channel.send(b"hello", [])
 //! });
 //! let mut conn = mon_ipc_std::server(pair.server, &ServerOptions::default())?;
-//! assert_eq!(conn.peer.as_ref().unwrap().pid(), Some(std::process::id().try_into().unwrap()));
+//! assert_eq!(conn.peer.pid(), Some(std::process::id().try_into().unwrap()));
 //! let msg = conn.channel.recv()?.unwrap();
 //! assert_eq!(&msg.payload[..], b"hello");
 //! # drop(msg);
@@ -140,8 +146,8 @@ mod sys;
 pub mod tokio;
 
 pub use blocking::{client, server, server_with};
-pub use channel::{Channel, Flush, Message, Recv, ShmMessage, TrySend};
-pub use connection::Connection;
+pub use channel::{Channel, Flush, Message, OwnedMessage, Recv, ShmMessage, TrySend};
+pub use connection::{ClientConnection, Connection, ServerConnection};
 pub use error::{Error, Result};
 pub use handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 pub use manual::{
@@ -151,8 +157,11 @@ pub use manual::{
 pub use options::{ClientOptions, DEFAULT_TIMEOUT, ServerOptions};
 pub use peer::{peer_credentials, peer_pidfd, pidfd_pid};
 pub use shm::SharedMemory;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use socket::connect_abstract;
 pub use socket::{
-    Listener, SocketPair, connect, connect_timeout, set_nonblocking, socketpair, try_connect,
+    Accepted, Incoming, Listener, SocketPair, connect, connect_timeout, set_nonblocking,
+    socketpair, try_connect,
 };
 
 pub use mon_ipc::{Credentials, Kind, Limits, PeerError, ShmHeader, SocketKind, Ucred, UsageError};

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use mon_ipc::{ClientAuth, ClientConfig, ServerAuth, ServerConfig};
 
-use crate::connection::Connection;
+use crate::connection::{ClientConnection, ServerConnection};
 use crate::error::{Error, Result};
 use crate::handshake::{Authenticating, ClientHandshake, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
@@ -15,10 +15,10 @@ use crate::sys;
 use crate::sys::msg::Ctrl;
 
 impl Side for ClientAuth<OwnedFd> {
-    type Finished<S> = Connection<S>;
+    type Finished<S> = ClientConnection<S>;
     const SERVER: bool = false;
-    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
-        Connection::new(sock, output)
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Result<ClientConnection<S>> {
+        Ok(ClientConnection::client(sock, output))
     }
 
     fn error(e: mon_ipc::Error) -> Error {
@@ -27,10 +27,10 @@ impl Side for ClientAuth<OwnedFd> {
 }
 
 impl Side for ServerAuth<OwnedFd> {
-    type Finished<S> = Connection<S>;
+    type Finished<S> = ServerConnection<S>;
     const SERVER: bool = true;
-    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Connection<S> {
-        Connection::new(sock, output)
+    fn finished<S: AsFd>(sock: S, output: Self::Output) -> Result<ServerConnection<S>> {
+        ServerConnection::server(sock, output)
     }
 
     fn error(e: mon_ipc::Error) -> Error {

@@ -46,6 +46,41 @@ impl Listener {
         })
     }
 
+    /// Binds a new socket of `kind` to `name` in Linux's abstract
+    /// namespace, and listens: an address with no file, gone when the
+    /// listener closes (nothing to unlink, no stale file after a crash),
+    /// and reachable from this network namespace only, by anyone who
+    /// knows the name (no file permission guards it: authorize clients by
+    /// their credentials, which the handshake gives). `name` is the
+    /// address without its leading NUL byte, at most 107 bytes
+    /// ([`Error::Io`](crate::Error::Io) with `ENAMETOOLONG` beyond); a
+    /// name in use is `EADDRINUSE`. Clients use [`connect_abstract`].
+    ///
+    /// ```
+    /// use mon_ipc_std::{ClientOptions, ServerOptions, SocketKind};
+    /// let name = format!("mon-ipc-doc-{}", std::process::id());
+    /// let listener = mon_ipc_std::Listener::bind_abstract(name.as_bytes(), SocketKind::Stream)?;
+    /// let client = std::thread::spawn(move || {
+    ///     let sock = mon_ipc_std::connect_abstract(name.as_bytes(), SocketKind::Stream)?;
+    ///     mon_ipc_std::client(sock, &ClientOptions::default()).map(drop)
+    /// });
+    /// let conn = mon_ipc_std::server(listener.accept()?, &ServerOptions::default())?;
+    /// assert_eq!(conn.peer.pid(), Some(std::process::id().try_into().unwrap()));
+    /// client.join().unwrap()?;
+    /// # Ok::<(), mon_ipc_std::Error>(())
+    /// ```
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn bind_abstract(name: &[u8], kind: SocketKind) -> Result<Listener> {
+        let fd = sys::sock::socket(kind)?;
+        pass_credentials(fd.as_fd())?;
+        sys::sock::bind_listen_abstract(fd.as_fd(), name)?;
+        Ok(Listener {
+            fd,
+            kind,
+            path: None,
+        })
+    }
+
     /// Wraps a socket that is already listening (e.g. inherited from a
     /// service manager) and turns `SO_PASSCRED` on. Connections that are
     /// already queued were made before; their data carried credentials
@@ -65,23 +100,49 @@ impl Listener {
         self.kind
     }
 
-    /// Accepts one connection (`accept4` with `SOCK_CLOEXEC`). On a
-    /// non-blocking listener an empty queue is an [`Error::Io`] with `EAGAIN`:
-    /// see [`Listener::try_accept`].
+    /// Accepts one connection (`accept4` with `SOCK_CLOEXEC`): an
+    /// [`Accepted`] socket, ready for [`server`](crate::server). On a
+    /// non-blocking listener an empty queue is an [`Error::Io`] with
+    /// `EAGAIN`: see [`Listener::try_accept`].
     ///
     /// [`Error::Io`]: crate::Error::Io
-    pub fn accept(&self) -> Result<OwnedFd> {
-        sys::sock::accept(self.fd.as_fd())
+    pub fn accept(&self) -> Result<Accepted> {
+        let fd = sys::sock::accept(self.fd.as_fd())?;
+        Ok(Accepted {
+            fd,
+            kind: self.kind,
+        })
     }
 
     /// Accepts one connection, or `None` if none is queued on a
     /// non-blocking listener.
-    pub fn try_accept(&self) -> Result<Option<OwnedFd>> {
-        match sys::sock::accept(self.fd.as_fd()) {
-            Ok(fd) => Ok(Some(fd)),
+    pub fn try_accept(&self) -> Result<Option<Accepted>> {
+        match self.accept() {
+            Ok(sock) => Ok(Some(sock)),
             Err(e) if e.is_would_block() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The connections as they come: [`accept`](Listener::accept) again
+    /// and again, as std's `UnixListener::incoming`. The iterator never
+    /// ends; an error is one item (a client that gave up in the queue, a
+    /// full fd table: the next call may well succeed), so the caller
+    /// decides whether to go on. For a blocking listener: on a
+    /// non-blocking one an empty queue is an `EAGAIN` item, and a poll
+    /// loop uses [`try_accept`](Listener::try_accept).
+    ///
+    /// ```no_run
+    /// use mon_ipc_std::{Listener, ServerOptions, SocketKind};
+    /// let listener = Listener::bind("/run/monitor.sock", SocketKind::Stream)?;
+    /// for sock in listener.incoming() {
+    ///     let conn = mon_ipc_std::server(sock?, &ServerOptions::default())?;
+    ///     println!("client pid {:?}", conn.peer.pid());
+    /// }
+    /// # Ok::<(), mon_ipc_std::Error>(())
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
     }
 
     /// Sets or clears `O_NONBLOCK` on the listener (accepted sockets do
@@ -111,6 +172,58 @@ impl AsRawFd for Listener {
     }
 }
 
+/// A connection accepted from a [`Listener`]: a socket that had
+/// `SO_PASSCRED` on before its client could write (it inherited the
+/// listener's), so its client's hello carries credentials. Give it to
+/// [`server`](crate::server) or [`ServerHandshake::new`](crate::ServerHandshake::new)
+/// (it is [`AsFd`]), or take its fd with `OwnedFd::from`. Blocking (the
+/// listener's `O_NONBLOCK` is not inherited).
+#[derive(Debug)]
+pub struct Accepted {
+    fd: OwnedFd,
+    kind: SocketKind,
+}
+
+impl Accepted {
+    /// The socket type (the listener's).
+    pub fn kind(&self) -> SocketKind {
+        self.kind
+    }
+}
+
+impl AsFd for Accepted {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Accepted {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<Accepted> for OwnedFd {
+    fn from(sock: Accepted) -> OwnedFd {
+        sock.fd
+    }
+}
+
+/// The connections of a [`Listener`] as they come:
+/// [`Listener::incoming`]. Never ends.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a Listener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = Result<Accepted>;
+
+    fn next(&mut self) -> Option<Result<Accepted>> {
+        Some(self.listener.accept())
+    }
+}
+
 /// The two ends of a socketpair: hand `client` to the client, keep `server`.
 #[derive(Debug)]
 pub struct SocketPair {
@@ -137,6 +250,16 @@ pub fn socketpair(kind: SocketKind) -> Result<SocketPair> {
 pub fn connect(path: impl AsRef<Path>, kind: SocketKind) -> Result<OwnedFd> {
     let fd = sys::sock::socket(kind)?;
     sys::sock::connect(fd.as_fd(), path.as_ref())?;
+    Ok(fd)
+}
+
+/// Connects a new socket of `kind` to a listener's name in Linux's
+/// abstract namespace ([`Listener::bind_abstract`]). Blocks while the
+/// listener's backlog is full, as [`connect`] does.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn connect_abstract(name: &[u8], kind: SocketKind) -> Result<OwnedFd> {
+    let fd = sys::sock::socket(kind)?;
+    sys::sock::connect_abstract(fd.as_fd(), name)?;
     Ok(fd)
 }
 

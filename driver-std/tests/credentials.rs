@@ -58,7 +58,7 @@ fn child_that_setuids_before_connecting_is_reported_as_nobody() {
     open_to_all(&path);
     let child = spawn_helper("nobody-connects", path.to_str().unwrap());
     let conn = server(listener.accept().unwrap(), &ServerOptions::default()).unwrap();
-    let peer = conn.peer.as_ref().unwrap();
+    let peer = &conn.peer;
     assert_eq!(peer.uid(), Some(NOBODY));
     assert_eq!(peer.gid(), Some(NOBODY));
     assert_eq!(peer.pid().map(|p| p.get()), Some(child.id()));

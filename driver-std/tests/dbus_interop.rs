@@ -159,7 +159,7 @@ fn dbus_send_authenticates_to_our_server() {
         .expect("dbus-send starts");
     let _client = Reaped(client);
 
-    let sock = listener.accept().unwrap();
+    let sock = std::os::fd::OwnedFd::from(listener.accept().unwrap());
     mon_ipc_std::set_nonblocking(&sock, true).unwrap();
     let mut config = ServerConfig::new(*b"mon-ipc-dbus-srv");
     config.unix_fd = true;

@@ -93,7 +93,7 @@ fn a_quiet_client_is_accepted_after_the_pause() {
     }
     assert_eq!(read_reply(&pair.client).status, 0);
     let conn = server.finish().unwrap();
-    assert_eq!(conn.peer.as_ref().and_then(|p| p.uid()), Some(nix_euid()));
+    assert_eq!(conn.peer.uid(), Some(nix_euid()));
     drop((conn, pair.client));
     fds.assert_same();
 }

@@ -10,8 +10,8 @@ use common::{FdCheck, pipe, serial};
 use mon_ipc::frame::Header;
 use mon_ipc_std::raw::{self, Room};
 use mon_ipc_std::{
-    ClientOptions, Connection, Error, Limits, ServerOptions, SocketKind, client, server,
-    set_nonblocking, socketpair,
+    ClientConnection, ClientOptions, Error, Limits, ServerConnection, ServerOptions, SocketKind,
+    client, server, set_nonblocking, socketpair,
 };
 
 const KINDS: [SocketKind; 2] = [SocketKind::Stream, SocketKind::Seqpacket];
@@ -19,7 +19,7 @@ const KINDS: [SocketKind; 2] = [SocketKind::Stream, SocketKind::Seqpacket];
 fn connect_pair(
     kind: SocketKind,
     copts: ClientOptions,
-) -> (Connection<OwnedFd>, Connection<OwnedFd>) {
+) -> (ClientConnection<OwnedFd>, ServerConnection<OwnedFd>) {
     let pair = socketpair(kind).unwrap();
     let c = thread::spawn(move || client(pair.client, &copts).unwrap());
     let s = server(

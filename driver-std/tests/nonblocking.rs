@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::{FdCheck, pipe, read_fd, serial, temp_path, write_fd};
 use mon_ipc_std::{
-    ClientHandshake, ClientOptions, Connection, Flush, Listener, Progress, Recv, ServerHandshake,
-    ServerOptions, SocketKind, connect, set_nonblocking, socketpair,
+    ClientConnection, ClientHandshake, ClientOptions, Flush, Listener, Progress, Recv,
+    ServerConnection, ServerHandshake, ServerOptions, SocketKind, connect, set_nonblocking,
+    socketpair,
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -24,8 +25,8 @@ enum Hs {
 /// What a handshake is waiting for, or its result.
 enum State {
     Run(Hs, PollFlags),
-    Client(Connection<OwnedFd>),
-    Server(Connection<OwnedFd>),
+    Client(ClientConnection<OwnedFd>),
+    Server(ServerConnection<OwnedFd>),
 }
 
 impl State {
@@ -109,7 +110,7 @@ fn many_nonblocking_handshakes_interleave_in_one_poll_loop() {
         states = states.into_iter().map(State::advance).collect();
         while let Some(sock) = listener.try_accept().unwrap() {
             set_nonblocking(&sock, true).unwrap();
-            let s = ServerHandshake::new(sock, &sopts).unwrap();
+            let s = ServerHandshake::new(OwnedFd::from(sock), &sopts).unwrap();
             states.push(State::Run(Hs::Server(s), PollFlags::POLLIN).advance());
             accepted += 1;
         }

@@ -165,7 +165,7 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
         let now = Instant::now();
         while let Some(sock) = listener.try_accept().unwrap() {
             set_nonblocking(&sock, true).unwrap();
-            let hs = ServerHandshake::new(sock, &ServerOptions::default()).unwrap();
+            let hs = ServerHandshake::new(OwnedFd::from(sock), &ServerOptions::default()).unwrap();
             accepted += 1;
             conns.push(Conn {
                 state: State::Handshake(Box::new(hs)),

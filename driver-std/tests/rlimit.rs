@@ -10,11 +10,12 @@ use std::thread;
 
 use common::{FdCheck, pipe, serial};
 use mon_ipc_std::{
-    ClientOptions, Connection, ServerOptions, SocketKind, client, server, socketpair,
+    ClientConnection, ClientOptions, ServerConnection, ServerOptions, SocketKind, client, server,
+    socketpair,
 };
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
-fn connect_pair(kind: SocketKind) -> (Connection<OwnedFd>, Connection<OwnedFd>) {
+fn connect_pair(kind: SocketKind) -> (ClientConnection<OwnedFd>, ServerConnection<OwnedFd>) {
     let pair = socketpair(kind).unwrap();
     let c = thread::spawn(move || client(pair.client, &ClientOptions::default()).unwrap());
     let s = server(pair.server, &ServerOptions::default()).unwrap();

@@ -11,8 +11,8 @@ use bytes::{Bytes, BytesMut};
 use common::{FdCheck, pipe, read_fd, serial, temp_path, write_fd};
 use mon_ipc::CredentialSource;
 use mon_ipc_std::{
-    ClientOptions, Connection, Error, Limits, Listener, ServerOptions, SocketKind, client, server,
-    server_with, socketpair,
+    ClientConnection, ClientOptions, Error, Limits, Listener, ServerConnection, ServerOptions,
+    SocketKind, client, server, server_with, socketpair,
 };
 
 const KINDS: [SocketKind; 2] = [SocketKind::Stream, SocketKind::Seqpacket];
@@ -26,7 +26,7 @@ fn connect_pair(
     kind: SocketKind,
     copts: ClientOptions,
     sopts: ServerOptions,
-) -> (Connection<OwnedFd>, Connection<OwnedFd>) {
+) -> (ClientConnection<OwnedFd>, ServerConnection<OwnedFd>) {
     let pair = socketpair(kind).unwrap();
     let c = thread::spawn(move || client(pair.client, &copts).unwrap());
     let s = server(pair.server, &sopts).unwrap();
@@ -39,7 +39,7 @@ fn handshake_reports_own_process_on_both_kinds() {
     let fds = FdCheck::new();
     for kind in KINDS {
         let (c, s) = connect_pair(kind, ClientOptions::default(), ServerOptions::default());
-        let peer = s.peer.as_ref().unwrap();
+        let peer = &s.peer;
         assert_eq!(peer.pid().map(|p| p.get()), Some(me()), "{kind:?}");
         assert_eq!(peer.uid(), Some(nix::unistd::geteuid().as_raw()));
         assert_eq!(peer.gid(), Some(nix::unistd::getegid().as_raw()));

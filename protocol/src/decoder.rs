@@ -49,15 +49,15 @@ impl<F: fmt::Debug> fmt::Debug for Frame<'_, F> {
     }
 }
 
-/// The fds of one [`Frame`], in order. Dropping it drops the rest.
-///
-/// The frame's fds are the first `left` of the decoder's queue, taken one
-/// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
-/// ring's repair on drop, about 100 instructions per frame (callgrind),
-/// which showed in the one-way fd throughput. `left` is the decoder's own
-/// count, so that a `Fds` leaked without its `Drop` (`mem::forget`) cannot
-/// hand its fds to the next frame: the decoder drops what is left
-/// unclaimed before it looks at the queue again.
+/// The fds of one [`Frame`], in order. Dropping it drops the rest. A
+/// `Fds` leaked without its `Drop` (`mem::forget`) cannot hand its fds to
+/// the next frame: the decoder drops what is left unclaimed first.
+//
+// The frame's fds are the first `left` of the decoder's queue, taken one
+// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
+// ring's repair on drop, about 100 instructions per frame (callgrind),
+// which showed in the one-way fd throughput. `left` is the decoder's own
+// count, for the `mem::forget` case above.
 pub struct Fds<'a, F> {
     queue: &'a mut VecDeque<F>,
     left: &'a mut usize,

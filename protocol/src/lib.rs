@@ -16,7 +16,10 @@
 //!
 //! Everything is generic over the fd handle type `F`: `OwnedFd` in the
 //! driver, so every fd the core drops is closed; a token in tests and fuzzing.
-//! The normative specification is `docs/PROTOCOL.md`.
+//! The normative specification is `docs/PROTOCOL.md` in the repository.
+//!
+//! To run these state machines on an event loop of your own, read the
+//! [`embedding`] guide: what a driver must do that the core cannot.
 //!
 //! With the `pair` feature, `mon_ipc::pair` wires the two cores together
 //! over a simulated socket, as tests and examples do:
@@ -44,6 +47,7 @@ mod code;
 mod creds;
 pub mod dbus;
 mod decoder;
+pub mod embedding;
 mod encoder;
 mod error;
 mod established;

@@ -148,20 +148,24 @@ struct Shim<'a> {
 
 impl Shim<'_> {
     fn run(&self, sock: OwnedFd) -> Res {
-        let mut conn = match self.case.role {
+        // The peer's credentials (and pidfd) stay open while the case runs.
+        let (mut channel, _peer) = match self.case.role {
             Role::Client => {
-                mon_ipc_std::client(sock, &ClientOptions::default().mutual(self.case.mutual))?
+                let opts = ClientOptions::default().mutual(self.case.mutual);
+                let conn = mon_ipc_std::client(sock, &opts)?;
+                (conn.channel, conn.peer)
             }
             Role::Server => {
                 if self.mutant_accepts(&sock)? {
                     return Ok(());
                 }
                 let deny = self.case.deny;
-                mon_ipc_std::server_with(sock, &ServerOptions::default(), |_| !deny)?
+                let conn = mon_ipc_std::server_with(sock, &ServerOptions::default(), |_| !deny)?;
+                (conn.channel, Some(conn.peer))
             }
         };
         let _ = self.kind;
-        self.act(&mut conn.channel)
+        self.act(&mut channel)
     }
 
     /// The server mutants that answer a hello they should refuse: they

@@ -367,22 +367,18 @@ impl State {
                 Err(e) => self.failed(&e),
             },
             Phase::Server(hs, creds) => match hs.finish() {
-                Ok(conn) => match &conn.peer {
-                    Some(peer) => {
-                        write_creds(creds, creds_of(peer));
-                        // The plain receive checks frames against these,
-                        // not its own (a client may have advertised less).
-                        match channels::negotiated(self.fd, conn.channel.limits()) {
-                            Ok(()) => MON_OK,
-                            Err(code) => {
-                                self.phase = Phase::Failed(code, crate::fd::last_errno());
-                                code
-                            }
+                Ok(conn) => {
+                    write_creds(creds, creds_of(&conn.peer));
+                    // The plain receive checks frames against these,
+                    // not its own (a client may have advertised less).
+                    match channels::negotiated(self.fd, conn.channel.limits()) {
+                        Ok(()) => MON_OK,
+                        Err(code) => {
+                            self.phase = Phase::Failed(code, crate::fd::last_errno());
+                            code
                         }
                     }
-                    // The server always has the peer's credentials.
-                    None => self.internal(),
-                },
+                }
                 Err(e) => self.failed(&e),
             },
             other => {

@@ -222,3 +222,61 @@ pub(crate) fn wait(fd: BorrowedFd<'_>, write: bool, deadline: Option<Instant>) -
         }
     }
 }
+
+/// `bind` to an abstract-namespace name (Linux: the address is a NUL byte
+/// and then `name`, no file), then `listen`. A name longer than 107 bytes
+/// is `ENAMETOOLONG`; one in use, `EADDRINUSE`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn bind_listen_abstract(sock: BorrowedFd<'_>, name: &[u8]) -> Result<()> {
+    let a = UnixAddr::new_abstract(name).map_err(|e| os("bind", e))?;
+    socket::bind(sock.as_raw_fd(), &a).map_err(|e| os("bind", e))?;
+    socket::listen(&sock, Backlog::MAXCONN).map_err(|e| os("listen", e))
+}
+
+/// `connect` to an abstract-namespace name (see [`bind_listen_abstract`]);
+/// `EINTR` is not retried, as in [`connect`].
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn connect_abstract(sock: BorrowedFd<'_>, name: &[u8]) -> Result<()> {
+    let a = UnixAddr::new_abstract(name).map_err(|e| os("connect", e))?;
+    socket::connect(sock.as_raw_fd(), &a).map_err(|e| os("connect", e))
+}
+
+/// `poll` on several fds, `EINTR` retried with the time that is left:
+/// for each `(fd, read, write)` whether it is ready for what was asked
+/// (an error or hang-up counts as ready). `None` waits forever; at the
+/// timeout every entry is `false`.
+pub(crate) fn poll_set(
+    fds: &[(BorrowedFd<'_>, bool, bool)],
+    timeout: Option<Duration>,
+) -> Result<Vec<bool>> {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut set: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|&(fd, r, w)| {
+            let mut ev = PollFlags::empty();
+            ev.set(PollFlags::POLLIN, r);
+            ev.set(PollFlags::POLLOUT, w);
+            PollFd::new(fd, ev)
+        })
+        .collect();
+    loop {
+        let wait = match (timeout, deadline) {
+            (None, _) => PollTimeout::NONE,
+            (Some(_), None) => PollTimeout::MAX,
+            (Some(_), Some(d)) => {
+                let left = d.saturating_duration_since(Instant::now());
+                let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128);
+                PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        match poll(&mut set, wait) {
+            Ok(_) => break,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(os("poll", e)),
+        }
+    }
+    Ok(set
+        .iter()
+        .map(|p| !p.revents().unwrap_or(PollFlags::empty()).is_empty())
+        .collect())
+}

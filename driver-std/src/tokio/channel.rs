@@ -3,36 +3,16 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
-use mon_ipc::{Kind, Limits};
+use mon_ipc::Limits;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use super::ready;
-use crate::channel::{Channel, Flush, Recv, ShmMessage, TrySend};
+use crate::channel::{Channel, Flush, OwnedMessage, Recv, TrySend};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::shm::SharedMemory;
 use crate::sys;
-
-/// A received frame that borrows nothing: kind, payload and fds.
-#[derive(Debug)]
-pub struct OwnedMessage {
-    /// Data, or shared memory with its announced size and seals.
-    pub kind: Kind,
-    /// The payload (a slice of the receive buffer, no copy).
-    pub payload: Bytes,
-    /// The frame's fds, in the order they were sent.
-    pub fds: Vec<OwnedFd>,
-}
-
-impl OwnedMessage {
-    /// The shared-memory region of a kind-1 frame, checked and mapped,
-    /// with the application's bytes ([`crate::Message::into_shm`]).
-    pub fn into_shm(self) -> Result<ShmMessage> {
-        ShmMessage::of(self.kind, self.payload, self.fds.into_iter().next())
-    }
-}
 
 /// An authenticated [`Channel`] on tokio's reactor.
 ///
@@ -138,7 +118,7 @@ impl AsyncChannel {
     /// Registers an authenticated connection's channel with the current
     /// runtime's reactor, turning `O_NONBLOCK` on. Must be called within a
     /// runtime.
-    pub fn new(conn: Connection<OwnedFd>) -> Result<AsyncChannel> {
+    pub fn new<P>(conn: Connection<OwnedFd, P>) -> Result<AsyncChannel> {
         AsyncChannel::from_channel(conn.channel)
     }
 
@@ -349,11 +329,7 @@ impl Shared {
 /// A receive's result, owned: `Some(None)` at EOF, `None` if it would block.
 fn owned(r: Recv<'_>) -> Option<Option<OwnedMessage>> {
     match r {
-        Recv::Frame(m) => Some(Some(OwnedMessage {
-            kind: m.kind,
-            payload: m.payload,
-            fds: m.fds.collect(),
-        })),
+        Recv::Frame(m) => Some(Some(m.into_owned())),
         Recv::Eof => Some(None),
         Recv::WouldBlock => None,
     }

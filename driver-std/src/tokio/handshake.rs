@@ -7,7 +7,7 @@ use mon_ipc::Credentials;
 use mon_ipc::dbus::Authenticated;
 use tokio::io::unix::AsyncFd;
 
-use crate::connection::Connection;
+use crate::connection::{ClientConnection, ServerConnection};
 use crate::error::{Error, Result};
 use crate::handshake::{Authenticating, ClientHandshake, Progress, ServerHandshake, Side};
 use crate::options::{ClientOptions, ServerOptions};
@@ -54,7 +54,7 @@ pub enum Paused {
 ///     server.finish()
 /// };
 /// let (server, client) = tokio::join!(server, async { client.run().await?; client.finish() });
-/// assert!(server?.peer.is_some() && client.is_ok());
+/// assert!(server?.peer.uid().is_some() && client.is_ok());
 /// # Ok(()) }
 /// ```
 ///
@@ -155,19 +155,20 @@ pub async fn authenticate<H: Side>(
 pub fn client(
     sock: OwnedFd,
     opts: &ClientOptions,
-) -> impl Future<Output = Result<Connection<OwnedFd>>> + use<> {
+) -> impl Future<Output = Result<ClientConnection<OwnedFd>>> + use<> {
     let (hs, timeout) = (ClientHandshake::new(sock, opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }
 
-/// The native server on an accepted socket, within `opts.timeout`;
-/// every authenticated client is accepted (to decide, use
+/// The native server on an accepted socket (an
+/// [`Accepted`](crate::Accepted) or any `OwnedFd`), within
+/// `opts.timeout`; every authenticated client is accepted (to decide, use
 /// [`AsyncHandshake`]).
-pub fn server(
-    sock: OwnedFd,
+pub fn server<T: Into<OwnedFd>>(
+    sock: T,
     opts: &ServerOptions,
-) -> impl Future<Output = Result<Connection<OwnedFd>>> + use<> {
-    let (hs, timeout) = (ServerHandshake::new(sock, opts), opts.timeout);
+) -> impl Future<Output = Result<ServerConnection<OwnedFd>>> + use<T> {
+    let (hs, timeout) = (ServerHandshake::new(sock.into(), opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }
 
@@ -180,11 +181,12 @@ pub fn dbus_client(
     async move { authenticate(hs?, timeout).await }
 }
 
-/// The D-Bus server, within `opts.timeout`.
-pub fn dbus_server(
-    sock: OwnedFd,
+/// The D-Bus server on an accepted socket (an
+/// [`Accepted`](crate::Accepted) or any `OwnedFd`), within `opts.timeout`.
+pub fn dbus_server<T: Into<OwnedFd>>(
+    sock: T,
     opts: &dbus::ServerOptions,
-) -> impl Future<Output = Result<(OwnedFd, Authenticated<OwnedFd>)>> + use<> {
-    let (hs, timeout) = (dbus::ServerHandshake::new(sock, opts), opts.timeout);
+) -> impl Future<Output = Result<(OwnedFd, Authenticated<OwnedFd>)>> + use<T> {
+    let (hs, timeout) = (dbus::ServerHandshake::new(sock.into(), opts), opts.timeout);
     async move { authenticate(hs?, timeout).await }
 }

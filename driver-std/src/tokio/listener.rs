@@ -10,6 +10,7 @@ use mon_ipc::SocketKind;
 use tokio::io::unix::AsyncFd;
 
 use crate::error::{Error, Result};
+use crate::socket::Accepted;
 use crate::{socket, sys};
 
 use super::ready;
@@ -48,19 +49,21 @@ impl Listener {
         self.io.get_ref().kind()
     }
 
-    /// Accepts one connection: a non-blocking socket, ready for
-    /// [`server`](crate::tokio::server) or an
-    /// [`AsyncHandshake`](crate::tokio::AsyncHandshake). Cancel-safe.
+    /// Accepts one connection: an [`Accepted`] socket, non-blocking,
+    /// ready for [`server`](crate::tokio::server) or an
+    /// [`AsyncHandshake`](crate::tokio::AsyncHandshake) (of a
+    /// [`ServerHandshake`](crate::ServerHandshake) made on its
+    /// `OwnedFd::from(sock)`). Cancel-safe.
     ///
     /// Authenticate each connection in a task of its own: a client that
     /// stalls its handshake must not hold up the next `accept`.
-    pub async fn accept(&self) -> Result<OwnedFd> {
+    pub async fn accept(&self) -> Result<Accepted> {
         loop {
             let mut guard = ready(self.io.readable().await)?;
             match self.io.get_ref().try_accept()? {
-                Some(fd) => {
-                    sys::sock::set_nonblocking(fd.as_fd(), true)?;
-                    return Ok(fd);
+                Some(sock) => {
+                    sys::sock::set_nonblocking(sock.as_fd(), true)?;
+                    return Ok(sock);
                 }
                 None => guard.clear_ready(),
             }

@@ -36,7 +36,9 @@ mod channel;
 mod handshake;
 mod listener;
 
-pub use channel::{AsyncChannel, OwnedMessage, OwnedRecvHalf, OwnedSendHalf, RecvHalf, SendHalf};
+/// The owned frame, here too where the async channel first gave it.
+pub use crate::channel::OwnedMessage;
+pub use channel::{AsyncChannel, OwnedRecvHalf, OwnedSendHalf, RecvHalf, SendHalf};
 pub use handshake::{
     AsyncHandshake, Paused, authenticate, client, dbus_client, dbus_server, server,
 };

@@ -235,11 +235,11 @@ pub fn serve_helper(
     name: &str,
     mode: &str,
     extra: &str,
-) -> (mon_ipc_std::Connection<OwnedFd>, Child, TempSock) {
+) -> (mon_ipc_std::ServerConnection<OwnedFd>, Child, TempSock) {
     let path = temp_path(name);
     let listener = mon_ipc_std::Listener::bind(&path, mon_ipc::SocketKind::Stream).unwrap();
     let child = spawn_helper(mode, &format!("{} {extra}", path.to_str().unwrap()));
-    let sock = listener.accept().unwrap();
+    let sock = OwnedFd::from(listener.accept().unwrap());
     let conn = mon_ipc_std::server(sock, &mon_ipc_std::ServerOptions::default()).unwrap();
     (conn, child, path)
 }
