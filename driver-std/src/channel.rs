@@ -403,7 +403,8 @@ impl<S: AsFd> Channel<S> {
     /// The payload goes from `payload` to the kernel without a copy into
     /// the queue: besides the copy itself, that copy ran at a third of the
     /// raw rate for 4-256 KiB payloads on AMD EPYC (`rep movsb` with the
-    /// destination 8 bytes ahead of the source; docs/PERFORMANCE.md).
+    /// destination 8 bytes ahead of the source).
+    // The measurements: docs/PERFORMANCE.md in the repository.
     pub fn send(&mut self, payload: &[u8], fds: impl IntoIterator<Item = OwnedFd>) -> Result<()> {
         // A reused vector: no allocation, and no more than the limit is
         // taken from `fds` (the rest are closed at once).
@@ -431,11 +432,11 @@ impl<S: AsFd> Channel<S> {
     /// is out; what is queued goes first.
     ///
     /// Why: [`send`](Channel::send) and the queue own the fds they send and
-    /// close them once sent, so a sender that keeps its fds must `dup` each
-    /// one (and the channel then closes the duplicate): with 253 fds that
-    /// doubles the cost of the frame (docs/PERFORMANCE.md). Here the fds are
-    /// only borrowed for the `sendmsg`, in which the kernel takes its own
-    /// references. The payload is not copied either.
+    /// close them once sent, so a sender that keeps its fds must `dup` each one
+    /// (and the channel then closes the duplicate): with 253 fds that doubles
+    /// the cost of the frame. Here the fds are only borrowed for the `sendmsg`,
+    /// in which the kernel takes its own references. The payload is not copied
+    /// either.
     ///
     /// The fds go with the frame's first byte; on a stream a short write is
     /// finished without them, as the queue does. A frame beyond the limits
@@ -455,6 +456,7 @@ impl<S: AsFd> Channel<S> {
     /// // `file` is still open here, and was never duplicated.
     /// # Ok(()) }
     /// ```
+    // The measurements: docs/PERFORMANCE.md in the repository.
     pub fn send_borrowed(&mut self, payload: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
         self.send_now(payload, fds)
     }
@@ -738,7 +740,8 @@ impl<S: AsFd> Channel<S> {
         }
     }
 
-    /// A channel error: sticky; queued output is dropped (PROTOCOL.md 4.4).
+    /// A channel error: sticky; queued output is dropped ([PROTOCOL.md
+    /// §4.4](mon_ipc::spec#44-receiving-and-the-fd-attribution-rule)).
     fn fail(&mut self, e: Error) -> Error {
         self.encoder.clear();
         self.tail = Vec::new();

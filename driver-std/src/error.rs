@@ -53,8 +53,9 @@ pub enum Error {
         errno: i32,
     },
     /// A deadline passed before the call finished: a handshake's timeout
-    /// (the connection is closed without a reply; PROTOCOL.md: a timeout
-    /// never answers), a `_timeout` call's (e.g.
+    /// (the connection is closed without a reply;
+    /// [PROTOCOL.md §3.3](mon_ipc::spec#33-the-server): a timeout never
+    /// answers), a `_timeout` call's (e.g.
     /// [`recv_fd_timeout`](crate::recv_fd_timeout)), a
     /// [`Channel`](crate::Channel)'s read or write timeout, or
     /// [`connect_timeout`](crate::connect_timeout)'s. Each call documents

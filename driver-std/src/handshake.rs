@@ -267,8 +267,8 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
     }
 
     /// While [`Progress::Decide`]: accept the peer; `step` sends the reply
-    /// (a refusal instead, if the peer sent more while waiting: PROTOCOL.md
-    /// §3.3, check 8).
+    /// (a refusal instead, if the peer sent more while waiting:
+    /// [PROTOCOL.md §3.3](mon_ipc::spec#33-the-server), check 8).
     pub fn accept(&mut self) -> Result<()> {
         if self.side.peer().is_none() {
             return self.side.accept().map_err(H::error); // no decision pending
@@ -346,11 +346,11 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         }
     }
 
-    /// PROTOCOL.md §3.3, check 8: input that arrives after the hello and
-    /// before the reply is refused (status 4). Once the hello is in the
-    /// server reads no further, so before it answers it looks for such
-    /// input without blocking: one `recvmsg`, normally `EAGAIN`. Data makes
-    /// the core queue the refusal; EOF is recorded for the channel.
+    /// [PROTOCOL.md §3.3](mon_ipc::spec#33-the-server), check 8: input that
+    /// arrives after the hello and before the reply is refused (status 4). Once
+    /// the hello is in the server reads no further, so before it answers it
+    /// looks for such input without blocking: one `recvmsg`, normally `EAGAIN`.
+    /// Data makes the core queue the refusal; EOF is recorded for the channel.
     fn probe_trailing(&mut self) -> Result<()> {
         self.read(true).map(drop)
     }

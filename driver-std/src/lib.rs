@@ -88,8 +88,8 @@
 //!
 //! Runtime-tested: Linux. Compile-checked: FreeBSD, macOS, NetBSD and
 //! OpenBSD (`cargo check` only there, with nightly's `-Zbuild-std`).
-//! `docs/PLATFORMS.md` names each system call with its man page, and what
-//! stays unverified without running there.
+//! [`platforms`] names each system call with its man page, and what stays
+//! unverified without running there.
 //!
 //! | | peer pid | message credentials | `SOCK_SEQPACKET` | pidfd | shared memory |
 //! |---|---|---|---|---|---|
@@ -135,6 +135,7 @@ mod native;
 mod options;
 mod peer;
 mod platform;
+pub mod platforms;
 pub mod raw;
 mod seqpacket;
 mod shm;

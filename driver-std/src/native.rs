@@ -1,4 +1,5 @@
-//! The native handshake (PROTOCOL.md §3) on the generic driver: how each
+//! The native handshake ([PROTOCOL.md §3](mon_ipc::spec#3-handshake)) on
+//! the generic driver: how each
 //! side prepares its socket, and what it gives when done.
 
 use std::os::fd::{AsFd, OwnedFd};

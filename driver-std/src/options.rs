@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use mon_ipc::Limits;
 
-/// The blocking handshake's default timeout (PROTOCOL.md 3.3).
+/// The blocking handshake's default timeout
+/// ([PROTOCOL.md §3.3](mon_ipc::spec#33-the-server), §6).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of the client side.

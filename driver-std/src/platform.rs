@@ -2,8 +2,8 @@
 //! applies there, and which facilities exist. Pure, so that the policy of
 //! every system is tested on Linux (the only system the tests run on).
 //!
-//! The table in the crate docs and `docs/PLATFORMS.md` says the same in
-//! prose, with the man page of each system call.
+//! The table in the crate docs and [`platforms`](crate::platforms) say the
+//! same in prose, with the man page of each system call.
 
 use mon_ipc::{CredentialPolicy, GID_UNKNOWN, MessageCredentials, Overflow, UID_UNKNOWN};
 
@@ -44,7 +44,8 @@ impl System {
     /// Whether handshake messages carry kernel-attested credentials the
     /// protocol uses: `SCM_CREDENTIALS` (Linux `unix(7)`), `SCM_CREDS` with
     /// a `struct cmsgcred` (FreeBSD `unix(4)`). macOS, NetBSD and OpenBSD:
-    /// none, and socket credentials alone decide (PROTOCOL.md §2, step 1).
+    /// none, and socket credentials alone decide
+    /// ([PROTOCOL.md §2](mon_ipc::spec#2-credentials), step 1).
     pub(crate) const fn message_credentials(self) -> MessageCredentials {
         match self {
             System::Linux | System::FreeBsd => MessageCredentials::Required,

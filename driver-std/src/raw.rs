@@ -54,7 +54,8 @@ pub fn own_credentials() -> Ucred {
 ///
 /// On FreeBSD `creds` attaches `SCM_CREDS`, which the kernel fills with
 /// the sender's own ids whatever `creds` says; on macOS, NetBSD and OpenBSD
-/// nothing is attached (no message credentials there: docs/PLATFORMS.md).
+/// nothing is attached (no message credentials there: see
+/// [`platforms`](crate::platforms)).
 pub fn send(
     sock: impl AsFd,
     bytes: &[&[u8]],

@@ -1,13 +1,13 @@
 //! One seqpacket record must fit the sender's socket buffer.
 //!
-//! Linux refuses a `SOCK_SEQPACKET` record longer than `sk_sndbuf - 32`
-//! with `EMSGSIZE` (net/unix/af_unix.c, `unix_dgram_sendmsg`). The default
+//! Linux refuses a `SOCK_SEQPACKET` record longer than `sk_sndbuf - 32` with
+//! `EMSGSIZE` (net/unix/af_unix.c, `unix_dgram_sendmsg`). The default
 //! `sk_sndbuf` is 212 992 bytes and `SO_SNDBUF` is capped by
-//! `net.core.wmem_max`, far below the default 16 MiB payload limit. So a
-//! side first raises `SO_SNDBUF` to fit the frames it advertises, and
-//! advertises less if the kernel will not give it that much (PROTOCOL.md
-//! 4.3): the negotiated limit is the smaller of both sides', so
-//! neither ever sends a record its own buffer cannot hold.
+//! `net.core.wmem_max`, far below the default 16 MiB payload limit. So a side
+//! first raises `SO_SNDBUF` to fit the frames it advertises, and advertises
+//! less if the kernel will not give it that much ([PROTOCOL.md
+//! §4.3](mon_ipc::spec#43-sending)): the negotiated limit is the smaller of
+//! both sides', so neither ever sends a record its own buffer cannot hold.
 //!
 //! The send buffer is not the only bound. Seen on Linux 6.18 with
 //! `wmem_max` at 4 MiB (so `sk_sndbuf` 8 MiB): a record of 4 263 616 bytes

@@ -1,7 +1,7 @@
 //! Sockets prepared for the handshake: a listener and a socketpair whose
 //! server side has `SO_PASSCRED` on before any client can write (why: see
 //! [`Listener`]). (Linux's switch: other systems have none to turn on,
-//! docs/PLATFORMS.md.)
+//! see [`platforms`](crate::platforms).)
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,8 @@ use crate::sys;
 /// [`server`](crate::server). Removes its socket file when dropped, if it
 /// created it.
 ///
-/// Why this matters (`docs/PROTOCOL.md` section 3.3): Linux attaches
+/// Why this matters ([PROTOCOL.md §3.3](mon_ipc::spec#33-the-server)):
+/// Linux attaches
 /// credentials to a message when it is *sent*, and only if the receiver (or
 /// the sender) has `SO_PASSCRED` on at that moment. A hello sent before the
 /// server turned it on arrives with pid 0 and the overflow ids, and is

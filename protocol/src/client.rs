@@ -41,7 +41,8 @@ pub struct ClientConfig {
 /// [`receive_eof`](ClientAuth::receive_eof)); after `Send` flush the output
 /// buffer. On `Done`, [`finish`](ClientAuth::finish).
 ///
-/// The reply is judged in the order of `docs/PROTOCOL.md` section 3.4: per
+/// The reply is judged in the order of
+/// [PROTOCOL.md §3.4](crate::spec#34-the-client): per
 /// read, `MSG_CTRUNC`, the seqpacket record size, fds in a read that does
 /// not complete the reply, EOF; once 16 bytes are in, the magic, the
 /// reserved field, the status, the limit, a refusal, the version, fds with
@@ -233,7 +234,8 @@ impl<F> ClientAuth<F> {
         Ok(())
     }
 
-    /// Checks the reply, in the order PROTOCOL.md gives.
+    /// Checks the reply, in the order
+    /// [PROTOCOL.md §3.4](crate::spec#34-the-client) gives.
     fn judge(&mut self, m: &[u8; HELLO_LEN]) -> Result<(u8, Limits), PeerError> {
         let reply = Reply::parse(m).map_err(|_| PeerError::ReplyBadMagic)?;
         if reply.reserved != 0 {

@@ -101,8 +101,9 @@ impl Ucred {
     /// Whether the kernel could not map this process into the receiver's
     /// namespaces: Linux then reports pid 0 and the overflow uid and gid.
     ///
-    /// Such credentials count as absent (`docs/PROTOCOL.md` section 2): we do
-    /// not vouch for who we cannot see.
+    /// Such credentials count as absent
+    /// ([PROTOCOL.md §2](crate::spec#2-credentials)): we do not vouch for
+    /// who we cannot see.
     pub fn is_invisible(&self, overflow: Overflow) -> bool {
         self.pid.is_none() && self.uid == overflow.uid && self.gid == overflow.gid
     }

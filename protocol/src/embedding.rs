@@ -5,9 +5,9 @@
 //! than tokio, a C reactor) can be another. This page lists everything
 //! such a driver must do that the state machines cannot do for it, because
 //! they make no system call. Most of it is about what the kernel attaches
-//! to a message and when. The normative text is the repository's
-//! `docs/PROTOCOL.md` (its sections are named below); each rule here is
-//! stated in full.
+//! to a message and when. The normative text is the specification,
+//! [PROTOCOL.md](crate::spec) (its sections are linked below); each rule
+//! here is stated in full.
 //!
 //! `mon_ipc_std::raw` makes every system call below correctly and safely
 //! (no `unsafe`, no `nix` in your code), and the complete example
@@ -42,19 +42,18 @@
 //!
 //! ## The rules
 //!
-//! **1. `SO_PASSCRED` on before the client can write** (PROTOCOL.md
-//! "3.3 The server"). Linux attaches credentials to a message when it is
-//! *sent*, and only if the receiving socket has `SO_PASSCRED` on at that
-//! moment. A hello sent before the server turned it on arrives without
-//! them and is refused (status 3, `no_credentials`). So turn it on where
-//! no hello can slip past: on the listening socket before `accept`
-//! (accepted sockets inherit it), or on the server's end of a socketpair
-//! before the other end is handed out. `mon_ipc_std::Listener` and
-//! `mon_ipc_std::socketpair` do; `mon_ipc_std::raw::pass_credentials`
-//! does it on any socket. A client with mutual authentication turns it on
-//! before its hello, for the reply. Turn `SO_PASSPIDFD` on too where the
-//! kernel has it (Linux 6.5+): every read then brings a pidfd of the
-//! sender.
+//! **1. `SO_PASSCRED` on before the client can write** ([PROTOCOL.md §3.3 The
+//! server](crate::spec#33-the-server)). Linux attaches credentials to a
+//! message when it is *sent*, and only if the receiving socket has
+//! `SO_PASSCRED` on at that moment. A hello sent before the server turned it
+//! on arrives without them and is refused (status 3, `no_credentials`). So
+//! turn it on where no hello can slip past: on the listening socket before
+//! `accept` (accepted sockets inherit it), or on the server's end of a
+//! socketpair before the other end is handed out. `mon_ipc_std::Listener` and
+//! `mon_ipc_std::socketpair` do; `mon_ipc_std::raw::pass_credentials` does it
+//! on any socket. A client with mutual authentication turns it on before its
+//! hello, for the reply. Turn `SO_PASSPIDFD` on too where the kernel has it
+//! (Linux 6.5+): every read then brings a pidfd of the sender.
 //!
 //! **2. `SO_PASSCRED` off after `Done`.** While on, the kernel attaches
 //! credentials to every read, never merges into one read messages whose
@@ -62,14 +61,15 @@
 //! the handshake message is in, turn it (and `SO_PASSPIDFD`) off, before
 //! the channel's first read.
 //!
-//! **3. Attach the *effective* ids, explicitly** (PROTOCOL.md "3.1 The
-//! hello"). On [`Step::Send`](crate::Step::Send) with
+//! **3. Attach the *effective* ids, explicitly** ([PROTOCOL.md §3.1 The
+//! hello](crate::spec#31-the-hello-client-to-server)). On
+//! [`Step::Send`](crate::Step::Send) with
 //! [`Attach::OwnCredentials`](crate::Attach::OwnCredentials), send
-//! `SCM_CREDENTIALS` holding this process's pid, effective uid and
-//! effective gid (`mon_ipc_std::raw::own_credentials`). Credentials the
-//! kernel adds on its own carry the *real* ids, which differ from the
-//! `SO_PEERCRED` the server compares them with in a set-uid program: it
-//! would be refused as a mismatch (status 5).
+//! `SCM_CREDENTIALS` holding this process's pid, effective uid and effective
+//! gid (`mon_ipc_std::raw::own_credentials`). Credentials the kernel adds on
+//! its own carry the *real* ids, which differ from the `SO_PEERCRED` the
+//! server compares them with in a set-uid program: it would be refused as a
+//! mismatch (status 5).
 //!
 //! **4. Keep the `Attach` across partial writes.** If a `sendmsg` of a
 //! handshake message writes only part of it, every later `sendmsg` of the
@@ -77,17 +77,20 @@
 //! output is all written. A rest sent without them would reach the server
 //! with the kernel's own (real ids), or split its read.
 //!
-//! **5. `MSG_NOSIGNAL` on every `sendmsg`** (PROTOCOL.md "4.3 Sending").
-//! A peer that closed must give `EPIPE`, not kill the process with
-//! `SIGPIPE`.
+//! **5. `MSG_NOSIGNAL` on every `sendmsg`** ([PROTOCOL.md §4.3
+//! Sending](crate::spec#43-sending)). A peer that closed must give `EPIPE`,
+//! not kill the process with `SIGPIPE`.
 //!
-//! **6. `MSG_CMSG_CLOEXEC` on every `recvmsg`** (PROTOCOL.md "4.4
-//! Receiving"). Fds a peer sends must not leak into programs this process
-//! starts. Take ownership of every fd in the control data at once, so
-//! that none leaks on an error path.
+//! **6. `MSG_CMSG_CLOEXEC` on every `recvmsg`** ([PROTOCOL.md §4.4
+//! Receiving](crate::spec#44-receiving-and-the-fd-attribution-rule)). Fds a
+//! peer sends must not leak into programs this process starts. Take ownership
+//! of every fd in the control data at once, so that none leaks on an error
+//! path.
 //!
-//! **7. The control buffer's size** (PROTOCOL.md "1. Transport", "3.3",
-//! "4.4"). Give each read room for exactly what the protocol allows:
+//! **7. The control buffer's size** ([PROTOCOL.md
+//! §1](crate::spec#1-transport), [§3.3](crate::spec#33-the-server),
+//! [§4.4](crate::spec#44-receiving-and-the-fd-attribution-rule)). Give each
+//! read room for exactly what the protocol allows:
 //!
 //! | read | `SCM_CREDENTIALS` | `SCM_RIGHTS` | `SCM_PIDFD` |
 //! |---|---|---|---|
@@ -110,23 +113,23 @@
 //! [`ReadFlags`](crate::ReadFlags) for a channel read. The core refuses
 //! (`hello_fds`, `control_truncated`). Never drop them.
 //!
-//! **9. What counts as EOF** (PROTOCOL.md "1. Transport"). A read of 0
-//! bytes with no fds and no `MSG_CTRUNC` is EOF, whatever else it carries:
-//! on a stream with `SO_PASSCRED` on, the EOF read brings credentials of
-//! no one (pid 0, uid 0, gid 0); ignore them and call `receive_eof`. A
-//! 0-byte read with fds or `MSG_CTRUNC` is a read like any other. Linux
-//! reports `ECONNRESET` once when the peer closed with our bytes unread:
-//! on seqpacket the records still queued follow it, so read again before
-//! taking it as EOF.
+//! **9. What counts as EOF** ([PROTOCOL.md §1
+//! Transport](crate::spec#1-transport)). A read of 0 bytes with no fds and no
+//! `MSG_CTRUNC` is EOF, whatever else it carries: on a stream with
+//! `SO_PASSCRED` on, the EOF read brings credentials of no one (pid 0, uid 0,
+//! gid 0); ignore them and call `receive_eof`. A 0-byte read with fds or
+//! `MSG_CTRUNC` is a read like any other. Linux reports `ECONNRESET` once
+//! when the peer closed with our bytes unread: on seqpacket the records still
+//! queued follow it, so read again before taking it as EOF.
 //!
-//! **10. The overflow ids** (PROTOCOL.md "2. Credentials"). A process this
-//! one cannot see (another user namespace, say) is reported with pid 0
-//! and the overflow uid and gid (`/proc/sys/kernel/overflowuid`,
-//! `overflowgid`, normally 65534). Its credentials count as absent. Put
-//! this system's overflow ids in the configs'
-//! [`CredentialPolicy`](crate::CredentialPolicy)
-//! (`mon_ipc_std::raw::credential_policy` reads them); with the
-//! defaults, such a peer would pass as user 65534.
+//! **10. The overflow ids** ([PROTOCOL.md §2
+//! Credentials](crate::spec#2-credentials)). A process this one cannot see
+//! (another user namespace, say) is reported with pid 0 and the overflow uid
+//! and gid (`/proc/sys/kernel/overflowuid`, `overflowgid`, normally 65534).
+//! Its credentials count as absent. Put this system's overflow ids in the
+//! configs' [`CredentialPolicy`](crate::CredentialPolicy)
+//! (`mon_ipc_std::raw::credential_policy` reads them); with the defaults,
+//! such a peer would pass as user 65534.
 //!
 //! **11. The server's socket credentials.** [`ServerAuth::new`](crate::ServerAuth::new)
 //! takes what the socket says about the client
@@ -135,18 +138,20 @@
 //! (`mon_ipc_std::raw::socket_credentials`). The core compares them with
 //! the hello's message credentials.
 //!
-//! **12. Trailing input before the reply** (PROTOCOL.md "3.3", check 8).
-//! The server reads no further than the 16-byte hello. Before it accepts
-//! at `Decide`, it makes one read without waiting and hands what comes to
-//! `receive`: input that arrived after the hello is refused (status 4).
+//! **12. Trailing input before the reply** ([PROTOCOL.md
+//! §3.3](crate::spec#33-the-server), check 8). The server reads no further
+//! than the 16-byte hello. Before it accepts at `Decide`, it makes one read
+//! without waiting and hands what comes to `receive`: input that arrived
+//! after the hello is refused (status 4).
 //!
-//! **13. Fds go with the first byte of their frame** (PROTOCOL.md "4.3
-//! Sending"). Send exactly what [`Encoder::transmit`](crate::Encoder::transmit)
-//! gives in one `sendmsg`, with its fds; after a short write, the rest
-//! follows without them (`transmit` again after `advance`). On the
-//! receiving side, one [`Decoder`](crate::Decoder) read per `recvmsg`,
-//! with that read's fds: the decoder's fd attribution depends on knowing
-//! where each read began and ended.
+//! **13. Fds go with the first byte of their frame** ([PROTOCOL.md §4.3
+//! Sending](crate::spec#43-sending)). Send exactly what
+//! [`Encoder::transmit`](crate::Encoder::transmit) gives in one `sendmsg`,
+//! with its fds; after a short write, the rest follows without them
+//! (`transmit` again after `advance`). On the receiving side, one
+//! [`Decoder`](crate::Decoder) read per `recvmsg`, with that read's fds: the
+//! decoder's fd attribution depends on knowing where each read began and
+//! ended.
 //!
 //! **14. Seqpacket.** Raise `SO_SNDBUF` to fit the largest record you may
 //! send, or advertise less; never advertise a payload above 4 194 296

@@ -179,9 +179,11 @@ impl<F> Encoder<F> {
     /// destination was 8 to 24 bytes ahead of the source modulo 64: exactly
     /// what an 8-byte header in front of a copy of a 16-byte-aligned heap
     /// buffer gives. `push_copy` of 4-256 KiB frames then ran at a third of
-    /// the raw rate (docs/PERFORMANCE.md). Only when nothing is queued: the
-    /// queued frames' bytes must stay contiguous. The padding is skipped
-    /// (`advance`), so it is never sent.
+    /// the raw rate. Only when nothing is queued: the queued frames' bytes
+    /// must stay contiguous. The padding is skipped (`advance`), so it is
+    /// never sent.
+    // The measurements: docs/PERFORMANCE.md in the repository ("Throughput
+    // against message size and fds per message").
     fn align_arena_for(&mut self, src: &[u8], headers: usize) {
         self.arena.reserve(headers + src.len() + 63);
         let dst = self.arena.as_ptr() as usize + headers;

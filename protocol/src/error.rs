@@ -27,7 +27,8 @@ macro_rules! codes {
             /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
 
-            /// The stable code, as used in `vectors/` and `docs/PROTOCOL.md`.
+            /// The stable code, as used in the test vectors and in the tables
+            /// of [PROTOCOL.md](crate::spec) (§5; the D-Bus codes §9).
             pub const fn code(self) -> &'static str {
                 match self {
                     $( $name::$variant => $code, )*

@@ -133,9 +133,10 @@ pub enum MessageCredentials {
     Unavailable,
 }
 
-/// How a side judges the credentials of its peer (`docs/PROTOCOL.md`
-/// section 2): the server applies it to the client's hello, and with mutual
-/// authentication the client applies it to the server's reply.
+/// How a side judges the credentials of its peer
+/// ([PROTOCOL.md §2](crate::spec#2-credentials)): the server applies it to
+/// the client's hello, and with mutual authentication the client applies
+/// it to the server's reply.
 ///
 /// No credentials at all: reject. Socket and message credentials that differ
 /// in uid or gid: reject (the socket was handed to another identity).

@@ -16,7 +16,10 @@
 //!
 //! Everything is generic over the fd handle type `F`: `OwnedFd` in the
 //! driver, so every fd the core drops is closed; a token in tests and fuzzing.
-//! The normative specification is `docs/PROTOCOL.md` in the repository.
+//! The normative specification, [PROTOCOL.md](spec), is part of these
+//! docs; the items cite its sections, e.g.
+//! [§4.4](spec#44-receiving-and-the-fd-attribution-rule) for the fd
+//! attribution rule.
 //!
 //! To run these state machines on an event loop of your own, read the
 //! [`embedding`] guide: what a driver must do that the core cannot.
@@ -61,6 +64,7 @@ mod limits;
 pub mod pair;
 mod policy;
 mod server;
+pub mod spec;
 mod status;
 
 pub use client::{ClientAuth, ClientConfig};

@@ -2,7 +2,7 @@
 //! simulated UNIX socket, for tests, examples, conformance and fuzzing.
 //!
 //! [`Wire`] models one direction of a socket with the kernel's rules, as
-//! observed on Linux (`docs/PROTOCOL.md` section 1):
+//! observed on Linux ([PROTOCOL.md §1](crate::spec#1-transport)):
 //!
 //! - each `sendmsg` is one message with its credentials and fds;
 //! - stream: a read may merge consecutive messages, but stops after a

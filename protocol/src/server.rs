@@ -45,8 +45,8 @@ pub struct ServerConfig {
 ///
 /// The server answers every hello it can read with a status, then, if the
 /// status is not 0, the connection is closed. The checks, in order (the
-/// first that fails decides the status; `docs/PROTOCOL.md` section 3.3 is
-/// the normative text):
+/// first that fails decides the status;
+/// [PROTOCOL.md §3.3](crate::spec#33-the-server) is the normative text):
 ///
 /// 1. fds attached to any read of the hello, or `MSG_CTRUNC` (4, `hello_fds`);
 /// 2. EOF after 1 to 15 bytes (4, `hello_short`);

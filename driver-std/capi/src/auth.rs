@@ -527,7 +527,8 @@ pub unsafe extern "C" fn mon_ipc_auth_server_init_decide(
 /// [`MON_DECIDE`](crate::MON_DECIDE): 0, then step on (the next steps send
 /// the reply). Before sending it, the server looks once more (without
 /// blocking) for input the client may have sent while it waited: such a
-/// client is refused after all (PROTOCOL.md 3.3), and the steps fail.
+/// client is refused after all
+/// ([PROTOCOL.md §3.3](mon_ipc::spec#33-the-server)), and the steps fail.
 ///
 /// With no decision pending (a state of `mon_ipc_auth_server_init`, or
 /// before `MON_DECIDE`, or after the decision): `MON_E_NO_DECISION_PENDING`,

@@ -13,9 +13,10 @@
 //!
 //! - the client handshake's [`Channel`]: the read that brings the client
 //!   the server's reply may also bring the server's first frames and their
-//!   fds (PROTOCOL.md 3.5), which must not be lost, so `recv_fd` /
-//!   `recv_shm` on that socket receive through it from then on (until EOF
-//!   or `mon_ipc_forget`);
+//!   fds ([PROTOCOL.md
+//!   §3.5](mon_ipc::spec#35-input-after-the-handshake-message)), which
+//!   must not be lost, so `recv_fd` / `recv_shm` on that socket receive
+//!   through it from then on (until EOF or `mon_ipc_forget`);
 //! - a partial incoming frame (stream sockets): created when a receive
 //!   returns `MON_WANT_READ` or `MON_E_TIMEOUT` after part of a frame
 //!   arrived, freed when the frame completes, on EOF, on any error and by
@@ -94,7 +95,9 @@ struct RecvHalf {
     failed: Option<c_int>,
     /// The limits a server's handshake negotiated, where they are below
     /// the plain receive's own ([`limits`]): every frame is checked
-    /// against the negotiated maximum (PROTOCOL.md 4.4). Until EOF.
+    /// against the negotiated maximum
+    /// ([PROTOCOL.md §4.4](mon_ipc::spec#44-receiving-and-the-fd-attribution-rule)).
+    /// Until EOF.
     negotiated: Option<Limits>,
 }
 

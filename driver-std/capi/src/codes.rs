@@ -9,8 +9,8 @@
 //! | range | what |
 //! |---|---|
 //! | `-1` to `-99` | the C API and the operating system (`invalid_argument`, `io`, ...) |
-//! | `-100` to `-199` | the peer's errors of PROTOCOL.md section 5 ([`mon_ipc::PeerError`]) |
-//! | `-200` to `-299` | usage errors of PROTOCOL.md section 5 ([`mon_ipc::UsageError`]) |
+//! | `-100` to `-199` | the peer's errors of [PROTOCOL.md §5](mon_ipc::spec#5-error-codes) ([`mon_ipc::PeerError`]) |
+//! | `-200` to `-299` | usage errors of [PROTOCOL.md §5](mon_ipc::spec#5-error-codes) ([`mon_ipc::UsageError`]) |
 //!
 //! A code added to the protocol gets the next free number of its range;
 //! a number is never reused. The tests check that every code of

@@ -4,8 +4,8 @@
 //! `include/monitor/monitor.h`: the "Inter-Process Communication" chapter of
 //! the Mercury Monitor reference manual, function for function, on top of
 //! [`mon_ipc_std`]. C programs include `<monitor/monitor.h>` and link
-//! `-lmonitor`; see the crate's `README.md` for the build and link commands
-//! and the table of return codes.
+//! `-lmonitor`; the crate's README (its crates.io page) gives the build and
+//! link commands and the table of return codes.
 //!
 //! What the C API adds to the driver, and nothing more:
 //!
@@ -15,7 +15,8 @@
 //!   a wrong, ended or foreign handle is an error, never a crash;
 //! - [`mon_ipc_creds`] with the manual's sentinels for unknown ids;
 //! - a negative error code per failure ([`codes`](crate#return-codes)), with
-//!   [`mon_ipc_strerror`] giving the stable code string of PROTOCOL.md and
+//!   [`mon_ipc_strerror`] giving the stable code string of
+//!   [PROTOCOL.md §5](mon_ipc::spec#5-error-codes) and
 //!   [`mon_ipc_last_errno`] the `errno` of an I/O error;
 //! - [`mon_buffer`], the manual's byte buffer;
 //! - beyond the manual, parity with the Rust driver's handshake: mutual
@@ -25,7 +26,8 @@
 //!   [`mon_ipc_prepare_listener`]);
 //! - [`mon_shm`], a shared-memory region (a sealed memfd and its mapping),
 //!   handed over with [`mon_ipc_send_shm`] / [`mon_ipc_recv_shm`], which
-//!   checks the fd before it maps anything (PROTOCOL.md 4.2).
+//!   checks the fd before it maps anything
+//!   ([PROTOCOL.md §4.2](mon_ipc::spec#42-shared-memory-frames-kind-1)).
 //!
 //! Every entry point catches panics (`catch_unwind`) and returns
 //! [`MON_E_INTERNAL`] instead: nothing unwinds into C.
@@ -54,11 +56,11 @@
 //! [`MON_WANT_WRITE`] (3): call the step again (when the socket is ready);
 //! [`MON_DECIDE`] (4): a deciding server's client is authenticated
 //! ([`mon_ipc_auth_server_init_decide`]);
-//! negative: an error, fixed numbers listed in the header and `README.md`
+//! negative: an error, fixed numbers listed in the header and the README
 //! (`-1` to `-10` the C API and the system, `-11` to `-17` the driver's
 //! shared-memory refusals and access errors, `-18`
 //! [`MON_E_SEND_PENDING`], `-100` to `-139` the peer's errors, `-200` to
-//! `-209` usage errors of PROTOCOL.md section 5).
+//! `-209` usage errors of [PROTOCOL.md §5](mon_ipc::spec#5-error-codes)).
 #![allow(unsafe_code)]
 
 mod auth;

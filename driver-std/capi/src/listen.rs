@@ -1,15 +1,15 @@
 //! `mon_ipc_listen` / `mon_ipc_prepare_listener`: the server's socket made
 //! ready for the handshake, as the Rust driver's `Listener` does.
 //!
-//! Why (PROTOCOL.md 3.3): Linux attaches credentials to a message when it
-//! is *sent*, and only if the receiving socket (or the sender) has
-//! `SO_PASSCRED` on at that moment. A hello sent before the server turned
-//! it on arrives without them and is refused (`no_credentials`). Turned on
-//! on the listening socket, it is on for every connection accepted from it
-//! (they inherit it, and data sent to a connection not yet accepted
-//! carries credentials anyway), before any client can write.
-//! `SO_PASSPIDFD` need not be on early: `mon_ipc_auth_server_init` turns it
-//! on (the pidfd is made when the message is read).
+//! Why ([PROTOCOL.md §3.3](mon_ipc::spec#33-the-server)): Linux attaches
+//! credentials to a message when it is *sent*, and only if the receiving socket
+//! (or the sender) has `SO_PASSCRED` on at that moment. A hello sent before the
+//! server turned it on arrives without them and is refused (`no_credentials`).
+//! Turned on on the listening socket, it is on for every connection accepted
+//! from it (they inherit it, and data sent to a connection not yet accepted
+//! carries credentials anyway), before any client can write. `SO_PASSPIDFD`
+//! need not be on early: `mon_ipc_auth_server_init` turns it on (the pidfd is
+//! made when the message is read).
 
 use std::ffi::{CStr, c_char, c_int};
 use std::os::fd::{AsFd, BorrowedFd};

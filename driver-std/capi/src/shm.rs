@@ -1,7 +1,8 @@
 //! `mon_ipc_shm_*`, `mon_ipc_send_shm` and `mon_ipc_recv_shm`: shared-memory
 //! regions ([`SharedMemory`]) for C, and the shared-memory frame (kind 1,
-//! PROTOCOL.md 4.2) sent and received like `mon_ipc_send_fd` /
-//! `mon_ipc_recv_fd`, resumable, by `channels.rs`.
+//! [PROTOCOL.md §4.2](mon_ipc::spec#42-shared-memory-frames-kind-1)) sent and
+//! received like `mon_ipc_send_fd` / `mon_ipc_recv_fd`, resumable, by
+//! `channels.rs`.
 
 use std::ffi::{c_int, c_void};
 
@@ -310,7 +311,8 @@ pub unsafe extern "C" fn mon_ipc_send_shm(
 /// Receives one shared-memory frame from the socket `source_fd`, checks
 /// its fd and maps it: on success `*shm` is the region (free it with
 /// [`mon_ipc_shm_free`]) and the application's bytes are appended to
-/// `app_bytes`. Before mapping anything it checks (PROTOCOL.md 4.2) the
+/// `app_bytes`. Before mapping anything it checks
+/// ([PROTOCOL.md §4.2](mon_ipc::spec#42-shared-memory-frames-kind-1)) the
 /// announced seals and size, then that the fd is a memfd
 /// (`MON_E_SHM_NOT_MEMFD`) carrying shrink, grow, seal and every announced
 /// seal (`MON_E_SHM_SEALS_MISSING`), of exactly the announced size

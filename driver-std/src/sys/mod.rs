@@ -2,8 +2,9 @@
 //!
 //! The rest of the crate is `#![deny(unsafe_code)]` and sees only safe
 //! functions that take and return `OwnedFd` / `BorrowedFd`. Each `unsafe`
-//! block here says why it is sound. What the kernel was seen to do (PROTOCOL.md
-//! 1 sums it up) is written at the code that depends on it.
+//! block here says why it is sound. What the kernel was seen to do
+//! ([PROTOCOL.md §1](mon_ipc::spec#1-transport) sums it up) is written at
+//! the code that depends on it.
 //!
 //! - [`msg`]: `sendmsg` / `recvmsg` with `SCM_RIGHTS`, `SCM_CREDENTIALS`
 //!   (FreeBSD: `SCM_CREDS`) and `SCM_PIDFD`, without a heap allocation per
@@ -21,8 +22,8 @@
 //! Linux is the reference; FreeBSD, macOS, NetBSD and OpenBSD take the
 //! paths chosen with `cfg(target_os)` where their interfaces differ, each
 //! citing the man page it follows. Only Linux is run; the others are
-//! compile-checked (`.ci/run`; `docs/PLATFORMS.md` lists what that leaves
-//! unverified).
+//! compile-checked (`.ci/run`; [`platforms`](crate::platforms) lists what
+//! that leaves unverified).
 
 pub(crate) mod creds;
 pub(crate) mod inherit;

@@ -72,12 +72,12 @@ pub(crate) fn overflow() -> Overflow {
 /// ioctl is the fast path of every handshake that yields a pidfd: the
 /// `fdinfo` read costs `openat` + `statx` + 4 `read`s + `close` and a
 /// `String` (it reports size 0, so `read_to_string` reads until EOF in
-/// steps), and with it the plain handshake measured 1.25x slower
-/// (docs/PERFORMANCE.md).
+/// steps), and with it the plain handshake measured 1.25x slower.
 ///
 /// `ESRCH` from the ioctl means either "reaped" or "not visible in our pid
 /// namespace" (the kernel reports both alike); `fdinfo` tells them apart
 /// (`Pid: -1` against `Pid: 0`), and a dying peer is rare enough to pay for it.
+// The measurement: docs/PERFORMANCE.md in the repository.
 #[cfg(target_os = "linux")]
 pub(crate) fn kernel_pidfd_pid(fd: BorrowedFd<'_>) -> PidfdPid {
     match pidfd_get_info_pid(fd) {

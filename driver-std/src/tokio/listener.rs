@@ -20,9 +20,9 @@ use super::ready;
 ///
 /// Why not `tokio::net::UnixListener`: it binds without `SO_PASSCRED`, so a
 /// client's hello that arrives before the server turns it on carries no
-/// credentials and is refused (PROTOCOL.md 3.3; the reason is on
-/// [`crate::Listener`]); and it has no `SOCK_SEQPACKET`. This is that
-/// listener, registered with the reactor.
+/// credentials and is refused ([PROTOCOL.md §3.3](mon_ipc::spec#33-the-server);
+/// the reason is on [`crate::Listener`]); and it has no `SOCK_SEQPACKET`. This
+/// is that listener, registered with the reactor.
 #[derive(Debug)]
 pub struct Listener {
     io: AsyncFd<socket::Listener>,

@@ -16,8 +16,17 @@
 //! ([`Error`]): stable codes prefixed `dbus_` ([`DbusError`]) plus the
 //! caller's misuse (the core's [`UsageError`] codes).
 //!
-//! Their state diagrams are on [`ClientAuth`] and [`ServerAuth`];
-//! `docs/DBUS.md` describes the profile.
+//! Their state diagrams are on [`ClientAuth`] and [`ServerAuth`]; the
+//! `dbus_` codes, with the native code each corresponds to, are in
+//! [PROTOCOL.md §9](crate::spec#9-d-bus-profile-error-codes).
+//!
+//! The mechanisms are `EXTERNAL` and `ANONYMOUS` (the latter on the server only
+//! when [`ServerConfig::anonymous`]); `DBUS_COOKIE_SHA1` is not implemented.
+//! After `REJECTED` the client does not try another mechanism: it fails with
+//! `dbus_rejected` and reports the server's list ([`ClientAuth::mechanisms`]).
+//! The server never pauses for a decision (no
+//! [`Step::Decide`](crate::Step::Decide)): `EXTERNAL`'s uid check is its
+//! decision.
 //!
 //! [`Step`]: crate::Step
 //! [`Attach::OwnCredentials`]: crate::Attach::OwnCredentials

@@ -15,13 +15,13 @@ pub(crate) fn triple(pid: i32, euid: u32, egid: u32) -> Ucred {
     Ucred::from_raw(pid.max(0) as u32, euid, egid)
 }
 
-/// FreeBSD's `struct cmsgcred` (`unix(4)`, `SCM_CREDS` that the sender
-/// attaches and the kernel fills in): the pid, the **effective** uid
-/// (`cmcred_euid`) and the **effective** gid, which is the first of
-/// `cmcred_groups` (the kernel puts it there, FreeBSD 15 included, where
-/// `cr_gid` left the group array: `sys/kern/uipc_usrreq.c`,
-/// `unp_internalize`). `cmcred_uid` and `cmcred_gid` are the *real* ids and
-/// are not used (PROTOCOL.md §2). No group at all: the gid is unknown, so
+/// FreeBSD's `struct cmsgcred` (`unix(4)`, `SCM_CREDS` that the sender attaches
+/// and the kernel fills in): the pid, the **effective** uid (`cmcred_euid`) and
+/// the **effective** gid, which is the first of `cmcred_groups` (the kernel
+/// puts it there, FreeBSD 15 included, where `cr_gid` left the group array:
+/// `sys/kern/uipc_usrreq.c`, `unp_internalize`). `cmcred_uid` and `cmcred_gid`
+/// are the *real* ids and are not used ([PROTOCOL.md
+/// §2](mon_ipc::spec#2-credentials)). No group at all: the gid is unknown, so
 /// the piece counts as absent.
 pub(crate) fn cmsgcred(pid: i32, euid: u32, ngroups: i16, groups: &[u32]) -> Ucred {
     let gid = first_group(ngroups, groups);

@@ -21,7 +21,8 @@ use crate::sys::os;
 ///
 /// Not verified on a Mac: XNU answers `LOCAL_PEERPID` with the pid of the
 /// process that last used the peer's socket, which need not be the one
-/// that connected. The pid is reported, never compared (PROTOCOL.md §2).
+/// that connected. The pid is reported, never compared
+/// ([PROTOCOL.md §2](mon_ipc::spec#2-credentials)).
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> Result<Option<Ucred>> {
     let (uid, gid) = match nix::unistd::getpeereid(sock) {
         Ok(ids) => ids,

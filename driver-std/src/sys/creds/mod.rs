@@ -13,7 +13,7 @@
 //!   is 0 where the system has none; `decode_message` is then never called).
 //!
 //! What each system provides, and the man page each use comes from, is
-//! the table of `docs/PLATFORMS.md`. Only Linux is run; the others are
+//! in [`platforms`](crate::platforms). Only Linux is run; the others are
 //! compile-checked (`.ci/platforms`).
 
 mod decode;
