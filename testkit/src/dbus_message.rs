@@ -67,27 +67,198 @@ impl Head {
 /// DESTINATION, INTERFACE, MEMBER, in that order. The same 128 bytes as
 /// libdbus's `dbus_bus_register` sends.
 pub fn hello_message() -> Vec<u8> {
-    let mut m = vec![b'l', 1, 0, 1];
-    m.extend_from_slice(&0u32.to_le_bytes()); // body length
-    m.extend_from_slice(&1u32.to_le_bytes()); // serial
+    method_call(
+        1,
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "Hello",
+    )
+}
+
+/// A METHOD_CALL without arguments, little-endian: header fields PATH,
+/// DESTINATION (if any), INTERFACE, MEMBER, in that order (as libdbus
+/// writes them).
+pub fn method_call(
+    serial: u32,
+    destination: Option<&str>,
+    path: &str,
+    interface: &str,
+    member: &str,
+) -> Vec<u8> {
+    let mut fields = vec![(1u8, b'o', path)];
+    if let Some(d) = destination {
+        fields.push((6, b's', d));
+    }
+    fields.extend([(2, b's', interface), (3, b's', member)]);
+    message(1, serial, &[], &fields, None)
+}
+
+/// A METHOD_RETURN to `reply_serial`, little-endian; its body one string
+/// (signature `s`) if `string` is given, else empty. What a peer-to-peer
+/// server answers: `Hello` with a unique name, anything else with nothing.
+pub fn method_return(serial: u32, reply_serial: u32, string: Option<&str>) -> Vec<u8> {
+    let mut body = Vec::new();
+    if let Some(s) = string {
+        body.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        body.extend_from_slice(s.as_bytes());
+        body.push(0);
+    }
+    message(
+        2,
+        serial,
+        &body,
+        &[],
+        Some((reply_serial, string.map(|_| "s"))),
+    )
+}
+
+/// Marshals a little-endian message: the fixed header, the string-valued
+/// header fields, then REPLY_SERIAL and SIGNATURE if given, then `body`.
+fn message(
+    kind: u8,
+    serial: u32,
+    body: &[u8],
+    fields: &[(u8, u8, &str)],
+    reply: Option<(u32, Option<&str>)>,
+) -> Vec<u8> {
+    let mut m = vec![b'l', kind, 0, 1];
+    m.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    m.extend_from_slice(&serial.to_le_bytes());
     m.extend_from_slice(&0u32.to_le_bytes()); // header fields' array length, below
     let start = m.len();
-    for (code, sig, value) in [
-        (1u8, b'o', "/org/freedesktop/DBus"),
-        (6, b's', "org.freedesktop.DBus"),
-        (2, b's', "org.freedesktop.DBus"),
-        (3, b's', "Hello"),
-    ] {
+    for &(code, sig, value) in fields {
         pad(&mut m, 8);
         m.extend_from_slice(&[code, 1, sig, 0]);
         m.extend_from_slice(&(value.len() as u32).to_le_bytes());
         m.extend_from_slice(value.as_bytes());
         m.push(0);
     }
+    if let Some((reply_serial, signature)) = reply {
+        pad(&mut m, 8);
+        m.extend_from_slice(&[5, 1, b'u', 0]);
+        m.extend_from_slice(&reply_serial.to_le_bytes());
+        if let Some(sig) = signature {
+            pad(&mut m, 8);
+            m.extend_from_slice(&[8, 1, b'g', 0, sig.len() as u8]);
+            m.extend_from_slice(sig.as_bytes());
+            m.push(0);
+        }
+    }
     let len = (m.len() - start) as u32;
     m[12..16].copy_from_slice(&len.to_le_bytes());
     pad(&mut m, 8);
+    m.extend_from_slice(body);
     m
+}
+
+/// One whole message read back: what a test asserts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its fixed header.
+    pub head: Head,
+    /// Its flags byte (1: NO_REPLY_EXPECTED).
+    pub flags: u8,
+    /// Its serial.
+    pub serial: u32,
+    /// REPLY_SERIAL, if any.
+    pub reply_serial: Option<u32>,
+    /// MEMBER, if any.
+    pub member: Option<String>,
+    /// UNIX_FDS (how many fds came with it), if any.
+    pub unix_fds: Option<u32>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Why [`read_message`] returned no message.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer closed before a message began (`buf` was empty).
+    Eof,
+    /// The peer closed inside a message, or the read failed.
+    Io(std::io::Error),
+    /// Not a message this parser reads (the reason).
+    Malformed(&'static str),
+}
+
+/// Messages longer than this are refused before they are buffered.
+const MAX_MESSAGE: usize = 1 << 20;
+
+/// Reads one message from `buf` (bytes already read, e.g. the leftover
+/// after `BEGIN`) then from `input`, leaving any bytes after it in `buf`.
+/// Header fields of signature `u`, `s`, `o` and `g` are read (all the
+/// spec's header fields are one of them).
+pub fn read_message(
+    input: &mut impl std::io::Read,
+    buf: &mut Vec<u8>,
+) -> Result<Message, ReadError> {
+    fill(input, buf, HEAD_LEN)?;
+    let head = Head::parse(buf).ok_or(ReadError::Malformed("endianness byte"))?;
+    if head.message_len() > MAX_MESSAGE {
+        return Err(ReadError::Malformed("longer than 1 MiB"));
+    }
+    fill(input, buf, head.message_len())?;
+    let msg: Vec<u8> = buf.drain(..head.message_len()).collect();
+    let mut m = Message {
+        head,
+        flags: msg[2],
+        serial: head.u32_at(&msg, 8),
+        reply_serial: None,
+        member: None,
+        unix_fds: None,
+        body: msg[head.body_at()..].to_vec(),
+    };
+    let end = HEAD_LEN + head.fields_len;
+    let bad = || ReadError::Malformed("header field past its array");
+    let mut at = HEAD_LEN;
+    while at < end {
+        at = at.div_ceil(8) * 8;
+        let (code, sig) = match msg.get(at..at + 4) {
+            Some(&[code, 1, sig, 0]) => (code, sig),
+            _ => return Err(ReadError::Malformed("header field variant")),
+        };
+        at += 4;
+        match sig {
+            b'u' => {
+                at = at.div_ceil(4) * 4;
+                let v = head.u32_at(msg.get(..at + 4).ok_or_else(bad)?, at);
+                match code {
+                    5 => m.reply_serial = Some(v),
+                    9 => m.unix_fds = Some(v),
+                    _ => {}
+                }
+                at += 4;
+            }
+            b's' | b'o' => {
+                at = at.div_ceil(4) * 4;
+                let len = head.u32_at(msg.get(..at + 4).ok_or_else(bad)?, at) as usize;
+                let s = msg.get(at + 4..at + 4 + len).ok_or_else(bad)?;
+                if code == 3 {
+                    m.member = Some(String::from_utf8_lossy(s).into_owned());
+                }
+                at += 4 + len + 1;
+            }
+            b'g' => at += 1 + *msg.get(at).ok_or_else(bad)? as usize + 1,
+            _ => return Err(ReadError::Malformed("header field signature")),
+        }
+    }
+    Ok(m)
+}
+
+/// Reads from `input` until `buf` holds `n` bytes.
+fn fill(input: &mut impl std::io::Read, buf: &mut Vec<u8>, n: usize) -> Result<(), ReadError> {
+    while buf.len() < n {
+        let mut chunk = [0u8; 4096];
+        match input.read(&mut chunk) {
+            Ok(0) if buf.is_empty() => return Err(ReadError::Eof),
+            Ok(0) => return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(got) => buf.extend_from_slice(&chunk[..got]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Zero bytes up to the next multiple of `to`.
@@ -123,5 +294,30 @@ mod tests {
         assert_eq!((head.kind, head.body_len, head.fields_len), (2, 5, 9));
         assert_eq!(head.message_len(), 32 + 5);
         assert_eq!(Head::parse(b"x123456789abcdef"), None);
+    }
+
+    #[test]
+    fn a_call_and_its_return_read_back() {
+        let call = method_call(7, None, "/", "org.freedesktop.DBus.Peer", "Ping");
+        let mut buf = call.clone();
+        buf.extend_from_slice(&method_return(1, 7, Some(":1.1")));
+        let m = read_message(&mut std::io::empty(), &mut buf).unwrap();
+        assert_eq!((m.head.kind, m.serial, m.flags), (1, 7, 0));
+        assert_eq!(m.member.as_deref(), Some("Ping"));
+        assert!(m.body.is_empty());
+        let r = read_message(&mut std::io::empty(), &mut buf).unwrap();
+        assert_eq!((r.head.kind, r.serial, r.reply_serial), (2, 1, Some(7)));
+        assert_eq!(r.body, b"\x04\x00\x00\x00:1.1\x00");
+        assert!(buf.is_empty());
+        assert!(matches!(
+            read_message(&mut std::io::empty(), &mut buf),
+            Err(ReadError::Eof)
+        ));
+        // Cut short: not the clean end.
+        let mut cut = call[..20].to_vec();
+        assert!(matches!(
+            read_message(&mut std::io::empty(), &mut cut),
+            Err(ReadError::Io(_))
+        ));
     }
 }
