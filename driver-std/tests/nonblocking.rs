@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::{FdCheck, pipe, read_fd, serial, temp_path, write_fd};
 use mon_ipc_std::{
-    ClientConnection, ClientHandshake, ClientOptions, Flush, Listener, Progress, Recv,
+    Channel, ClientConnection, ClientHandshake, ClientOptions, Flush, Listener, Progress, Recv,
     ServerConnection, ServerHandshake, ServerOptions, SocketKind, connect, set_nonblocking,
     socketpair,
 };
@@ -149,27 +149,33 @@ fn many_nonblocking_handshakes_interleave_in_one_poll_loop() {
     fds.assert_same();
 }
 
-#[test]
-fn a_frame_larger_than_the_socket_buffer_is_written_in_pieces() {
-    let _g = serial();
-    let fds = FdCheck::new();
+/// An authenticated (client, server) stream pair, both non-blocking.
+fn nonblocking_channels() -> (Channel<OwnedFd>, Channel<OwnedFd>) {
     let p = socketpair(SocketKind::Stream).unwrap();
     let c = std::thread::spawn(move || {
         mon_ipc_std::client(p.client, &ClientOptions::default()).unwrap()
     });
-    let mut s = mon_ipc_std::server(p.server, &ServerOptions::default()).unwrap();
-    let mut c = c.join().unwrap();
-    set_nonblocking(c.channel.get_ref(), true).unwrap();
-    set_nonblocking(s.channel.get_ref(), true).unwrap();
+    let s = mon_ipc_std::server(p.server, &ServerOptions::default()).unwrap();
+    let (c, s) = (c.join().unwrap().channel, s.channel);
+    set_nonblocking(c.get_ref(), true).unwrap();
+    set_nonblocking(s.get_ref(), true).unwrap();
+    (c, s)
+}
+
+#[test]
+fn a_frame_larger_than_the_socket_buffer_is_written_in_pieces() {
+    let _g = serial();
+    let fds = FdCheck::new();
+    let (mut c, mut s) = nonblocking_channels();
     let payload: Bytes = (0..8u32 << 20).map(|i| i as u8).collect::<Vec<u8>>().into();
     let (r, w) = pipe();
-    c.channel.push(payload.clone(), [w]).unwrap();
+    c.push(payload.clone(), [w]).unwrap();
     let (mut would_block, mut got) = (0, None);
     while got.is_none() {
-        if c.channel.flush().unwrap() == Flush::WouldBlock {
+        if c.flush().unwrap() == Flush::WouldBlock {
             would_block += 1;
         }
-        match s.channel.try_recv().unwrap() {
+        match s.try_recv().unwrap() {
             Recv::Frame(mut m) => got = Some((m.payload.clone(), m.fds.next().unwrap())),
             Recv::WouldBlock => {}
             Recv::Eof => panic!("unexpected EOF"),
@@ -197,34 +203,23 @@ fn try_send_borrowed_starts_a_frame_or_sends_nothing() {
     use mon_ipc_std::TrySend;
     let _g = serial();
     let fds = FdCheck::new();
-    let p = socketpair(SocketKind::Stream).unwrap();
-    let c = std::thread::spawn(move || {
-        mon_ipc_std::client(p.client, &ClientOptions::default()).unwrap()
-    });
-    let mut s = mon_ipc_std::server(p.server, &ServerOptions::default()).unwrap();
-    let mut c = c.join().unwrap();
-    set_nonblocking(c.channel.get_ref(), true).unwrap();
-    set_nonblocking(s.channel.get_ref(), true).unwrap();
+    let (mut c, mut s) = nonblocking_channels();
     let big = vec![1u8; 4 << 20];
     let (r, w) = pipe();
     let lent = [w.as_fd()];
+    assert_eq!(c.try_send_borrowed(&big, &lent).unwrap(), TrySend::Started);
+    assert!(c.queued_bytes() > 0);
     assert_eq!(
-        c.channel.try_send_borrowed(&big, &lent).unwrap(),
-        TrySend::Started
-    );
-    assert!(c.channel.queued_bytes() > 0);
-    assert_eq!(
-        c.channel.try_send_borrowed(b"second", &lent).unwrap(),
+        c.try_send_borrowed(b"second", &lent).unwrap(),
         TrySend::WouldBlock
     );
     let mut got = Vec::new();
     let mut second_sent = false;
     while got.len() < 2 {
-        if c.channel.flush().unwrap() == Flush::Done && !second_sent {
-            second_sent =
-                c.channel.try_send_borrowed(b"second", &lent).unwrap() != TrySend::WouldBlock;
+        if c.flush().unwrap() == Flush::Done && !second_sent {
+            second_sent = c.try_send_borrowed(b"second", &lent).unwrap() != TrySend::WouldBlock;
         }
-        match s.channel.try_recv().unwrap() {
+        match s.try_recv().unwrap() {
             Recv::Frame(mut m) => {
                 let fd = m.fds.next().expect("the frame's fd");
                 assert!(m.fds.next().is_none());
@@ -243,7 +238,7 @@ fn try_send_borrowed_starts_a_frame_or_sends_nothing() {
     write_fd(&w, b"!"); // still the sender's
     assert_eq!(read_fd(&r), b"!");
     assert!(
-        matches!(s.channel.try_recv().unwrap(), Recv::WouldBlock),
+        matches!(s.try_recv().unwrap(), Recv::WouldBlock),
         "nothing twice"
     );
     drop((c, s, r, w, got));
