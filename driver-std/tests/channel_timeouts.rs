@@ -238,7 +238,8 @@ fn send_borrowed_timed_out_mid_frame_is_finished_by_the_next_flush() {
 /// A peer that trickles one byte of a frame every third of the deadline:
 /// a receive with a read timeout still returns `Timeout` at its deadline,
 /// which is one per call, not renewed by each read. (Were it renewed, the
-/// receive would go on until the trickle stops, after [`LATE`]. The bytes
+/// receive would go on until the trickle stops, after twice [`LATE`], and
+/// fail `times_out`: checked by renewing it in the channel. The bytes
 /// are paced by a sleep: a stimulus, not a synchronisation; on a loaded
 /// machine the gaps only grow, which cannot fail a correct channel.)
 #[test]
@@ -264,7 +265,9 @@ fn a_trickling_peer_does_not_renew_the_read_deadline() {
             frame.resize(8 + 4096, 7);
             let start = Instant::now();
             for b in frame.chunks(1) {
-                if stop.load(Ordering::Relaxed) || start.elapsed() > LATE {
+                // Past the deadline plus LATE, so that a renewed deadline
+                // would make the receive last longer than `times_out` allows.
+                if stop.load(Ordering::Relaxed) || start.elapsed() > 2 * LATE {
                     break;
                 }
                 raw::send(&sock, &[b], None, &[] as &[std::os::fd::BorrowedFd<'_>]).unwrap();
