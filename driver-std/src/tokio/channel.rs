@@ -230,15 +230,21 @@ impl Shared {
     }
 
     async fn send(&self, payload: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
-        {
+        let sent = {
             // Straight to the socket (no copy) when it takes the frame now;
             // the fds are closed once sent, at the end of this block.
             let mut channel = self.lock();
-            if channel.try_send_borrowed(payload, &fds)? == TrySend::WouldBlock {
+            let sent = channel.try_send_borrowed(payload, &fds)?;
+            if sent == TrySend::WouldBlock {
                 channel.push_copy(payload, fds)?;
             }
+            sent
+        };
+        match sent {
+            // Nothing queued: no second lock for a flush with nothing to do.
+            TrySend::Sent => Ok(()),
+            TrySend::Started | TrySend::WouldBlock => self.flush().await,
         }
-        self.flush().await
     }
 
     async fn send_borrowed(&self, payload: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
