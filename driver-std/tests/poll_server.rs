@@ -6,13 +6,23 @@
 //! queue drained) and drops the two stalled ones when it passes; every other
 //! client completes its echoes, and no fd leaks.
 //!
+//! The deadlines are armed only once the 98 healthy clients are done and
+//! both stalled clients have said (through a socket the server polls) that
+//! their stall is in place: the healthy clients thus complete while the
+//! stalled connections are open (no peer holds the server hostage), and a
+//! healthy client starved of CPU on a loaded machine can never be taken for
+//! a stalled one (an idle deadline armed from the start once failed that
+//! way in the C version of this test).
+//!
 //! Nothing here sleeps to synchronise: the clients wait for the server with
 //! blocking calls bounded by timeouts, the server with `poll` bounded by its
 //! nearest deadline.
 
 mod common;
 
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,8 +38,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 const CLIENTS: usize = 100;
 const ROUNDS: usize = 3;
 /// The server's per-connection deadline: how long a connection may go
-/// without a frame received or its queue drained. Generous, so that a
-/// client thread starved on a loaded machine is not taken for a stalled one.
+/// without a frame received or its queue drained, once the deadlines are
+/// armed (see the module's doc).
 const IDLE: Duration = Duration::from_secs(5);
 /// What the clients allow the server, far beyond what it needs.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,7 +57,6 @@ struct Conn {
     state: State,
     want: PollFlags,
     deadline: Instant,
-    accepted: Instant,
 }
 
 enum Outcome {
@@ -142,6 +151,9 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
     let listener = Listener::bind(&*path, SocketKind::Stream).unwrap();
     listener.set_nonblocking(true).unwrap();
 
+    // Each stalled client writes one byte here once its stall is in place.
+    let (mut stalls, stalled) = UnixStream::pair().unwrap();
+    stalls.set_nonblocking(true).unwrap();
     let start = Instant::now();
     let mut clients = Vec::new();
     for i in 0..CLIENTS {
@@ -151,11 +163,14 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
             61 => Role::StopsReading,
             _ => Role::Echo,
         };
-        clients.push(thread::spawn(move || run_client(&path, i, role)));
+        let stalled = stalled.try_clone().unwrap();
+        clients.push(thread::spawn(move || run_client(&path, i, role, stalled)));
     }
+    drop(stalled);
 
     let mut conns: Vec<Conn> = Vec::new();
     let (mut completed, mut dropped, mut accepted) = (0, Vec::new(), 0);
+    let (mut stalls_in_place, mut armed) = (0, None);
     while completed + dropped.len() < CLIENTS {
         // Not a timing check: a guard so that a bug fails instead of hanging.
         assert!(
@@ -163,6 +178,18 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
             "the server hung"
         );
         let now = Instant::now();
+        let mut b = [0u8; 2];
+        match stalls.read(&mut b) {
+            Ok(n) => stalls_in_place += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("the stall signal: {e}"),
+        }
+        if armed.is_none() && completed == CLIENTS - 2 && stalls_in_place == 2 {
+            armed = Some(now);
+            for c in &mut conns {
+                c.deadline = now + IDLE;
+            }
+        }
         while let Some(sock) = listener.try_accept().unwrap() {
             set_nonblocking(&sock, true).unwrap();
             let hs = ServerHandshake::new(OwnedFd::from(sock), &ServerOptions::default()).unwrap();
@@ -171,24 +198,23 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
                 state: State::Handshake(Box::new(hs)),
                 want: PollFlags::empty(),
                 deadline: now + IDLE,
-                accepted: now,
             });
         }
         let mut next = Vec::with_capacity(conns.len());
         for mut c in conns {
             match c.run(now) {
                 Ok(Outcome::Completed) => completed += 1,
-                Ok(Outcome::Pending) if now >= c.deadline => {
-                    dropped.push(now.duration_since(c.accepted))
-                }
-                Ok(Outcome::Pending) => next.push(c),
+                Ok(Outcome::Pending) => match armed {
+                    Some(at) if now >= c.deadline => dropped.push(now.duration_since(at)),
+                    _ => next.push(c),
+                },
                 Err(e) => panic!("a connection failed: {e} ({})", e.code()),
             }
         }
         conns = next;
         // Wait for a socket, or until the nearest deadline.
         let now = Instant::now();
-        let nearest = conns.iter().map(|c| c.deadline).min();
+        let nearest = armed.and(conns.iter().map(|c| c.deadline).min());
         let timeout = match nearest {
             Some(d) => {
                 let ms = d.saturating_duration_since(now).as_millis() + 1;
@@ -198,6 +224,7 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
         };
         let mut pfds: Vec<PollFd<'_>> = conns.iter().map(Conn::poll_fd).collect();
         pfds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+        pfds.push(PollFd::new(stalls.as_fd(), PollFlags::POLLIN));
         poll(&mut pfds, timeout).unwrap();
     }
     assert_eq!(accepted, CLIENTS);
@@ -208,10 +235,10 @@ fn one_thread_serves_100_clients_and_drops_the_stalled_ones() {
     assert_eq!(completed, CLIENTS - 2, "every other client completed");
     assert_eq!(dropped.len(), 2, "the two stalled clients were dropped");
     for d in &dropped {
-        assert!(*d >= IDLE, "dropped early, after {d:?}");
+        assert!(*d >= IDLE, "dropped {d:?} after the deadlines were armed");
     }
     eprintln!("100 clients: {completed} completed, 2 dropped, in {took:?}");
-    drop((listener, path));
+    drop((listener, path, stalls));
     fds.assert_same();
 }
 
@@ -222,7 +249,7 @@ enum Role {
     StopsReading,
 }
 
-fn run_client(path: &Path, i: usize, role: Role) {
+fn run_client(path: &Path, i: usize, role: Role, mut stalled: UnixStream) {
     let sock = connect_timeout(path, SocketKind::Stream, CLIENT_TIMEOUT).unwrap();
     let opts = ClientOptions::default().timeout(Some(CLIENT_TIMEOUT));
     let mut ch = client(sock, &opts).unwrap().channel;
@@ -247,6 +274,7 @@ fn run_client(path: &Path, i: usize, role: Role) {
         }
         Role::HalfHeader => {
             raw::send(ch.get_ref(), &[&[8u8, 0, 0, 0][..]], None, &[]).unwrap();
+            stalled.write_all(b"h").unwrap();
             // Until the server drops us: EOF (nothing was sent to us).
             match ch.recv() {
                 Ok(None) => {}
@@ -256,6 +284,7 @@ fn run_client(path: &Path, i: usize, role: Role) {
         }
         Role::StopsReading => {
             ch.send(b"flood", []).unwrap();
+            stalled.write_all(b"r").unwrap();
             // Never read; wait for the server to hang up.
             let mut p = [PollFd::new(ch.as_fd(), PollFlags::empty())];
             let ms = PollTimeout::try_from(CLIENT_TIMEOUT.as_millis() as i32).unwrap();
