@@ -45,7 +45,21 @@ const NEGOTIATE_EARLY: &str = "NEGOTIATE_UNIX_FD Command: \"This command may onl
 /// A command out of its state.
 const OUT_OF_CONTEXT: &str = "ERROR Command: the receiver \"does not accept the given command in the current context\"; the server state diagram (WaitingForData) answers it with ERROR. A REJECTED (abandoning the exchange) is also allowed";
 /// "Future Extensions".
-const UNKNOWN: &str = "Future Extensions: \"If a client or server receives an unknown command it shall respond with ERROR and not consider this fatal.\" (the ERROR text is the server's choice)";
+const UNKNOWN: &str = "Future Extensions: \"If a client or server receives an unknown command it shall respond with ERROR and not consider this fatal.\"; Invalid Protocol and Spec Extensions: \"In the authentication protocol ... unknown commands result in an ERROR rather than a disconnect.\" (the ERROR text is the server's choice)";
+/// Every line gets its reply.
+const ONE_REPLY: &str = "Authentication Protocol: \"the server must respond to each line from the client with a single-line reply, with one exception: there is no reply to the BEGIN command\" (closing instead fails)";
+/// After an ERROR reply.
+const MUST_CONTINUE: &str = "and ERROR Command: \"If an ERROR is sent, the server or client that sent the error must continue as if the command causing the ERROR had never been received.\"";
+/// libdbus's failure bound, which the cases use: past it, closing is a choice.
+const FAILURE_BOUND: usize = 6;
+/// Closing after the failure bound.
+const BOUND: &str = "after 6 failed attempts closing instead is the server's choice (the specification sets no bound; libdbus closes after 6, this implementation at the 7th)";
+/// Longer lines are about the line bound.
+const LONG_LINE: usize = 1024;
+/// The line bound.
+const LINE_BOUND: &str = "The specification sets no bound on a line's length: how long a line a server reads, and whether it closes on a longer one, is its choice";
+/// A response that is not hex.
+const NOT_HEX: &str = "Protocol Overview: \"DATA <data in hex encoding>\", and AUTH's initial response is \"as if it were the argument to an initial DATA command\": a response that is not hex is invalid protocol, which \"should result in immediately dropping the connection\" (Invalid Protocol and Spec Extensions); a REJECTED or an ERROR is allowed too";
 /// The NUL byte.
 const NUL_FIRST: &str = "Special credentials-passing nul byte: \"Immediately after connecting to the server, the client must send a single nul byte.\" The AUTH line after it (mechanism, initial response) is the client's choice; a client of another kind makes the case not applicable at run time";
 /// The client after OK.
@@ -64,6 +78,8 @@ const NO_STREAM: &str = "OK Command: \"The OK command indicates that the client 
 const CLIENT_STREAM: &str = "OK Command: the client responds \"by sending a BEGIN command, followed by its stream of messages\": it makes its call and exits successfully";
 /// No BEGIN without OK (client).
 const NO_BEGIN: &str = "BEGIN Command: \"The BEGIN command acknowledges that the client has received an OK command from the server\": the server sent none, so the client must not send BEGIN";
+/// A client that requires fd passing.
+const REQUIRE_FD_CHOICE: &str = "The server refused fd passing after a valid OK: whether the client requires it (and gives up) or goes on without (BEGIN) is its choice; this case's client requires it";
 /// A malformed or misplaced OK.
 const NO_BEGIN_CHOICE: &str = "The server's OK is malformed or out of place: whether the client accepts it (and sends BEGIN) is its choice; this implementation refuses it";
 /// The client hung up, or the server did.
@@ -73,7 +89,7 @@ const HANG_UP: &str = "The case ends with a hang-up: nothing is left to observe"
 pub(super) fn annotate(role: Role, config: &Config, case: &TestCase) -> Live {
     match role {
         Role::DbusServer => server(config, case),
-        _ => client(case),
+        _ => client(config, case),
     }
 }
 
@@ -97,6 +113,10 @@ fn args(line: &[u8]) -> &[u8] {
     line.iter()
         .position(|b| *b == b' ')
         .map_or(&[][..], |at| &line[at + 1..])
+}
+
+fn is_hex(s: &[u8]) -> bool {
+    s.len() % 2 == 0 && s.iter().all(u8::is_ascii_hexdigit)
 }
 
 fn rule(allowed: &[&str], why: &str) -> LiveLine {
@@ -174,13 +194,27 @@ fn server(config: &Config, case: &TestCase) -> Live {
     let (replies, _) = split_lines(&concat(&case.events, output));
     let mut ok_seen = false;
     let mut in_data = false;
+    let mut failures = 0;
+    let mut after_error = false;
     let lines = replies
         .iter()
         .zip(asked)
         .map(|(reply, asked)| {
-            let r = server_rule(asked, reply, ok_seen, in_data);
+            let mut r = server_rule(asked, reply, ok_seen, in_data);
+            if after_error {
+                r.why = format!("{}; {MUST_CONTINUE}", r.why);
+            }
+            if failures >= FAILURE_BOUND {
+                r.or_disconnect = true;
+                r.why = format!("{}; {BOUND}", r.why);
+            }
+            if !r.or_disconnect {
+                r.why = format!("{}; {ONE_REPLY}", r.why);
+            }
             ok_seen = command(reply) == b"OK" || (ok_seen && command(reply) != b"REJECTED");
             in_data = command(reply) == b"DATA";
+            after_error = command(reply) == b"ERROR";
+            failures += usize::from(matches!(command(reply), b"REJECTED" | b"ERROR"));
             r
         })
         .collect();
@@ -226,6 +260,25 @@ fn server_config_not_applicable(config: &Config, case: &TestCase) -> Option<Stri
 
 fn server_rule(asked: &[u8], reply: &[u8], ok_seen: bool, in_data: bool) -> LiveLine {
     let reply_is = |c: &[u8]| command(reply) == c;
+    if asked.len() > LONG_LINE {
+        return LiveLine {
+            or_disconnect: true,
+            ..rule(&[], LINE_BOUND)
+        };
+    }
+    let response = args(args(asked));
+    if matches!(command(asked), b"AUTH" | b"DATA")
+        && !is_hex(if command(asked) == b"AUTH" {
+            response
+        } else {
+            args(asked)
+        })
+    {
+        return LiveLine {
+            or_disconnect: true,
+            ..rule(&["REJECTED", "ERROR"], NOT_HEX)
+        };
+    }
     match command(asked) {
         b"AUTH" if in_data => rule(&["ERROR", "REJECTED"], OUT_OF_CONTEXT),
         b"AUTH" if args(asked).is_empty() => rule(&["REJECTED", "ERROR"], AUTH_LIST),
@@ -233,9 +286,11 @@ fn server_rule(asked: &[u8], reply: &[u8], ok_seen: bool, in_data: bool) -> Live
             let mechanism = command(args(asked));
             if mechanism != b"EXTERNAL" && reply_is(b"REJECTED") {
                 rule(&["REJECTED", "ERROR"], AUTH_UNSUPPORTED)
-            } else if reply_is(b"OK") {
+            } else if reply_is(b"OK") && !response.is_empty() {
                 rule(&["OK"], AUTH_OK)
-            } else if reply_is(b"DATA") {
+            } else if reply_is(b"OK") || reply_is(b"DATA") {
+                // No response, or an empty one: a challenge or not is the
+                // server's choice.
                 rule(&["DATA", "OK", "REJECTED"], AUTH_REPLIES)
             } else {
                 rule(&["REJECTED", "ERROR"], AUTH_FAILED)
@@ -247,7 +302,10 @@ fn server_rule(asked: &[u8], reply: &[u8], ok_seen: bool, in_data: bool) -> Live
         b"CANCEL" => rule(&["REJECTED", "ERROR"], CANCEL_IDLE),
         b"ERROR" => rule(&["REJECTED"], CLIENT_ERROR),
         b"NEGOTIATE_UNIX_FD" if ok_seen => rule(&["AGREE_UNIX_FD", "ERROR"], NEGOTIATE),
-        b"NEGOTIATE_UNIX_FD" => rule(&["ERROR"], NEGOTIATE_EARLY),
+        b"NEGOTIATE_UNIX_FD" => LiveLine {
+            or_disconnect: true,
+            ..rule(&["ERROR"], NEGOTIATE_EARLY)
+        },
         _ => rule(&["ERROR"], UNKNOWN),
     }
 }
@@ -276,7 +334,7 @@ fn server_end(expected: &Expected, hang_up: bool) -> LiveEnd {
 
 // ---------------------------------------------------------------- client
 
-fn client(case: &TestCase) -> Live {
+fn client(config: &Config, case: &TestCase) -> Live {
     let not_applicable = common_not_applicable(case).or_else(|| unterminated(case));
     let mut lines = Vec::new();
     let mut last_in: Vec<u8> = Vec::new();
@@ -302,6 +360,9 @@ fn client(case: &TestCase) -> Live {
     let end = match case.expected.outcome {
         _ if ends_with_eof(case) => end(LiveExpect::Nothing, false, HANG_UP),
         Outcome::Authenticated => end(LiveExpect::Authenticated, true, CLIENT_STREAM),
+        _ if config.dbus_client.is_some_and(|c| c.require_unix_fd) => {
+            end(LiveExpect::NotAuthenticated, false, REQUIRE_FD_CHOICE)
+        }
         _ if ok_sent => end(LiveExpect::NotAuthenticated, false, NO_BEGIN_CHOICE),
         _ => end(LiveExpect::NotAuthenticated, true, NO_BEGIN),
     };
