@@ -94,12 +94,14 @@ fn report(name: &str, version: &str, role: &str, reports: &[CaseReport]) -> Vec<
         .collect()
 }
 
-fn check_known(failed: Vec<(String, u32)>, ran: &[&str]) {
-    let known: Vec<(String, u32)> = KNOWN_FAILED
+fn check_known(mut failed: Vec<(String, u32)>, ran: &[&str]) {
+    failed.sort();
+    let mut known: Vec<(String, u32)> = KNOWN_FAILED
         .iter()
         .filter(|(name, _)| ran.contains(name))
         .map(|(name, id)| ((*name).to_owned(), *id))
         .collect();
+    known.sort();
     assert_eq!(
         failed, known,
         "FAILED cases (left) against the known ones (right)"

@@ -167,3 +167,86 @@ pub(super) fn judge(r: &mut CaseReport, rule: &LiveLine, expected: &[u8], got: R
     }
     Flow::Go
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dbus_live::Grade;
+
+    #[test]
+    fn the_case_uid_becomes_the_live_one_and_a_wrong_one_stays_wrong() {
+        // 1000 -> 0 (root); the case's wrong uid 0 is root's: it becomes 1.
+        let case = b"\0AUTH EXTERNAL 31303030\r\nAUTH EXTERNAL 30\r\nDATA 31303030\r\n";
+        assert_eq!(
+            substitute_uid(case, 0),
+            b"\0AUTH EXTERNAL 30\r\nAUTH EXTERNAL 31\r\nDATA 30\r\n"
+        );
+        // For uid 1000 nothing changes; not decimal digits, not hex, or no
+        // response: untouched; a line without its end too.
+        let other =
+            b"AUTH EXTERNAL 7a7a\r\nAUTH EXTERNAL 3g\r\nAUTH EXTERNAL\r\nAUTH EXTERNAL 3130";
+        assert_eq!(substitute_uid(other, 1000), other);
+        assert_eq!(substitute_uid(case, 1000), case);
+    }
+
+    fn rule(allowed: &[&str], or_disconnect: bool) -> LiveLine {
+        LiveLine {
+            allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
+            or_disconnect,
+            nul_first: false,
+            why: "why".into(),
+        }
+    }
+
+    fn grade(rule: &LiveLine, expected: &[u8], got: Read1) -> (Grade, Flow) {
+        let mut r = CaseReport::new(1, "case");
+        let flow = judge(&mut r, rule, expected, got);
+        (r.grade, flow)
+    }
+
+    #[test]
+    fn a_line_is_graded_by_its_rule() {
+        let ok = b"OK 0123456789abcdef0123456789abcdef";
+        let line = |l: &[u8]| Read1::Line(l.to_vec());
+        let only_ok = rule(&["OK"], false);
+        // Another guid, still 32 hex digits: the same line.
+        let other_guid = b"OK ffffffffffffffffffffffffffffffff";
+        assert_eq!(
+            grade(&only_ok, ok, line(other_guid)),
+            (Grade::Passed, Flow::Go)
+        );
+        assert_eq!(grade(&only_ok, ok, line(b"OK 12")), (Grade::Note, Flow::Go));
+        assert_eq!(
+            grade(&only_ok, ok, line(b"REJECTED")),
+            (Grade::Failed, Flow::Stop)
+        );
+        let closed = || Read1::Closed(Vec::new());
+        assert_eq!(grade(&only_ok, ok, closed()), (Grade::Failed, Flow::Stop));
+        assert_eq!(
+            grade(&only_ok, ok, Read1::TimedOut(Vec::new())),
+            (Grade::Failed, Flow::Stop)
+        );
+        // Another allowed command, other arguments, or a permitted close.
+        let either = rule(&["REJECTED", "ERROR"], true);
+        let rejected = b"REJECTED EXTERNAL";
+        assert_eq!(
+            grade(&either, rejected, line(b"ERROR")),
+            (Grade::Note, Flow::Stop)
+        );
+        let list = b"REJECTED EXTERNAL ANONYMOUS";
+        assert_eq!(
+            grade(&either, rejected, line(list)),
+            (Grade::Note, Flow::Go)
+        );
+        assert_eq!(
+            grade(&either, rejected, closed()),
+            (Grade::Note, Flow::Stop)
+        );
+        // A choice: anything is a NOTE at most.
+        let any = rule(&[], false);
+        assert_eq!(
+            grade(&any, b"CANCEL", line(b"BEGIN")),
+            (Grade::Note, Flow::Stop)
+        );
+    }
+}
