@@ -8,7 +8,9 @@
 //!   every case that applies: the check that the runner and the `live`
 //!   rules agree with the vectors;
 //! - `vectors/dbus_client.json` by our scripted server against each client
-//!   of `dbus_peers::clients()` (one process per case).
+//!   of `dbus_peers::clients()` (one process per case), and against our own
+//!   client (`mon_ipc_std::dbus`, configured as each case's client, on a
+//!   thread), which must pass every case that applies.
 //!
 //! Each case prints a `LIVE` line (grade, findings, and for a NOTE or a
 //! FAILED the bytes exchanged), each implementation a `MATRIX` line with
@@ -17,16 +19,19 @@
 //! must still fail: a new deviation or a fixed one both fail the test.
 //! Missing programs print `SKIPPED` (and fail under `CI=true`).
 
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use mon_ipc::dbus::{ClientConfig, ClientMechanism};
 use mon_ipc_conformance_core::load::load_file;
-use mon_ipc_conformance_core::model::TestCase;
+use mon_ipc_conformance_core::model::{Config, DbusClientConfig, DbusMechanism, TestCase};
 use mon_ipc_std::{Listener, SocketKind, dbus};
 use mon_ipc_testkit::TempDir;
+use mon_ipc_testkit::dbus_live::against_client::Running;
 use mon_ipc_testkit::dbus_live::{CaseReport, Counts, Grade, against_client, against_server};
-use mon_ipc_testkit::dbus_message::answer_calls;
+use mon_ipc_testkit::dbus_message::{answer_calls, read_message};
 use mon_ipc_testkit::dbus_peers::{FirstCall, RunningServer, TIMEOUT, available, clients, servers};
 
 /// Deviations from a requirement of the specification found in third-party
@@ -58,19 +63,27 @@ const KNOWN_FAILED: &[(&str, u32)] = &[
     ("dbus-send (libdbus)", 6014),
 ];
 
-fn cases(file: &str) -> Vec<TestCase> {
+/// Every case of `file` with its group's configuration, by tcId.
+fn configured_cases(file: &str) -> Vec<(Config, TestCase)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../vectors")
         .join(file);
     let loaded = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut v: Vec<TestCase> = loaded
+    let mut v: Vec<(Config, TestCase)> = loaded
         .file
         .test_groups
         .into_iter()
-        .flat_map(|g| g.tests)
+        .flat_map(|g| {
+            let config = g.config;
+            g.tests.into_iter().map(move |t| (config.clone(), t))
+        })
         .collect();
-    v.sort_by_key(|c| c.tc_id);
+    v.sort_by_key(|(_, c)| c.tc_id);
     v
+}
+
+fn cases(file: &str) -> Vec<TestCase> {
+    configured_cases(file).into_iter().map(|(_, c)| c).collect()
 }
 
 fn uid() -> u32 {
@@ -143,6 +156,70 @@ fn our_server_passes_every_live_server_case() {
         .map(ToString::to_string)
         .collect();
     assert!(off.is_empty(), "our own server: {off:#?}");
+    let counts = Counts::of(&reports);
+    assert!(counts.passed > counts.not_applicable, "{counts}");
+}
+
+/// Our own client (`mon_ipc_std::dbus`) configured as the case's client
+/// (the case's uid is the live one), on a thread: it authenticates, calls
+/// `Ping` and reads the reply.
+fn our_client(config: &DbusClientConfig, address: &str) -> Running {
+    let path = PathBuf::from(address.trim_start_matches("unix:path="));
+    let mechanism = match config.mechanism {
+        DbusMechanism::External => ClientMechanism::External {
+            uid: config.uid.map(|_| uid()),
+        },
+        DbusMechanism::Anonymous => ClientMechanism::Anonymous,
+    };
+    let opts = dbus::ClientOptions {
+        config: ClientConfig {
+            mechanism,
+            unix_fd: config.unix_fd,
+            require_unix_fd: config.require_unix_fd,
+            max_line: config.max_line as usize,
+        },
+        timeout: Some(TIMEOUT),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let call = || -> Result<(), String> {
+            let sock =
+                mon_ipc_std::connect(&path, SocketKind::Stream).map_err(|e| e.to_string())?;
+            let (sock, auth) = dbus::client(sock, &opts).map_err(|e| e.to_string())?;
+            let mut sock = UnixStream::from(sock);
+            sock.set_read_timeout(Some(TIMEOUT))
+                .map_err(|e| e.to_string())?;
+            sock.write_all(&FirstCall::Ping.message())
+                .map_err(|e| e.to_string())?;
+            let mut buf = auth.leftover.bytes;
+            loop {
+                let m = read_message(&mut sock, &mut buf).map_err(|e| format!("{e:?}"))?;
+                if m.reply_serial == Some(1) {
+                    return Ok(());
+                }
+            }
+        };
+        let _ = tx.send(call());
+    });
+    Running::Thread(rx)
+}
+
+#[test]
+fn our_client_passes_every_live_client_case() {
+    let reports: Vec<CaseReport> = configured_cases("dbus_client.json")
+        .iter()
+        .map(|(config, case)| {
+            let client = config.dbus_client.expect("a dbus_client group");
+            against_client::run_with(case, uid(), |address| our_client(&client, address))
+        })
+        .collect();
+    report("mon-ipc-std", "this tree", "client", &reports);
+    let off: Vec<String> = reports
+        .iter()
+        .filter(|r| !matches!(r.grade, Grade::Passed | Grade::NotApplicable))
+        .map(ToString::to_string)
+        .collect();
+    assert!(off.is_empty(), "our own client: {off:#?}");
     let counts = Counts::of(&reports);
     assert!(counts.passed > counts.not_applicable, "{counts}");
 }

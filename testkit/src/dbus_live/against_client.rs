@@ -6,6 +6,7 @@
 
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
+use std::sync::mpsc::Receiver;
 
 use mon_ipc_conformance_core::model::{Event, LiveExpect, TestCase};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -21,8 +22,47 @@ use crate::dbus_peers::{ClientImpl, Reaped, TIMEOUT, spawn};
 /// stops answering (a client that retries forever).
 const MAX_AFTER: usize = 16;
 
+/// A live client under test: a process, or the caller's own code on a
+/// thread (which sends its outcome when it ends).
+#[derive(Debug)]
+pub enum Running {
+    /// A client program.
+    Process(Reaped),
+    /// In-process: `Ok` if it made its call, else what went wrong.
+    Thread(Receiver<Result<(), String>>),
+}
+
+impl Running {
+    /// Waits (at most [`TIMEOUT`]) for it to end by itself: `Ok` if it
+    /// succeeded, `Err` with what it said; `None` if it did not end.
+    fn outcome(self) -> Option<Result<(), String>> {
+        match self {
+            Running::Process(p) => p.output().map(|o| {
+                if o.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{}: {}",
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ))
+                }
+            }),
+            Running::Thread(rx) => rx.recv_timeout(TIMEOUT).ok(),
+        }
+    }
+}
+
 /// Plays `case` against a new process of `client`; `uid` is the client's.
 pub fn run(case: &TestCase, client: &ClientImpl, uid: u32) -> CaseReport {
+    run_with(case, uid, |address| {
+        Running::Process(spawn(&mut (client.command)(address)))
+    })
+}
+
+/// Plays `case` against the client that `start` starts, given our
+/// server's address; `uid` is the client's.
+pub fn run_with(case: &TestCase, uid: u32, start: impl FnOnce(&str) -> Running) -> CaseReport {
     let mut r = CaseReport::new(case.tc_id, &case.name);
     let Some(live) = case.live.as_ref() else {
         return r.not_applicable("no live rules in the vector");
@@ -45,10 +85,7 @@ pub fn run(case: &TestCase, client: &ClientImpl, uid: u32) -> CaseReport {
             return r;
         }
     };
-    let process = spawn(&mut (client.command)(&format!(
-        "unix:path={}",
-        path.display()
-    )));
+    let process = start(&format!("unix:path={}", path.display()));
     let Some(wire) = accept(&listener, &mut r) else {
         return r;
     };
@@ -113,7 +150,7 @@ fn play(
     case: &TestCase,
     uid: u32,
     mut wire: Wire,
-    process: Reaped,
+    process: Running,
     mut r: CaseReport,
 ) -> CaseReport {
     let live = case.live.as_ref().expect("checked by run");
@@ -199,15 +236,11 @@ fn play(
                 }
             };
             drop(wire);
-            match process.output() {
-                Some(out) if out.status.success() && calls.iter().any(|c| c == "Ping") => {}
+            match process.outcome() {
+                Some(Ok(())) if calls.iter().any(|c| c == "Ping") => {}
                 out => r.deviate(
                     live.end.required,
-                    format!(
-                        "calls {calls:?}, exit {:?} ({})",
-                        out.map(|o| (o.status, String::from_utf8_lossy(&o.stderr).into_owned())),
-                        live.end.why
-                    ),
+                    format!("calls {calls:?}, outcome {out:?} ({})", live.end.why),
                 ),
             }
             return r;
@@ -272,8 +305,8 @@ fn answer_after_failure(
 }
 
 /// Closes our end and reaps the client (killed if it does not exit).
-fn finish(r: CaseReport, wire: Wire, process: Reaped) -> CaseReport {
+fn finish(r: CaseReport, wire: Wire, process: Running) -> CaseReport {
     drop(wire);
-    drop(process.output());
+    drop(process.outcome());
     r
 }
