@@ -182,6 +182,39 @@ pub enum ReadError {
     Malformed(&'static str),
 }
 
+/// What a minimal peer-to-peer server does with a client's messages after
+/// `BEGIN`: answers each method call that expects a reply (`Hello` with the
+/// unique name `:1.1`, anything else with an empty return) until the client
+/// closes. `buf` holds the bytes already read (the leftover). Returns the
+/// members called, in order; `Err` has them too, with the read's error.
+pub fn answer_calls<S: std::io::Read + std::io::Write>(
+    sock: &mut S,
+    mut buf: Vec<u8>,
+) -> Result<Vec<String>, (Vec<String>, ReadError)> {
+    let mut calls = Vec::new();
+    let mut serial = 0;
+    loop {
+        let m = match read_message(sock, &mut buf) {
+            Ok(m) => m,
+            Err(ReadError::Eof) => return Ok(calls),
+            Err(e) => return Err((calls, e)),
+        };
+        if m.head.kind != 1 {
+            continue;
+        }
+        let member = m.member.clone().unwrap_or_default();
+        if m.flags & 1 == 0 {
+            serial += 1;
+            let name = (member == "Hello").then_some(":1.1");
+            if let Err(e) = sock.write_all(&method_return(serial, m.serial, name)) {
+                calls.push(member);
+                return Err((calls, ReadError::Io(e)));
+            }
+        }
+        calls.push(member);
+    }
+}
+
 /// Messages longer than this are refused before they are buffered.
 const MAX_MESSAGE: usize = 1 << 20;
 

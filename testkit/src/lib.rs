@@ -13,8 +13,10 @@
 //! - [`events`]: the `Arbitrary` model of the calls on one handshake side.
 //! - [`Rng`]: seeded bytes for property tests.
 //! - [`dbus_message`]: the D-Bus `Hello` call, and the fixed header of a
-//!   reply. With the `dbus-daemon` feature, `dbus_daemon` starts a private
-//!   `dbus-daemon`.
+//!   reply, and a minimal answering loop. With the `dbus-daemon` feature,
+//!   `dbus_daemon` starts a private `dbus-daemon`, `dbus_peers` every other
+//!   D-Bus implementation installable here (one table entry each), and
+//!   `dbus_live` plays the D-Bus vectors against them over real sockets.
 //! - [`TempDir`]: a temporary directory removed on drop.
 //!
 //! A core's own unit tests cannot use it: the testkit links the `mon-ipc`
@@ -23,7 +25,11 @@
 
 #[cfg(feature = "dbus-daemon")]
 pub mod dbus_daemon;
+#[cfg(feature = "dbus-daemon")]
+pub mod dbus_live;
 pub mod dbus_message;
+#[cfg(feature = "dbus-daemon")]
+pub mod dbus_peers;
 pub mod events;
 mod rng;
 mod temp_dir;

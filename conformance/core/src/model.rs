@@ -268,6 +268,73 @@ pub struct TestCase {
     pub events: Vec<Event>,
     /// What the state machine ends with.
     pub expected: Expected,
+    /// D-Bus roles only: how a live implementation is judged by this case
+    /// (docs/VECTORS.md, "Live runs").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Live>,
+}
+
+/// How a D-Bus case judges a live implementation over a real socket: which
+/// of its expectations the D-Bus specification requires (a deviation is
+/// FAILED) and which are this implementation's choices (a deviation is a
+/// NOTE). The vector's own expectations stay exact; this only grades them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Live {
+    /// Why the case has no live meaning (forged credentials, injected fds,
+    /// a caller's error, a configuration no live peer has); absent: it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
+    /// One entry per `\r\n` line of the case's `out` events, in order.
+    pub lines: Vec<LiveLine>,
+    /// What the live peer must do after the last event.
+    pub end: LiveEnd,
+}
+
+/// What a live peer may send where the case expects one line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveLine {
+    /// The commands the specification allows here (a line's first word);
+    /// empty: any line is the implementation's choice. The case's own line
+    /// is always among them; another allowed one is a NOTE.
+    pub allowed: Vec<String>,
+    /// The peer may close the connection instead (a NOTE, not FAILED).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub or_disconnect: bool,
+    /// Client only, first line: the NUL byte must come before it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nul_first: bool,
+    /// The specification's sentence (section "Authentication Protocol")
+    /// that requires it, or why it is a choice.
+    pub why: String,
+}
+
+/// What a live peer must do once the case's events are played.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveEnd {
+    /// What is checked.
+    pub expect: LiveExpect,
+    /// A deviation is FAILED (`true`) or a NOTE (`false`).
+    pub required: bool,
+    /// The specification's sentence, or why it is a choice.
+    pub why: String,
+}
+
+/// The end state a live run checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveExpect {
+    /// The message stream has begun: a method call gets its reply (server
+    /// role), or the client makes its call and exits 0 (client role).
+    Authenticated,
+    /// No message stream: the server answers no method call (it should
+    /// close, a NOTE if it answers lines instead); the client sends no
+    /// `BEGIN`.
+    NotAuthenticated,
+    /// Nothing left to observe (the case ends with a hang-up).
+    Nothing,
 }
 
 /// One step of a case.

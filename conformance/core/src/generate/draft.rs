@@ -122,6 +122,7 @@ impl Draft {
                 result: self.result,
                 events: self.events,
                 expected: self.expected,
+                live: None,
             },
         )
     }

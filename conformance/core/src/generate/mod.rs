@@ -13,6 +13,7 @@
 
 mod client;
 mod dbus;
+mod dbus_live;
 mod decoder;
 pub mod draft;
 mod encoder;
@@ -109,7 +110,10 @@ pub fn file(base: u32, header: &[&str], drafts: Vec<Draft>) -> VectorFile {
     let mut groups: Vec<TestGroup> = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for (i, d) in drafts.into_iter().enumerate() {
-        let (role, config, case) = d.into_case(base + 1 + i as u32);
+        let (role, config, mut case) = d.into_case(base + 1 + i as u32);
+        if role.is_dbus() {
+            case.live = Some(dbus_live::annotate(role, &config, &case));
+        }
         used.extend(case.flags.iter().cloned());
         match groups
             .iter_mut()
