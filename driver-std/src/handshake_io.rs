@@ -58,7 +58,7 @@ impl Exchange {
     /// before the client has prepared its socket and sent anything, so a
     /// first `recvmsg` would all but always say `EAGAIN` and cost a call.
     /// (Counted with `bench/examples/handshake_loop.rs`: without this the
-    /// server's hello read took 2.9 calls on average, `recvmsg`, `poll`,
+    /// server's hello read took 2.8 calls on average, `recvmsg`, `poll`,
     /// `recvmsg`; with it 2.)
     pub(crate) fn new(ctrl: Ctrl, out_cap: usize, peer_first: bool) -> Self {
         Exchange {

@@ -86,8 +86,13 @@ impl<S: AsFd> ClientHandshake<S> {
 impl<S: AsFd> ServerHandshake<S> {
     /// Starts the server side on an accepted socket (or the server end of
     /// a socketpair). `SO_PASSCRED` should already be on ([`Listener`],
-    /// [`socketpair`]); if it is not, it is turned on now, and a hello that
-    /// came before is refused for lack of credentials.
+    /// [`socketpair`]); if it is not, it is turned on now (with
+    /// `SO_PASSPIDFD`), and a hello that came before without credentials
+    /// is refused for lack of them. A socket that has it on is taken as
+    /// prepared and `SO_PASSPIDFD` is left as it is: [`Listener`] and
+    /// [`socketpair`] turn it on, so the hello brings the client's pidfd;
+    /// otherwise the pidfd comes from `SO_PEERPIDFD`
+    /// ([PROTOCOL.md §2](mon_ipc::spec#2-credentials)).
     ///
     /// [`Listener`]: crate::Listener
     /// [`socketpair`]: crate::socketpair()
