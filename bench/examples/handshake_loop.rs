@@ -8,11 +8,16 @@
 //! cargo build --release -p mon-ipc-bench --example handshake_loop
 //! strace -f -c target/release/examples/handshake_loop plain 100
 //! strace -f -c target/release/examples/handshake_loop plain 0   # the setup alone
+//! perf stat -e raw_syscalls:sys_enter target/release/examples/handshake_loop plain 5000
+//! perf trace -s target/release/examples/handshake_loop plain 1000   # per thread
 //! ```
 //!
-//! Per handshake: (total - setup) / N, both sides together. Per side:
-//! `strace -f -qq -o trace ...` and count the lines per thread id (the
-//! server's thread is the one that calls `accept4`).
+//! Per handshake: (total - setup) / N, both sides together; per side, the
+//! thread that calls `accept4` is the server. `strace` stops the process at
+//! every call, which changes who runs first: under it the server usually
+//! reads before the client's hello is sent (`recvmsg` `EAGAIN`, `poll`,
+//! `recvmsg`: 2 calls more than without it). `perf` counts without
+//! stopping; its figures are the ones in docs/PERFORMANCE.md.
 
 use mon_ipc_std::{ClientOptions, Listener, ServerOptions, SocketKind};
 

@@ -201,7 +201,7 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         Authenticating {
             sock,
             side,
-            io: Exchange::new(ctrl, out_cap, H::SERVER),
+            io: Exchange::new(ctrl, out_cap),
             passcred_set,
             auto_accept,
             peer_pidfd_later: None,

@@ -45,22 +45,13 @@ pub(crate) struct Exchange {
     /// public step-wise API, whose `WantRead` must come from an `EAGAIN`
     /// (edge-triggered pollers).
     pub(crate) poll_before_answer: bool,
-    /// Our output went out completely and nothing was read since; or, on
-    /// a server, nothing was read yet (see [`Exchange::new`]).
+    /// Our output went out completely and nothing was read since.
     awaiting_answer: bool,
 }
 
 impl Exchange {
     /// Reads through `ctrl`; output buffers start with room for `out_cap`.
-    /// `peer_first`: the peer speaks first (a server), and is treated as an
-    /// answer awaited (the same shortcut): a server is handed its socket by
-    /// `accept`, which returns as soon as the client's `connect` does,
-    /// before the client has prepared its socket and sent anything, so a
-    /// first `recvmsg` would all but always say `EAGAIN` and cost a call.
-    /// (Counted with `bench/examples/handshake_loop.rs`: without this the
-    /// server's hello read took 2.8 calls on average, `recvmsg`, `poll`,
-    /// `recvmsg`; with it 2.)
-    pub(crate) fn new(ctrl: Ctrl, out_cap: usize, peer_first: bool) -> Self {
+    pub(crate) fn new(ctrl: Ctrl, out_cap: usize) -> Self {
         Exchange {
             out: Vec::with_capacity(out_cap),
             sent: 0,
@@ -68,7 +59,7 @@ impl Exchange {
             ctrl,
             dontwait: false,
             poll_before_answer: false,
-            awaiting_answer: peer_first,
+            awaiting_answer: false,
         }
     }
 
