@@ -167,14 +167,13 @@ impl<S: AsFd> ServerHandshake<S> {
     /// client's first line is in.
     pub fn new(sock: S, opts: &ServerOptions) -> Result<Self> {
         let fd = sock.as_fd();
-        sys::sockopt::unix_kind(fd)?;
-        let (socket, pidfd) = peer::prepare_server(fd)?;
+        let prepared = peer::prepare_server(fd, false)?;
         let config = ServerConfig {
             policy: peer::policy(),
             ..opts.config
         };
-        let side = ServerAuth::new(config, socket);
-        let ctrl = Ctrl::new(0, true, pidfd);
+        let side = ServerAuth::new(config, prepared.client);
+        let ctrl = Ctrl::new(0, true, prepared.pidfd);
         Ok(Authenticating::with(sock, side, ctrl, true, true, OUT_CAP))
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! See [`Authenticating`] for the call order and [`Side`] for what varies.
 
+use std::num::NonZeroU32;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use mon_ipc::{Credentials, Handshake, SocketKind, Step};
@@ -96,6 +97,14 @@ pub trait Side: Handshake<OwnedFd> + sealed::Sealed {
     /// caller's `?` meets, not from every profile's combined error.
     #[doc(hidden)]
     fn error(e: Self::Error) -> Error;
+
+    /// While deciding: the peer, mutable, for the driver to add the
+    /// socket's pidfd ([`Authenticating::with_peer_pidfd_later`]). `None`
+    /// on sides that never decide.
+    #[doc(hidden)]
+    fn pending_peer_mut(&mut self) -> Option<&mut Credentials<OwnedFd>> {
+        None
+    }
 }
 
 /// A handshake in progress on socket `S`, for side `H` (see [`Side`]):
@@ -164,6 +173,10 @@ pub struct Authenticating<H, S> {
     passcred_set: bool,
     /// Accept without pausing at `Decide`.
     auto_accept: bool,
+    /// The socket credentials' pid, when the peer's pidfd is to come from
+    /// `SO_PEERPIDFD` if its message brought none (see
+    /// [`with_peer_pidfd_later`](Authenticating::with_peer_pidfd_later)).
+    peer_pidfd_later: Option<NonZeroU32>,
     /// A fatal error, returned again by every later step.
     dead: Option<Error>,
 }
@@ -191,8 +204,21 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
             io: Exchange::new(ctrl, out_cap),
             passcred_set,
             auto_accept,
+            peer_pidfd_later: None,
             dead: None,
         }
+    }
+
+    /// At `Decide`, if the peer's message brought no pidfd and the socket
+    /// credentials' pid `socket_pid` is the reported pid, the peer gets
+    /// the socket's `SO_PEERPIDFD`: the rule of
+    /// [PROTOCOL.md §2](mon_ipc::spec#2-credentials) ("else the
+    /// `SO_PEERPIDFD` only if ..."), applied after the message instead of
+    /// before, so that a server whose socket inherited `SO_PASSPIDFD` from
+    /// its listener makes no call for it (`peer::prepare_server`).
+    pub(crate) fn with_peer_pidfd_later(mut self, socket_pid: Option<NonZeroU32>) -> Self {
+        self.peer_pidfd_later = socket_pid;
+        self
     }
 
     /// Does the next piece of work: at most one `sendmsg` or `recvmsg`.
@@ -222,11 +248,15 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
                 self.io.attach(attach);
                 self.write()
             }
-            Step::Decide if self.auto_accept => {
-                self.accept()?;
-                Ok(Progress::Continue)
+            Step::Decide => {
+                self.add_peer_pidfd()?;
+                if self.auto_accept {
+                    self.accept()?;
+                    Ok(Progress::Continue)
+                } else {
+                    Ok(Progress::Decide)
+                }
             }
-            Step::Decide => Ok(Progress::Decide),
             Step::Done => Ok(Progress::Done),
             Step::Failed(e) => Err(H::error(e)),
         }
@@ -321,6 +351,26 @@ impl<H: Side, S: AsFd> Authenticating<H, S> {
         match r {
             Err(e) if !best_effort => Err(self.die(e)),
             _ => Ok(()),
+        }
+    }
+
+    /// See [`with_peer_pidfd_later`](Authenticating::with_peer_pidfd_later); once.
+    fn add_peer_pidfd(&mut self) -> Result<()> {
+        let Some(socket_pid) = self.peer_pidfd_later.take() else {
+            return Ok(());
+        };
+        let Some(peer) = self.side.pending_peer_mut() else {
+            return Ok(());
+        };
+        if peer.pidfd.is_some() || peer.pid() != Some(socket_pid) {
+            return Ok(());
+        }
+        match crate::peer::socket_pidfd(self.sock.as_fd()) {
+            Ok(fd) => {
+                peer.pidfd = fd;
+                Ok(())
+            }
+            Err(e) => Err(self.die(e)),
         }
     }
 

@@ -37,6 +37,10 @@ impl Side for ServerAuth<OwnedFd> {
     fn error(e: mon_ipc::Error) -> Error {
         Error::Protocol(e)
     }
+
+    fn pending_peer_mut(&mut self) -> Option<&mut mon_ipc::Credentials<OwnedFd>> {
+        self.peer_mut()
+    }
 }
 
 impl<S: AsFd> ClientHandshake<S> {
@@ -45,11 +49,17 @@ impl<S: AsFd> ClientHandshake<S> {
     /// out, so that the reply cannot come without the server's credentials.
     pub fn new(sock: S, opts: &ClientOptions) -> Result<Self> {
         let fd = sock.as_fd();
-        let kind = sys::sockopt::unix_kind(fd)?;
+        // With mutual authentication `SO_PEERCRED` is read anyway, and
+        // shows the family ([`peer::kind_and_peer`]).
+        let (kind, ucred) = if opts.mutual {
+            peer::kind_and_peer(fd)?
+        } else {
+            (sys::sockopt::unix_kind(fd)?, None)
+        };
         let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
         let (server, pidfd) = if opts.mutual {
             let pidfd = pass_credentials(fd)?;
-            (peer::socket_credentials(fd, !pidfd)?, pidfd)
+            (peer::socket_credentials(fd, ucred, !pidfd)?, pidfd)
         } else {
             (Default::default(), false)
         };
@@ -76,25 +86,30 @@ impl<S: AsFd> ClientHandshake<S> {
 impl<S: AsFd> ServerHandshake<S> {
     /// Starts the server side on an accepted socket (or the server end of
     /// a socketpair). `SO_PASSCRED` should already be on ([`Listener`],
-    /// [`socketpair`]); if it is not, it is turned on now, and a hello that
-    /// came before is refused for lack of credentials.
+    /// [`socketpair`]); if it is not, it is turned on now (with
+    /// `SO_PASSPIDFD`), and a hello that came before without credentials
+    /// is refused for lack of them. A socket that has it on is taken as
+    /// prepared and `SO_PASSPIDFD` is left as it is: [`Listener`] and
+    /// [`socketpair`] turn it on, so the hello brings the client's pidfd;
+    /// otherwise the pidfd comes from `SO_PEERPIDFD`
+    /// ([PROTOCOL.md §2](mon_ipc::spec#2-credentials)).
     ///
     /// [`Listener`]: crate::Listener
     /// [`socketpair`]: crate::socketpair()
     pub fn new(sock: S, opts: &ServerOptions) -> Result<Self> {
         let fd = sock.as_fd();
-        let kind = sys::sockopt::unix_kind(fd)?;
-        let limits = crate::seqpacket::fit(fd, kind, opts.limits)?;
-        let (client, pidfd) = peer::prepare_server(fd)?;
+        let prepared = peer::prepare_server(fd, true)?;
+        let limits = crate::seqpacket::fit(fd, prepared.kind, opts.limits)?;
         let config = ServerConfig {
             limits,
-            socket: kind,
+            socket: prepared.kind,
             policy: peer::policy(),
         };
         // No room for fds: a hello with fds is refused, and the kernel
         // reports the ones that did not fit with MSG_CTRUNC.
-        let ctrl = Ctrl::new(0, true, pidfd);
-        let side = ServerAuth::new(config, client);
+        let ctrl = Ctrl::new(0, true, prepared.pidfd);
+        let socket_pid = prepared.client.ucred.and_then(|u| u.pid());
+        let side = ServerAuth::new(config, prepared.client);
         Ok(Authenticating::with(
             sock,
             side,
@@ -102,6 +117,7 @@ impl<S: AsFd> ServerHandshake<S> {
             true,
             !opts.decide,
             mon_ipc::hello::HELLO_LEN,
-        ))
+        )
+        .with_peer_pidfd_later(prepared.peer_pidfd_later.then_some(socket_pid).flatten()))
     }
 }

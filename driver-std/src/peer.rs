@@ -2,7 +2,9 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use mon_ipc::{CredentialPolicy, Credentials, GID_UNKNOWN, SocketCredentials, UID_UNKNOWN, Ucred};
+use mon_ipc::{
+    CredentialPolicy, Credentials, GID_UNKNOWN, SocketCredentials, SocketKind, UID_UNKNOWN, Ucred,
+};
 
 use crate::error::{Error, Result};
 use crate::platform::System;
@@ -55,26 +57,57 @@ pub fn pidfd_pid(pidfd: impl AsFd) -> Option<u32> {
     }
 }
 
-/// Everything the socket says about the peer, for the core's policy: the
-/// triple and the supplementary groups, and a pidfd if `pidfd`. The caller
-/// skips `SO_PEERPIDFD` where `SO_PASSPIDFD` works: the handshake message
-/// then brings a pidfd of its sender, which is the one the core prefers.
+/// The socket's kind and its `SO_PEERCRED`, for a side that reads the
+/// socket credentials anyway (the server; the client with mutual
+/// authentication): `SO_TYPE` and `SO_PEERCRED`, and `SO_DOMAIN` only when
+/// the credentials are unknown. On Linux only an `AF_UNIX` socket has peer
+/// credentials (`af_unix.c` alone sets `sk_peer_cred`; every other socket
+/// reports uid and gid -1), so known ids already show the family. Even if
+/// another family had them, nothing would pass: message credentials come
+/// with `AF_UNIX` reads alone (`scm_recv`, and netlink, which is neither
+/// stream nor seqpacket), so the handshake would fail `no_credentials`.
+/// Elsewhere the family is checked first, as [`sys::sockopt::unix_kind`].
+pub(crate) fn kind_and_peer(sock: BorrowedFd<'_>) -> Result<(SocketKind, Option<Ucred>)> {
+    if cfg!(target_os = "linux") {
+        let kind = sys::sockopt::socket_type(sock)?;
+        let ucred = sys::sockopt::peer_cred(sock)?;
+        if !ucred.is_some_and(|u| u.uid().is_some() && u.gid().is_some()) {
+            sys::sockopt::check_unix(sock)?;
+        }
+        Ok((kind, ucred))
+    } else {
+        let kind = sys::sockopt::unix_kind(sock)?;
+        Ok((kind, sys::sockopt::peer_cred(sock)?))
+    }
+}
+
+/// Everything else the socket says about the peer whose `SO_PEERCRED` is
+/// `ucred`, for the core's policy: the supplementary groups, and a pidfd
+/// if `pidfd`. The caller skips `SO_PEERPIDFD` where `SO_PASSPIDFD` works:
+/// the handshake message then brings a pidfd of its sender, which is the
+/// one the core prefers.
 pub(crate) fn socket_credentials(
     sock: BorrowedFd<'_>,
+    ucred: Option<Ucred>,
     pidfd: bool,
 ) -> Result<SocketCredentials<OwnedFd>> {
     let mut creds = SocketCredentials {
-        ucred: sys::sockopt::peer_cred(sock)?,
-        ..SocketCredentials::default()
+        ucred,
+        groups: sys::sockopt::peer_groups(sock)?,
+        pidfd: None,
     };
-    creds.groups = sys::sockopt::peer_groups(sock)?;
     if pidfd {
-        creds.pidfd = match sys::sockopt::peer_pidfd(sock)? {
-            PeerPidfd::Fd(fd) => Some(fd),
-            PeerPidfd::Unsupported | PeerPidfd::Gone => None,
-        };
+        creds.pidfd = socket_pidfd(sock)?;
     }
     Ok(creds)
+}
+
+/// `SO_PEERPIDFD`, if the kernel has it and the peer lives.
+pub(crate) fn socket_pidfd(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>> {
+    Ok(match sys::sockopt::peer_pidfd(sock)? {
+        PeerPidfd::Fd(fd) => Some(fd),
+        PeerPidfd::Unsupported | PeerPidfd::Gone => None,
+    })
 }
 
 /// The policy of this system: Linux (and FreeBSD) deliver message
@@ -107,15 +140,46 @@ pub(crate) fn check_pidfd(creds: &mut Credentials<OwnedFd>) {
     }
 }
 
-/// What every server side (native and D-Bus) does first: `SO_PASSCRED` on
-/// if it is not, `SO_PASSPIDFD` on where the kernel has it (`SCM_PIDFD` is
-/// made when the message is read, so turning it on now is never too late),
-/// then the socket's credentials of the client. Also whether pidfds come
-/// with messages.
-pub(crate) fn prepare_server(fd: BorrowedFd<'_>) -> Result<(SocketCredentials<OwnedFd>, bool)> {
-    if !sys::sockopt::passcred(fd)? {
+/// What a server side has learnt from its socket before the hello.
+pub(crate) struct Prepared {
+    /// The socket type.
+    pub(crate) kind: SocketKind,
+    /// The client's socket credentials, for the core.
+    pub(crate) client: SocketCredentials<OwnedFd>,
+    /// Whether a hello read may bring an `SCM_PIDFD` (room for it in the
+    /// control buffer).
+    pub(crate) pidfd: bool,
+    /// `SO_PASSPIDFD` was left as found (see [`prepare_server`]): if the
+    /// hello brings no pidfd, `SO_PEERPIDFD` is the fallback.
+    pub(crate) peer_pidfd_later: bool,
+}
+
+/// What every server side (native and D-Bus) does first: the socket's kind
+/// and the client's socket credentials ([`kind_and_peer`],
+/// [`socket_credentials`]), and `SO_PASSCRED` on if it is not.
+///
+/// A socket that has `SO_PASSCRED` on was prepared by whoever made it
+/// ([`Listener`](crate::Listener), [`socketpair`](crate::socketpair()),
+/// which turn `SO_PASSPIDFD` on as well, and accepted sockets inherit both,
+/// `unix_sock_inherit_flags` in `af_unix.c`; checked by the tests): it is
+/// left as it is. With `lazy_pidfd` (a side that can add a pidfd to the
+/// peer before anyone decides, the native server) `SO_PASSPIDFD` is not
+/// touched: a hello without `SCM_PIDFD` gets `SO_PEERPIDFD` instead, at
+/// `Decide`. Otherwise, and on a socket nobody prepared, `SO_PASSPIDFD` is
+/// turned on where the kernel has it (`SCM_PIDFD` is made when the message
+/// is read, so turning it on now is never too late).
+pub(crate) fn prepare_server(fd: BorrowedFd<'_>, lazy_pidfd: bool) -> Result<Prepared> {
+    let (kind, ucred) = kind_and_peer(fd)?;
+    let prepared = sys::sockopt::passcred(fd)?;
+    if !prepared {
         sys::sockopt::set_passcred(fd, true)?;
     }
-    let pidfd = sys::sockopt::set_passpidfd(fd, true)?;
-    Ok((socket_credentials(fd, !pidfd)?, pidfd))
+    let lazy = prepared && lazy_pidfd && cfg!(target_os = "linux");
+    let passpidfd = !lazy && sys::sockopt::set_passpidfd(fd, true)?;
+    Ok(Prepared {
+        kind,
+        client: socket_credentials(fd, ucred, !lazy && !passpidfd)?,
+        pidfd: lazy || passpidfd,
+        peer_pidfd_later: lazy,
+    })
 }

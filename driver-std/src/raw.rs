@@ -153,7 +153,8 @@ pub fn pass_credentials(sock: impl AsFd, on: bool) -> Result<bool> {
 /// it, the handshake message brings a pidfd of its sender, which the core
 /// prefers.
 pub fn socket_credentials(sock: impl AsFd, pidfd: bool) -> Result<SocketCredentials<OwnedFd>> {
-    crate::peer::socket_credentials(sock.as_fd(), pidfd)
+    let sock = sock.as_fd();
+    crate::peer::socket_credentials(sock, sys::sockopt::peer_cred(sock)?, pidfd)
 }
 
 /// How this system's credentials are judged, for the cores' configs

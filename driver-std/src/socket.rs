@@ -315,3 +315,70 @@ pub(crate) fn pass_credentials(sock: BorrowedFd<'_>) -> Result<bool> {
     sys::sockopt::set_passcred(sock, true)?;
     sys::sockopt::set_passpidfd(sock, true)
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::fd::AsFd;
+
+    use mon_ipc::SocketKind;
+
+    use super::*;
+    use crate::{ClientOptions, Error, ServerOptions};
+
+    /// What `peer::prepare_server` counts on: a connection accepted from a
+    /// [`Listener`] has `SO_PASSCRED` and `SO_PASSPIDFD` on without being
+    /// told (Linux copies them from the listener, `unix_sock_inherit_flags`
+    /// in `net/unix/af_unix.c`; since 6.16 the flags live on the `sock`,
+    /// copied at connect). Checked on the kernel the tests run on.
+    #[test]
+    fn accepted_sockets_inherit_the_listeners_switches() {
+        for kind in [SocketKind::Stream, SocketKind::Seqpacket] {
+            let name = format!("mon-ipc-inherit-{}-{kind:?}", std::process::id());
+            let listener = Listener::bind_abstract(name.as_bytes(), kind).unwrap();
+            let _client = connect_abstract(name.as_bytes(), kind).unwrap();
+            let accepted = listener.accept().unwrap();
+            assert!(sys::sockopt::passcred(accepted.as_fd()).unwrap());
+            match sys::creds::passpidfd(listener.as_fd()) {
+                Ok(true) => assert!(sys::creds::passpidfd(accepted.as_fd()).unwrap()),
+                r => eprintln!("SKIPPED: no SO_PASSPIDFD on this kernel ({r:?})"),
+            }
+        }
+    }
+
+    /// A server socket that someone else prepared with `SO_PASSCRED` only:
+    /// the hello brings no `SCM_PIDFD`, and the client's pidfd comes from
+    /// `SO_PEERPIDFD` instead, as before the server stopped turning
+    /// `SO_PASSPIDFD` on for prepared sockets.
+    #[test]
+    fn a_socket_with_passcred_alone_still_gets_the_clients_pidfd() {
+        let (server, client) = sys::sock::socketpair(SocketKind::Stream).unwrap();
+        sys::sockopt::set_passcred(server.as_fd(), true).unwrap();
+        assert!(!sys::creds::passpidfd(server.as_fd()).unwrap_or(false));
+        let t = std::thread::spawn(move || crate::client(client, &ClientOptions::default()));
+        let conn = crate::server(server, &ServerOptions::default()).unwrap();
+        t.join().unwrap().unwrap();
+        match crate::peer::socket_pidfd(conn.channel.get_ref().as_fd()) {
+            Ok(Some(_)) => assert!(conn.peer.pidfd.is_some(), "no pidfd from SO_PEERPIDFD"),
+            r => eprintln!("SKIPPED: no SO_PEERPIDFD on this kernel ({r:?})"),
+        }
+        // Both switches are off once the hello is in.
+        assert!(!sys::sockopt::passcred(conn.channel.get_ref().as_fd()).unwrap());
+    }
+
+    /// A server whose family check now rests on `SO_PEERCRED` (and a mutual
+    /// client) still refuses what is not `AF_UNIX`, with the same error.
+    #[test]
+    fn a_tcp_socket_is_still_unsupported() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        let e = crate::ServerHandshake::new(s, &ServerOptions::default()).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSocket), "{e:?}");
+        let opts = ClientOptions::default().mutual(true);
+        let e = crate::ClientHandshake::new(c, &opts).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSocket), "{e:?}");
+        let pipe = std::fs::File::open("/dev/null").unwrap();
+        let e = crate::ServerHandshake::new(pipe, &ServerOptions::default()).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSocket), "{e:?}");
+    }
+}

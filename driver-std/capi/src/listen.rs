@@ -8,8 +8,10 @@
 //! Turned on on the listening socket, it is on for every connection accepted
 //! from it (they inherit it, and data sent to a connection not yet accepted
 //! carries credentials anyway), before any client can write. `SO_PASSPIDFD`
-//! need not be on early: `mon_ipc_auth_server_init` turns it on (the pidfd is
-//! made when the message is read).
+//! (where the kernel has it) is turned on with it, so that accepted sockets
+//! inherit it too: the server's handshake then makes no call for it (it turns
+//! `SO_PASSPIDFD` on itself only on a socket with `SO_PASSCRED` off; on one
+//! prepared without it, the client's pidfd comes from `SO_PEERPIDFD`).
 
 use std::ffi::{CStr, c_char, c_int};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -41,22 +43,13 @@ fn pass_credentials(_fd: BorrowedFd<'_>) -> c_int {
     MON_OK
 }
 
-/// `SO_PASSCRED` on.
+/// `SO_PASSCRED` on, and `SO_PASSPIDFD` where the kernel has it.
 #[cfg(target_os = "linux")]
 fn pass_credentials(fd: BorrowedFd<'_>) -> c_int {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&fd);
-    let on: c_int = 1;
-    // SAFETY: `on` is an `int`, valid for reads of the length given.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PASSCRED,
-            std::ptr::from_ref(&on).cast(),
-            std::mem::size_of::<c_int>() as libc::socklen_t,
-        )
-    };
-    if r == 0 { MON_OK } else { os_error() }
+    match mon_ipc_std::raw::pass_credentials(fd, true) {
+        Ok(_) => MON_OK,
+        Err(e) => crate::channels::driver_error(&e),
+    }
 }
 
 /// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`; `Err` with `errno` set.
@@ -153,7 +146,8 @@ fn listen(path: *const c_char, backlog: c_int) -> c_int {
 }
 
 /// Creates a listening `AF_UNIX` `SOCK_STREAM` socket bound to the file
-/// system `path`, with `SO_PASSCRED` on before it listens (as the Rust
+/// system `path`, with `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel
+/// has it) on before it listens (as the Rust
 /// driver's `Listener::bind`), so that every connection accepted from it is
 /// ready for [`mon_ipc_auth_server_init`](crate::mon_ipc_auth_server_init):
 /// no client's hello can arrive without the kernel's credentials. The fd
@@ -176,7 +170,7 @@ pub unsafe extern "C" fn mon_ipc_listen(path: *const c_char, backlog: c_int) -> 
 /// Makes a socket the server will accept connections from (or a
 /// socketpair end it will authenticate on) ready for the handshake: checks
 /// that `fd` is an `AF_UNIX` `SOCK_STREAM` or `SOCK_SEQPACKET` socket and
-/// turns `SO_PASSCRED` on. Call it before any client can connect (right
+/// turns `SO_PASSCRED` (and `SO_PASSPIDFD` where the kernel has it) on. Call it before any client can connect (right
 /// after `socket`, before `listen`; or before handing out the other end of
 /// a socketpair), for listeners [`mon_ipc_listen`] does not make: an
 /// inherited one, a `SOCK_SEQPACKET` one, an abstract address. On a socket

@@ -113,16 +113,31 @@ pub(super) fn set_int(sock: BorrowedFd<'_>, opt: c_int, v: c_int) -> Result<()> 
     })
 }
 
-/// The socket's type, if it is an `AF_UNIX` stream or seqpacket socket.
+/// The socket's type, if it is an `AF_UNIX` stream or seqpacket socket:
+/// [`check_unix`] and [`socket_type`], two system calls.
 pub(crate) fn unix_kind(sock: BorrowedFd<'_>) -> Result<SocketKind> {
-    if domain(sock)? != libc::AF_UNIX {
-        return Err(Error::UnsupportedSocket);
-    }
-    match get_int(sock, libc::SO_TYPE)? {
+    check_unix(sock)?;
+    socket_type(sock)
+}
+
+/// The socket's type (`SO_TYPE`), if it is stream or seqpacket, whatever
+/// its family: for a caller that learns the family another way (a
+/// credential only `AF_UNIX` carries, [`crate::peer::kind_and_peer`]).
+/// Not a socket (`ENOTSOCK`) is [`Error::UnsupportedSocket`].
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> Result<SocketKind> {
+    match get_int(sock, libc::SO_TYPE).map_err(not_a_socket)? {
         libc::SOCK_STREAM => Ok(SocketKind::Stream),
         libc::SOCK_SEQPACKET => Ok(SocketKind::Seqpacket),
         _ => Err(Error::UnsupportedSocket),
     }
+}
+
+/// [`Error::UnsupportedSocket`] unless the socket's family is `AF_UNIX`.
+pub(crate) fn check_unix(sock: BorrowedFd<'_>) -> Result<()> {
+    if domain(sock)? != libc::AF_UNIX {
+        return Err(Error::UnsupportedSocket);
+    }
+    Ok(())
 }
 
 /// The socket's address family: `SO_DOMAIN` (Linux `socket(7)`).

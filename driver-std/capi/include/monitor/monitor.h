@@ -297,9 +297,10 @@ int mon_ipc_auth_server_deny(int fd, void *state);
 
 /*
  * Creates an AF_UNIX SOCK_STREAM socket (FD_CLOEXEC, blocking) with
- * SO_PASSCRED on, binds it to the file system path and listens with
- * backlog (as listen(2); SOMAXCONN is fine). Returns the fd, the caller's
- * (accept(2) from it; close it and unlink path when done), or a negative
+ * SO_PASSCRED (and SO_PASSPIDFD where the kernel has it) on, binds it to
+ * the file system path and listens with backlog (as listen(2); SOMAXCONN
+ * is fine). Returns the fd, the caller's (accept(2) from it; close it and
+ * unlink path when done), or a negative
  * code: MON_E_INVALID_ARGUMENT (NULL or empty path; errno ENAMETOOLONG if
  * it does not fit a sockaddr_un), MON_E_IO with errno (e.g. EADDRINUSE:
  * path exists; unlink a stale socket first). Nothing is left behind on
@@ -311,10 +312,11 @@ int mon_ipc_listen(const char *path, int backlog);
  * For a socket mon_ipc_listen does not make (SOCK_SEQPACKET, an abstract
  * address, one inherited from a service manager) or the server's end of a
  * socketpair: checks that fd is an AF_UNIX SOCK_STREAM or SOCK_SEQPACKET
- * socket and turns SO_PASSCRED on. Call it before any client can connect
- * (after socket, before listen) or write (before handing out the other
- * socketpair end). 0, MON_E_INVALID_ARGUMENT (negative or closed fd),
- * MON_E_UNSUPPORTED_SOCKET, or MON_E_IO. The fd stays the caller's.
+ * socket and turns SO_PASSCRED (and SO_PASSPIDFD where the kernel has it)
+ * on. Call it before any client can connect (after socket, before listen)
+ * or write (before handing out the other socketpair end). 0,
+ * MON_E_INVALID_ARGUMENT (negative or closed fd), MON_E_UNSUPPORTED_SOCKET,
+ * or MON_E_IO. The fd stays the caller's.
  */
 int mon_ipc_prepare_listener(int fd);
 

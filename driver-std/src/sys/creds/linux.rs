@@ -83,6 +83,13 @@ pub(crate) fn set_passpidfd(sock: BorrowedFd<'_>, on: bool) -> Result<bool> {
     }
 }
 
+/// Whether `SO_PASSPIDFD` is on (the tests' check that accepted sockets
+/// inherit it from the listener).
+#[cfg(test)]
+pub(crate) fn passpidfd(sock: BorrowedFd<'_>) -> Result<bool> {
+    Ok(get_int(sock, SO_PASSPIDFD)? != 0)
+}
+
 /// `SO_PEERCRED`: the peer's pid, euid and egid when it connected (or, for
 /// the client, when the server called `listen` or `socketpair`). Always
 /// `Some` on Linux: a socket without a peer reports unknown ids, which
