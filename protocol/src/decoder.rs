@@ -1,6 +1,5 @@
 //! The frame decoder: reads in, frames with their fds out ([`Decoder`]).
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -53,24 +52,28 @@ impl<F: fmt::Debug> fmt::Debug for Frame<'_, F> {
 /// `Fds` leaked without its `Drop` (`mem::forget`) cannot hand its fds to
 /// the next frame: the decoder drops what is left unclaimed first.
 //
-// The frame's fds are the first `left` of the decoder's queue, taken one
-// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
-// ring's repair on drop, about 100 instructions per frame (callgrind),
-// which showed in the one-way fd throughput. `left` is the decoder's own
-// count, for the `mem::forget` case above.
+// The frame's fds are the first `left` of the decoder's queue, in reverse
+// order (`next_frame` reverses them), so that each is taken from the end
+// of that run: `Vec::remove` then moves only the fds of later frames,
+// usually none. (A `Vec::Drain` would lose the later frames' fds if
+// leaked.) `left` is the decoder's own count, for the `mem::forget` case
+// above.
 pub struct Fds<'a, F> {
-    queue: &'a mut VecDeque<F>,
+    queue: &'a mut Vec<F>,
     left: &'a mut usize,
 }
 
 impl<F> Iterator for Fds<'_, F> {
     type Item = F;
     fn next(&mut self) -> Option<F> {
-        if *self.left == 0 {
+        let i = self.left.checked_sub(1)?;
+        // `left <= queue.len()` always; the check keeps a broken invariant
+        // from becoming a panic.
+        if i >= self.queue.len() {
             return None;
         }
-        *self.left -= 1;
-        self.queue.pop_front()
+        *self.left = i;
+        Some(self.queue.remove(i))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (*self.left, Some(*self.left))
@@ -89,16 +92,15 @@ impl<F> Drop for Fds<'_, F> {
 impl<F: core::fmt::Debug> core::fmt::Debug for Fds<'_, F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list()
-            .entries(self.queue.iter().take(*self.left))
+            .entries(self.queue.iter().take(*self.left).rev())
             .finish()
     }
 }
 
 /// Drops the first `*count` fds of `queue` and sets `*count` to 0.
-fn drop_front<F>(queue: &mut VecDeque<F>, count: &mut usize) {
-    for _ in 0..core::mem::take(count) {
-        drop(queue.pop_front());
-    }
+fn drop_front<F>(queue: &mut Vec<F>, count: &mut usize) {
+    let n = core::mem::take(count).min(queue.len());
+    queue.drain(..n).for_each(drop);
 }
 
 /// The frame decoder. `F` is the fd handle type.
@@ -149,7 +151,7 @@ pub struct Decoder<F> {
     /// began, when that header was incomplete at the end of its read.
     pending_count: Option<usize>,
     /// Fds of frames not yet returned, in stream order.
-    fds: VecDeque<F>,
+    fds: Vec<F>,
     /// Fds at the front of `fds` that belong to the frame last returned and
     /// were not taken from its [`Fds`] yet (see there).
     unclaimed: usize,
@@ -169,7 +171,7 @@ impl<F> Decoder<F> {
             committed: 0,
             next_header: 0,
             pending_count: None,
-            fds: VecDeque::new(),
+            fds: Vec::new(),
             unclaimed: 0,
             eof: false,
             error: None,
@@ -278,12 +280,7 @@ impl<F> Decoder<F> {
             drop_front(&mut self.fds, &mut self.unclaimed);
         }
         let held = self.fds.len();
-        // One `push_back` each: a read brings a few fds, and `extend`'s
-        // bulk copy (with the ring's wrap-around) cost ~70 instructions per
-        // read of one fd (callgrind, docs/PERFORMANCE.md).
-        for fd in fds {
-            self.fds.push_back(fd);
-        }
+        self.fds.extend(fds);
         let count = self.fds.len() - held;
         if let Some(e) = self.error {
             return self.fail(e);
@@ -342,6 +339,9 @@ impl<F> Decoder<F> {
         let Some((kind, payload, nfds)) = self.take_frame()? else {
             return Ok(None);
         };
+        if let Some(run) = self.fds.get_mut(..nfds) {
+            run.reverse();
+        }
         self.unclaimed = nfds;
         Ok(Some(Frame {
             kind,
@@ -371,12 +371,13 @@ impl<F> Decoder<F> {
         let Some((kind, payload, nfds)) = self.take_frame()? else {
             return Ok(None);
         };
-        // The fds move straight over, one `pop_front` each (no `Fds`, and
-        // no `VecDeque::Drain`, whose repair of the ring costs more).
-        for _ in 0..nfds {
-            if let Some(fd) = self.fds.pop_front() {
-                fds.push(fd);
-            }
+        // The fds move straight over: when the queue holds this frame's
+        // fds only and `fds` is empty (the usual case: one frame per read),
+        // the two vectors are swapped, which moves no fd at all.
+        if nfds == self.fds.len() && fds.is_empty() {
+            core::mem::swap(fds, &mut self.fds);
+        } else {
+            fds.extend(self.fds.drain(..nfds));
         }
         Ok(Some((kind, payload)))
     }
