@@ -150,7 +150,8 @@ pub struct Decoder<F> {
     /// The fd count of the read in which the header at `next_header`
     /// began, when that header was incomplete at the end of its read.
     pending_count: Option<usize>,
-    /// Fds of frames not yet returned, in stream order.
+    /// Fds of frames not yet returned, in stream order (but for the first
+    /// `unclaimed`, which [`Decoder::next_frame`] reversed: see [`Fds`]).
     fds: Vec<F>,
     /// Fds at the front of `fds` that belong to the frame last returned and
     /// were not taken from its [`Fds`] yet (see there).
