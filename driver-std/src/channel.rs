@@ -133,7 +133,8 @@ pub enum TrySend {
 
 /// Internal outcome of filling the current frame.
 enum Filled {
-    Frame,
+    /// The frame's kind and payload (its fds are in `frame_fds`).
+    Frame(Kind, Bytes),
     WouldBlock,
     Eof,
 }
@@ -186,8 +187,7 @@ pub struct Channel<S> {
     read_fds: Vec<OwnedFd>,
     /// The fds of the frame `send` is sending; capacity for a whole frame.
     send_fds: Vec<OwnedFd>,
-    /// The frame last returned, and its fds.
-    frame: Option<(Kind, Bytes)>,
+    /// The fds of the frame last returned.
     frame_fds: Vec<OwnedFd>,
     /// The unsent rest of a frame that `send` / `send_borrowed` began and
     /// a timeout interrupted: it goes before anything queued.
@@ -217,7 +217,6 @@ impl<S: AsFd> Channel<S> {
             ctrl: Ctrl::new(max_fds, false, false),
             read_fds: Vec::with_capacity(max_fds),
             send_fds: Vec::with_capacity(max_fds),
-            frame: None,
             frame_fds: Vec::with_capacity(max_fds),
             tail: Vec::new(),
             read_timeout: None,
@@ -237,7 +236,6 @@ impl<S: AsFd> Channel<S> {
             ctrl: self.ctrl,
             read_fds: self.read_fds,
             send_fds: self.send_fds,
-            frame: self.frame,
             frame_fds: self.frame_fds,
             tail: self.tail,
             read_timeout: self.read_timeout,
@@ -590,7 +588,7 @@ impl<S: AsFd> Channel<S> {
     pub fn recv(&mut self) -> Result<Option<Message<'_>>> {
         let deadline = crate::manual::deadline(self.read_timeout);
         Ok(match self.fill(Some(deadline))? {
-            Filled::Frame => Some(self.message()),
+            Filled::Frame(kind, payload) => Some(self.message(kind, payload)),
             Filled::Eof => None,
             Filled::WouldBlock => return Err(sys::os("recvmsg", nix::errno::Errno::EAGAIN)),
         })
@@ -633,14 +631,13 @@ impl<S: AsFd> Channel<S> {
 
     fn recv_of(&mut self, filled: Filled) -> Recv<'_> {
         match filled {
-            Filled::Frame => Recv::Frame(self.message()),
+            Filled::Frame(kind, payload) => Recv::Frame(self.message(kind, payload)),
             Filled::Eof => Recv::Eof,
             Filled::WouldBlock => Recv::WouldBlock,
         }
     }
 
-    fn message(&mut self) -> Message<'_> {
-        let (kind, payload) = self.frame.take().unwrap_or((Kind::Data, Bytes::new()));
+    fn message(&mut self, kind: Kind, payload: Bytes) -> Message<'_> {
         Message {
             kind,
             payload,
@@ -654,9 +651,14 @@ impl<S: AsFd> Channel<S> {
         self.check()?;
         self.frame_fds.clear();
         loop {
-            match self.buffered()? {
-                Filled::WouldBlock => {}
-                filled => return Ok(filled),
+            // Nothing buffered and no EOF seen: no frame to look for (a
+            // decoder error is the channel's too, and `read_buffer` says it).
+            let empty = self.decoder.buffered_bytes() == 0 && !self.decoder.is_closed();
+            if !empty {
+                match self.buffered()? {
+                    Filled::WouldBlock => {}
+                    filled => return Ok(filled),
+                }
             }
             // With a deadline, a blocking socket must not block in recvmsg.
             let dontwait = matches!(block, Some(Some(_)));
@@ -674,19 +676,10 @@ impl<S: AsFd> Channel<S> {
     /// The next frame if the decoder holds a whole one, or the EOF it saw;
     /// `WouldBlock` if it needs input.
     fn buffered(&mut self) -> Result<Filled> {
-        // The frame's fd iterator borrows the decoder until the end of
-        // this statement; errors are handled after it.
-        let failed = match self.decoder.next_frame() {
-            Ok(Some(f)) => {
-                self.frame_fds.extend(f.fds);
-                self.frame = Some((f.kind, f.payload));
-                return Ok(Filled::Frame);
-            }
-            Ok(None) => None,
-            Err(e) => Some(e),
-        };
-        if let Some(e) = failed {
-            return Err(self.fail(e.into()));
+        match self.decoder.next_frame_into(&mut self.frame_fds) {
+            Ok(Some((kind, payload))) => return Ok(Filled::Frame(kind, payload)),
+            Ok(None) => {}
+            Err(e) => return Err(self.fail(e.into())),
         }
         Ok(match self.decoder.is_closed() {
             true => Filled::Eof,

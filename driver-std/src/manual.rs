@@ -24,6 +24,7 @@ use crate::sys::msg::{Ctrl, Dest, Received};
 
 /// The instant a timeout ends, counted from now; `None` (wait forever) for
 /// no timeout, or for one so long that it does not fit in an `Instant`.
+#[inline]
 pub(crate) fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|t| Instant::now().checked_add(t))
 }
@@ -116,6 +117,7 @@ fn send_frame(
 /// socket cannot block past it inside the system call. On
 /// [`Error::Timeout`], `Err(Partial { sent, .. })` says how many bytes
 /// went out (0: none, and the fds were not sent).
+#[inline]
 pub(crate) fn send_whole<const N: usize, F: AsFd>(
     sock: BorrowedFd<'_>,
     parts: [&[u8]; N],
@@ -127,7 +129,8 @@ pub(crate) fn send_whole<const N: usize, F: AsFd>(
     let dontwait = deadline.is_some();
     let partial = |error, sent| Partial { error, sent };
     while sent < total {
-        let tails = tails(parts, sent);
+        // (Most frames go whole at the first call: no tails to cut.)
+        let tails = if sent == 0 { parts } else { tails(parts, sent) };
         let with = if sent == 0 { fds } else { &[] };
         match sys::msg::sendmsg(sock, &tails, None, with.iter().map(AsFd::as_fd), dontwait) {
             Ok(n) => sent += n,

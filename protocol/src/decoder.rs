@@ -1,6 +1,5 @@
 //! The frame decoder: reads in, frames with their fds out ([`Decoder`]).
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -53,24 +52,28 @@ impl<F: fmt::Debug> fmt::Debug for Frame<'_, F> {
 /// `Fds` leaked without its `Drop` (`mem::forget`) cannot hand its fds to
 /// the next frame: the decoder drops what is left unclaimed first.
 //
-// The frame's fds are the first `left` of the decoder's queue, taken one
-// `pop_front` at a time: a `VecDeque::Drain` did the same work plus the
-// ring's repair on drop, about 100 instructions per frame (callgrind),
-// which showed in the one-way fd throughput. `left` is the decoder's own
-// count, for the `mem::forget` case above.
+// The frame's fds are the first `left` of the decoder's queue, in reverse
+// order (`next_frame` reverses them), so that each is taken from the end
+// of that run: `Vec::remove` then moves only the fds of later frames,
+// usually none. (A `Vec::Drain` would lose the later frames' fds if
+// leaked.) `left` is the decoder's own count, for the `mem::forget` case
+// above.
 pub struct Fds<'a, F> {
-    queue: &'a mut VecDeque<F>,
+    queue: &'a mut Vec<F>,
     left: &'a mut usize,
 }
 
 impl<F> Iterator for Fds<'_, F> {
     type Item = F;
     fn next(&mut self) -> Option<F> {
-        if *self.left == 0 {
+        let i = self.left.checked_sub(1)?;
+        // `left <= queue.len()` always; the check keeps a broken invariant
+        // from becoming a panic.
+        if i >= self.queue.len() {
             return None;
         }
-        *self.left -= 1;
-        self.queue.pop_front()
+        *self.left = i;
+        Some(self.queue.remove(i))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (*self.left, Some(*self.left))
@@ -89,16 +92,15 @@ impl<F> Drop for Fds<'_, F> {
 impl<F: core::fmt::Debug> core::fmt::Debug for Fds<'_, F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list()
-            .entries(self.queue.iter().take(*self.left))
+            .entries(self.queue.iter().take(*self.left).rev())
             .finish()
     }
 }
 
 /// Drops the first `*count` fds of `queue` and sets `*count` to 0.
-fn drop_front<F>(queue: &mut VecDeque<F>, count: &mut usize) {
-    for _ in 0..core::mem::take(count) {
-        drop(queue.pop_front());
-    }
+fn drop_front<F>(queue: &mut Vec<F>, count: &mut usize) {
+    let n = core::mem::take(count).min(queue.len());
+    queue.drain(..n).for_each(drop);
 }
 
 /// The frame decoder. `F` is the fd handle type.
@@ -148,8 +150,9 @@ pub struct Decoder<F> {
     /// The fd count of the read in which the header at `next_header`
     /// began, when that header was incomplete at the end of its read.
     pending_count: Option<usize>,
-    /// Fds of frames not yet returned, in stream order.
-    fds: VecDeque<F>,
+    /// Fds of frames not yet returned, in stream order (but for the first
+    /// `unclaimed`, which [`Decoder::next_frame`] reversed: see [`Fds`]).
+    fds: Vec<F>,
     /// Fds at the front of `fds` that belong to the frame last returned and
     /// were not taken from its [`Fds`] yet (see there).
     unclaimed: usize,
@@ -169,7 +172,7 @@ impl<F> Decoder<F> {
             committed: 0,
             next_header: 0,
             pending_count: None,
-            fds: VecDeque::new(),
+            fds: Vec::new(),
             unclaimed: 0,
             eof: false,
             error: None,
@@ -188,12 +191,14 @@ impl<F> Decoder<F> {
     }
 
     /// Whether EOF was received and every complete frame returned.
+    #[inline]
     pub fn is_closed(&self) -> bool {
         self.eof && self.buf.is_empty()
     }
 
     /// Bytes buffered: at most one incomplete frame plus the last read,
     /// since a read is refused while complete frames wait.
+    #[inline]
     pub fn buffered_bytes(&self) -> usize {
         self.buf.len()
     }
@@ -207,6 +212,7 @@ impl<F> Decoder<F> {
     /// How many bytes the next read should ask for: on seqpacket a whole
     /// record of the largest allowed size; on a stream the rest of the frame
     /// being received, or [`STREAM_READ_CHUNK`].
+    #[inline]
     pub fn read_hint(&self) -> usize {
         match self.socket {
             SocketKind::Seqpacket => HEADER_LEN.saturating_add(self.limits.max_payload() as usize),
@@ -225,11 +231,27 @@ impl<F> Decoder<F> {
     /// capacity, which is at least [`read_hint`](Decoder::read_hint)), then
     /// call [`commit_read`](Decoder::commit_read). Do not change the bytes
     /// already in it.
+    #[inline]
     pub fn read_buffer(&mut self) -> Result<&mut BytesMut, Error> {
         self.check_can_read()?;
         let hint = self.read_hint();
-        self.buf.reserve(hint);
+        if self.buf.capacity() - self.buf.len() < hint {
+            self.reserve(hint);
+        }
         Ok(&mut self.buf)
+    }
+
+    /// Makes room for `hint` more bytes. On a stream the first buffer has
+    /// room for two reads: frames are split off its front, so the spare
+    /// room shrinks by each frame read, and with room for one read only
+    /// every read reclaimed the buffer (`BytesMut::reserve`, ~60
+    /// instructions per message); with two, once per `hint` bytes read.
+    fn reserve(&mut self, hint: usize) {
+        let first = self.buf.capacity() == 0 && self.socket == SocketKind::Stream;
+        self.buf.reserve(match first {
+            true => hint.saturating_mul(2),
+            false => hint,
+        });
     }
 
     /// Copies one read's bytes in and commits them with its fds and flags.
@@ -250,11 +272,14 @@ impl<F> Decoder<F> {
     ///
     /// Checks every header that becomes complete, and attributes the fds.
     /// On error every fd held is dropped and the error is sticky.
+    #[inline]
     pub fn commit_read<I>(&mut self, fds: I, flags: ReadFlags) -> Result<(), Error>
     where
         I: IntoIterator<Item = F>,
     {
-        drop_front(&mut self.fds, &mut self.unclaimed);
+        if self.unclaimed > 0 {
+            drop_front(&mut self.fds, &mut self.unclaimed);
+        }
         let held = self.fds.len();
         self.fds.extend(fds);
         let count = self.fds.len() - held;
@@ -312,7 +337,60 @@ impl<F> Decoder<F> {
     /// The next complete frame, or `None` if more input is needed (or, with
     /// [`is_closed`](Decoder::is_closed), the connection ended cleanly).
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_, F>>, Error> {
-        drop_front(&mut self.fds, &mut self.unclaimed);
+        let Some((kind, payload, nfds)) = self.take_frame()? else {
+            return Ok(None);
+        };
+        if let Some(run) = self.fds.get_mut(..nfds) {
+            run.reverse();
+        }
+        self.unclaimed = nfds;
+        Ok(Some(Frame {
+            kind,
+            payload,
+            fds: Fds {
+                queue: &mut self.fds,
+                left: &mut self.unclaimed,
+            },
+        }))
+    }
+
+    /// Like [`next_frame`](Decoder::next_frame), but appends the frame's fds
+    /// to `fds` and returns the kind and payload owned, so no borrow of the
+    /// decoder outlives the call. With a reused `fds`, still no allocation.
+    ///
+    /// ```
+    /// use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind};
+    /// let mut dec = Decoder::<u32>::new(Limits::default(), SocketKind::Stream);
+    /// dec.receive(&[1, 0, 0, 0, 2, 0, 0, 0, b'x'], [5, 6], ReadFlags::default()).unwrap();
+    /// let mut fds = Vec::new();
+    /// let (kind, payload) = dec.next_frame_into(&mut fds).unwrap().unwrap();
+    /// assert_eq!((kind, &payload[..], &fds[..]), (Kind::Data, &b"x"[..], &[5, 6][..]));
+    /// assert!(dec.next_frame_into(&mut fds).unwrap().is_none());
+    /// ```
+    #[inline]
+    pub fn next_frame_into(&mut self, fds: &mut Vec<F>) -> Result<Option<(Kind, Bytes)>, Error> {
+        let Some((kind, payload, nfds)) = self.take_frame()? else {
+            return Ok(None);
+        };
+        // The fds move straight over: when the queue holds this frame's
+        // fds only and `fds` is empty (the usual case: one frame per read),
+        // the two vectors are swapped, which moves no fd at all.
+        if nfds == self.fds.len() && fds.is_empty() {
+            core::mem::swap(fds, &mut self.fds);
+        } else {
+            fds.extend(self.fds.drain(..nfds));
+        }
+        Ok(Some((kind, payload)))
+    }
+
+    /// Takes the next complete frame off the buffer: its kind, payload and
+    /// how many fds at the front of the queue are its own. The fds of the
+    /// frame returned before, if not all taken, are dropped first.
+    #[inline]
+    fn take_frame(&mut self) -> Result<Option<(Kind, Bytes, usize)>, Error> {
+        if self.unclaimed > 0 {
+            drop_front(&mut self.fds, &mut self.unclaimed);
+        }
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -344,44 +422,19 @@ impl<F> Decoder<F> {
         };
         // The attribution checks guarantee `nfds` fds are queued; `min`
         // keeps a broken invariant from becoming a panic.
-        self.unclaimed = usize::from(header.nfds).min(self.fds.len());
-        Ok(Some(Frame {
-            kind,
-            payload,
-            fds: Fds {
-                queue: &mut self.fds,
-                left: &mut self.unclaimed,
-            },
-        }))
-    }
-
-    /// Like [`next_frame`](Decoder::next_frame), but appends the frame's fds
-    /// to `fds` and returns the kind and payload owned, so no borrow of the
-    /// decoder outlives the call. With a reused `fds`, still no allocation.
-    ///
-    /// ```
-    /// use mon_ipc::{Decoder, Kind, Limits, ReadFlags, SocketKind};
-    /// let mut dec = Decoder::<u32>::new(Limits::default(), SocketKind::Stream);
-    /// dec.receive(&[1, 0, 0, 0, 2, 0, 0, 0, b'x'], [5, 6], ReadFlags::default()).unwrap();
-    /// let mut fds = Vec::new();
-    /// let (kind, payload) = dec.next_frame_into(&mut fds).unwrap().unwrap();
-    /// assert_eq!((kind, &payload[..], &fds[..]), (Kind::Data, &b"x"[..], &[5, 6][..]));
-    /// assert!(dec.next_frame_into(&mut fds).unwrap().is_none());
-    /// ```
-    pub fn next_frame_into(&mut self, fds: &mut Vec<F>) -> Result<Option<(Kind, Bytes)>, Error> {
-        Ok(self.next_frame()?.map(|frame| {
-            fds.extend(frame.fds);
-            (frame.kind, frame.payload)
-        }))
+        let nfds = usize::from(header.nfds).min(self.fds.len());
+        Ok(Some((kind, payload, nfds)))
     }
 
     /// The header at the front of the buffer, if its 8 bytes are there.
+    #[inline]
     fn front_header(&self) -> Option<Header> {
         let h: &[u8; HEADER_LEN] = self.buf.get(..HEADER_LEN)?.try_into().ok()?;
         Some(Header::from_bytes(h))
     }
 
     /// Whether a read may begin; a misuse here is sticky like any error.
+    #[inline]
     fn check_can_read(&mut self) -> Result<(), Error> {
         if let Some(e) = self.error {
             return Err(e);
@@ -400,6 +453,7 @@ impl<F> Decoder<F> {
 
     /// Checks the headers that begin in, or complete in, the stream read
     /// `[start, end)` that brought `count` fds.
+    #[inline]
     fn scan_stream(&mut self, start: u64, end: u64, count: usize) -> Result<(), PeerError> {
         let mut header_began = false;
         while self.next_header < end {
@@ -459,6 +513,7 @@ impl<F> Decoder<F> {
         attribute(header.nfds, Some(count), count)
     }
 
+    #[inline]
     fn header_at(&self, at: u64) -> Header {
         let i = (at - self.base) as usize;
         let mut h = [0u8; HEADER_LEN];
@@ -477,6 +532,7 @@ impl<F> Decoder<F> {
 /// Checks a header's `nfds` against the fds its read brought. `owned` is the
 /// read's count if the header is the last to begin in it, `None` if another
 /// header begins after it in the same read.
+#[inline]
 fn attribute(nfds: u8, owned: Option<usize>, read_count: usize) -> Result<(), PeerError> {
     let nfds = usize::from(nfds);
     match owned {

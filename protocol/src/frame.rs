@@ -54,6 +54,7 @@ pub struct Header {
 
 impl Header {
     /// The 8 wire bytes.
+    #[inline]
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut h = [0u8; HEADER_LEN];
         h[0..4].copy_from_slice(&self.len.to_le_bytes());
@@ -64,6 +65,7 @@ impl Header {
     }
 
     /// Splits 8 wire bytes into fields; no check.
+    #[inline]
     pub fn from_bytes(h: &[u8; HEADER_LEN]) -> Self {
         Header {
             len: u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
@@ -76,6 +78,7 @@ impl Header {
     /// The checks made on a header before any of its payload is buffered,
     /// in this order: kind, reserved, length, fd count, then the
     /// shared-memory rules (exactly one fd, room for the 12-byte header).
+    #[inline]
     pub fn check(&self, limits: Limits) -> Result<(), PeerError> {
         if self.kind > KIND_SHM {
             return Err(PeerError::FrameBadKind);
@@ -101,6 +104,7 @@ impl Header {
     }
 
     /// Header plus payload.
+    #[inline]
     pub fn frame_len(&self) -> usize {
         HEADER_LEN + self.len as usize
     }

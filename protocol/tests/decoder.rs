@@ -112,6 +112,39 @@ fn a_frame_split_across_reads_keeps_its_fds() {
 }
 
 #[test]
+fn fds_of_two_frames_held_at_once_go_each_to_its_own_in_order() {
+    // Read 1: frame A's header and part of its payload, with A's 3 fds;
+    // read 2: the rest of A and all of B, with B's 2 fds. Both frames'
+    // fds are then held at once, A's first.
+    let log = Ledger::new();
+    let mut dec = stream();
+    let mut bytes = frame(b"aaaa", 3);
+    bytes.extend(frame(b"bb", 2));
+    dec.receive(
+        &bytes[..10],
+        log.issue_all(&[1, 2, 3]),
+        ReadFlags::default(),
+    )
+    .unwrap();
+    dec.receive(&bytes[10..], log.issue_all(&[4, 5]), ReadFlags::default())
+        .unwrap();
+    assert_eq!(dec.held_fds(), 5);
+    // A: its first fd taken, the iterator dropped with the other two.
+    let mut a = dec.next_frame().unwrap().unwrap();
+    assert_eq!((&a.payload[..], a.fds.len()), (&b"aaaa"[..], 3));
+    assert_eq!(a.fds.next().map(|fd| fd.deliver()), Some(1));
+    drop(a);
+    assert_eq!(log.dropped(), [2, 3]);
+    // B: appended after what the vector already holds.
+    let mut got = log.issue_all(&[9]);
+    let (_, payload) = dec.next_frame_into(&mut got).unwrap().unwrap();
+    assert_eq!(&payload[..], b"bb");
+    let ids: Vec<u32> = got.into_iter().map(|fd| fd.deliver()).collect();
+    assert_eq!(ids, [9, 4, 5]);
+    assert_eq!(dec.held_fds(), 0);
+}
+
+#[test]
 fn incomplete_header_with_fds_is_checked_when_it_completes() {
     let log = Ledger::new();
     let mut dec = stream();
