@@ -189,29 +189,42 @@ pub enum ReadError {
 /// members called, in order; `Err` has them too, with the read's error.
 pub fn answer_calls<S: std::io::Read + std::io::Write>(
     sock: &mut S,
-    mut buf: Vec<u8>,
+    buf: Vec<u8>,
 ) -> Result<Vec<String>, (Vec<String>, ReadError)> {
     let mut calls = Vec::new();
+    match answer_calls_with(sock, buf, |m, _| {
+        calls.push(m.member.clone().unwrap_or_default())
+    }) {
+        Ok(()) => Ok(calls),
+        Err(e) => Err((calls, e)),
+    }
+}
+
+/// [`answer_calls`], giving each method call to `seen` (with the socket,
+/// e.g. to take the fds that came with it) before it is answered; `Ok`
+/// once the client closes.
+pub fn answer_calls_with<S: std::io::Read + std::io::Write>(
+    sock: &mut S,
+    mut buf: Vec<u8>,
+    mut seen: impl FnMut(&Message, &mut S),
+) -> Result<(), ReadError> {
     let mut serial = 0;
     loop {
         let m = match read_message(sock, &mut buf) {
             Ok(m) => m,
-            Err(ReadError::Eof) => return Ok(calls),
-            Err(e) => return Err((calls, e)),
+            Err(ReadError::Eof) => return Ok(()),
+            Err(e) => return Err(e),
         };
         if m.head.kind != 1 {
             continue;
         }
-        let member = m.member.clone().unwrap_or_default();
+        seen(&m, sock);
         if m.flags & 1 == 0 {
             serial += 1;
-            let name = (member == "Hello").then_some(":1.1");
-            if let Err(e) = sock.write_all(&method_return(serial, m.serial, name)) {
-                calls.push(member);
-                return Err((calls, ReadError::Io(e)));
-            }
+            let name = (m.member.as_deref() == Some("Hello")).then_some(":1.1");
+            sock.write_all(&method_return(serial, m.serial, name))
+                .map_err(ReadError::Io)?;
         }
-        calls.push(member);
     }
 }
 
