@@ -366,4 +366,62 @@ mod tests {
             Err(ReadError::Io(_))
         ));
     }
+
+    /// Reads from `input`, keeps what is written.
+    struct Duplex {
+        input: std::io::Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+
+    impl std::io::Read for Duplex {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+
+    impl std::io::Write for Duplex {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.output.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_call_is_seen_then_answered_until_the_end() {
+        let leftover = hello_message();
+        let ping = method_call(2, None, "/", "org.freedesktop.DBus.Peer", "Ping");
+        let mut sock = Duplex {
+            input: std::io::Cursor::new(ping),
+            output: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        answer_calls_with(&mut sock, leftover, |m, sock: &mut Duplex| {
+            // Seen before its answer.
+            seen.push((m.member.clone(), sock.output.len()));
+        })
+        .unwrap();
+        let hello_return = method_return(1, 1, Some(":1.1"));
+        assert_eq!(
+            seen,
+            [
+                (Some("Hello".to_string()), 0),
+                (Some("Ping".to_string()), hello_return.len())
+            ]
+        );
+        assert_eq!(
+            sock.output,
+            [hello_return, method_return(2, 2, None)].concat()
+        );
+        let mut cut = Duplex {
+            input: std::io::Cursor::new(hello_message()[..20].to_vec()),
+            output: Vec::new(),
+        };
+        assert!(matches!(
+            answer_calls(&mut cut, Vec::new()),
+            Err((calls, ReadError::Io(_))) if calls.is_empty()
+        ));
+    }
 }

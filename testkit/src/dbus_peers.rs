@@ -507,3 +507,15 @@ pub fn server(name: &str) -> ServerImpl {
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no server implementation {name:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_from_cargo_lock() {
+        // The workspace's crates are in it too, with the workspace's version.
+        assert_eq!(cargo_lock_version("mon-ipc"), env!("CARGO_PKG_VERSION"));
+        assert_eq!(cargo_lock_version("mon-ipc-no-such-crate"), "?");
+    }
+}

@@ -187,9 +187,10 @@ struct Served {
 
 /// Starts `zbus-client <address> [args]` against our blocking server
 /// (configured with `config`), checks the credentials it sees (our uid,
-/// the client's pid), then answers each call as dbus_peers.rs's server
-/// does (`Hello` with the unique name `:1.1`, anything else with an empty
-/// return) until the client closes; then waits for it to exit.
+/// the client's pid), then answers each call with testkit's
+/// `answer_calls_with` (`Hello` with the unique name `:1.1`, anything else
+/// with an empty return), keeping each call's fds, until the client
+/// closes; then waits for it to exit.
 fn serve_zbus_client(config: dbus::ServerConfig, args: &[&str]) -> Served {
     let dir = TempDir::new("zbus-client").unwrap();
     let path = dir.path().join("ours");
