@@ -15,111 +15,26 @@
 //! Each case prints a `LIVE` line (grade, findings, and for a NOTE or a
 //! FAILED the bytes exchanged), each implementation a `MATRIX` line with
 //! its counts: docs/DBUS.md's matrix is made of them. A FAILED must be one
-//! of [`KNOWN_FAILED`] (each explained in docs/DBUS.md), and each of those
-//! must still fail: a new deviation or a fixed one both fail the test.
+//! of testkit's `matrix::KNOWN_FAILED` (each explained in docs/DBUS.md), and
+//! each of those must still fail: a new deviation or a fixed one both fail
+//! the test. (zbus, in a crate of its own, runs through the same
+//! `matrix` in `interop/zbus/tests/zbus_live.rs`.)
 //! Missing programs print `SKIPPED` (and fail under `CI=true`).
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mon_ipc::dbus::{ClientConfig, ClientMechanism};
-use mon_ipc_conformance_core::load::load_file;
-use mon_ipc_conformance_core::model::{Config, DbusClientConfig, DbusMechanism, TestCase};
+use mon_ipc_conformance_core::model::{DbusClientConfig, DbusMechanism};
 use mon_ipc_std::{Listener, SocketKind, dbus};
 use mon_ipc_testkit::TempDir;
 use mon_ipc_testkit::dbus_live::against_client::Running;
+use mon_ipc_testkit::dbus_live::matrix::{self, cases, configured_cases, report, uid};
 use mon_ipc_testkit::dbus_live::{CaseReport, Counts, Grade, against_client, against_server};
 use mon_ipc_testkit::dbus_message::{answer_calls, read_message};
-use mon_ipc_testkit::dbus_peers::{FirstCall, RunningServer, TIMEOUT, available, clients, servers};
-
-/// Deviations from a requirement of the specification found in third-party
-/// implementations: (implementation, tcId). docs/DBUS.md explains each.
-const KNOWN_FAILED: &[(&str, u32)] = &[
-    // An unknown or misplaced command answered with ERROR, then the
-    // connection closed: "must continue as if the command causing the
-    // ERROR had never been received".
-    ("dbus-broker", 7017),
-    ("dbus-broker", 7020),
-    ("dbus-broker", 7022),
-    ("dbus-broker", 7031),
-    // GDBus's server closes on CANCEL, on the client's ERROR, on an unknown
-    // command and on AUTH while waiting for DATA, without a reply; it
-    // answers CANCEL after OK with ERROR instead of REJECTED.
-    ("GDBus server (GIO, python3-gi)", 7015),
-    ("GDBus server (GIO, python3-gi)", 7016),
-    ("GDBus server (GIO, python3-gi)", 7017),
-    ("GDBus server (GIO, python3-gi)", 7018),
-    ("GDBus server (GIO, python3-gi)", 7019),
-    ("GDBus server (GIO, python3-gi)", 7020),
-    ("GDBus server (GIO, python3-gi)", 7021),
-    ("GDBus server (GIO, python3-gi)", 7031),
-    ("GDBus server (GIO, python3-gi)", 7062),
-    // libdbus's EXTERNAL client, given a DATA challenge after its initial
-    // response, answers nothing and does not close: the exchange hangs
-    // (the timeout of the run).
-    ("dbus-send (libdbus)", 6013),
-    ("dbus-send (libdbus)", 6014),
-];
-
-/// Every case of `file` with its group's configuration, by tcId.
-fn configured_cases(file: &str) -> Vec<(Config, TestCase)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../vectors")
-        .join(file);
-    let loaded = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut v: Vec<(Config, TestCase)> = loaded
-        .file
-        .test_groups
-        .into_iter()
-        .flat_map(|g| {
-            let config = g.config;
-            g.tests.into_iter().map(move |t| (config.clone(), t))
-        })
-        .collect();
-    v.sort_by_key(|(_, c)| c.tc_id);
-    v
-}
-
-fn cases(file: &str) -> Vec<TestCase> {
-    configured_cases(file).into_iter().map(|(_, c)| c).collect()
-}
-
-fn uid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
-/// Prints the reports and the counts; returns the FAILED tcIds.
-fn report(name: &str, version: &str, role: &str, reports: &[CaseReport]) -> Vec<(String, u32)> {
-    for r in reports {
-        eprintln!("LIVE {name} ({role}): {r}");
-    }
-    eprintln!(
-        "MATRIX {name} {version} ({role}, {} cases): {}",
-        reports.len(),
-        Counts::of(reports)
-    );
-    reports
-        .iter()
-        .filter(|r| r.grade == Grade::Failed)
-        .map(|r| (name.to_owned(), r.tc_id))
-        .collect()
-}
-
-fn check_known(mut failed: Vec<(String, u32)>, ran: &[&str]) {
-    failed.sort();
-    let mut known: Vec<(String, u32)> = KNOWN_FAILED
-        .iter()
-        .filter(|(name, _)| ran.contains(name))
-        .map(|(name, id)| ((*name).to_owned(), *id))
-        .collect();
-    known.sort();
-    assert_eq!(
-        failed, known,
-        "FAILED cases (left) against the known ones (right)"
-    );
-}
+use mon_ipc_testkit::dbus_peers::{FirstCall, RunningServer, TIMEOUT, clients, servers};
 
 /// Our own server (`mon_ipc_std::dbus`, the default configuration: fds
 /// agreed, EXTERNAL only), one thread per connection, answering `Ping`.
@@ -226,39 +141,10 @@ fn our_client_passes_every_live_client_case() {
 
 #[test]
 fn server_cases_against_live_servers() {
-    let cases = cases("dbus_server.json");
-    let mut failed = Vec::new();
-    let mut ran = Vec::new();
-    for s in servers() {
-        if !available(s.name, (s.missing)()) {
-            continue;
-        }
-        let running = (s.start)().unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        let reports: Vec<CaseReport> = cases
-            .iter()
-            .map(|c| against_server::run(c, &running, uid()))
-            .collect();
-        failed.extend(report(s.name, &running.version, "server", &reports));
-        ran.push(s.name);
-    }
-    check_known(failed, &ran);
+    matrix::server_role(&servers());
 }
 
 #[test]
 fn client_cases_against_live_clients() {
-    let cases = cases("dbus_client.json");
-    let mut failed = Vec::new();
-    let mut ran = Vec::new();
-    for c in clients() {
-        if !available(c.name, (c.missing)()) {
-            continue;
-        }
-        let reports: Vec<CaseReport> = cases
-            .iter()
-            .map(|case| against_client::run(case, &c, uid()))
-            .collect();
-        failed.extend(report(c.name, &(c.version)(), "client", &reports));
-        ran.push(c.name);
-    }
-    check_known(failed, &ran);
+    matrix::client_role(&clients());
 }

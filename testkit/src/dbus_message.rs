@@ -189,29 +189,42 @@ pub enum ReadError {
 /// members called, in order; `Err` has them too, with the read's error.
 pub fn answer_calls<S: std::io::Read + std::io::Write>(
     sock: &mut S,
-    mut buf: Vec<u8>,
+    buf: Vec<u8>,
 ) -> Result<Vec<String>, (Vec<String>, ReadError)> {
     let mut calls = Vec::new();
+    match answer_calls_with(sock, buf, |m, _| {
+        calls.push(m.member.clone().unwrap_or_default())
+    }) {
+        Ok(()) => Ok(calls),
+        Err(e) => Err((calls, e)),
+    }
+}
+
+/// [`answer_calls`], giving each method call to `seen` (with the socket,
+/// e.g. to take the fds that came with it) before it is answered; `Ok`
+/// once the client closes.
+pub fn answer_calls_with<S: std::io::Read + std::io::Write>(
+    sock: &mut S,
+    mut buf: Vec<u8>,
+    mut seen: impl FnMut(&Message, &mut S),
+) -> Result<(), ReadError> {
     let mut serial = 0;
     loop {
         let m = match read_message(sock, &mut buf) {
             Ok(m) => m,
-            Err(ReadError::Eof) => return Ok(calls),
-            Err(e) => return Err((calls, e)),
+            Err(ReadError::Eof) => return Ok(()),
+            Err(e) => return Err(e),
         };
         if m.head.kind != 1 {
             continue;
         }
-        let member = m.member.clone().unwrap_or_default();
+        seen(&m, sock);
         if m.flags & 1 == 0 {
             serial += 1;
-            let name = (member == "Hello").then_some(":1.1");
-            if let Err(e) = sock.write_all(&method_return(serial, m.serial, name)) {
-                calls.push(member);
-                return Err((calls, ReadError::Io(e)));
-            }
+            let name = (m.member.as_deref() == Some("Hello")).then_some(":1.1");
+            sock.write_all(&method_return(serial, m.serial, name))
+                .map_err(ReadError::Io)?;
         }
-        calls.push(member);
     }
 }
 
@@ -351,6 +364,64 @@ mod tests {
         assert!(matches!(
             read_message(&mut std::io::empty(), &mut cut),
             Err(ReadError::Io(_))
+        ));
+    }
+
+    /// Reads from `input`, keeps what is written.
+    struct Duplex {
+        input: std::io::Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+
+    impl std::io::Read for Duplex {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+
+    impl std::io::Write for Duplex {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.output.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_call_is_seen_then_answered_until_the_end() {
+        let leftover = hello_message();
+        let ping = method_call(2, None, "/", "org.freedesktop.DBus.Peer", "Ping");
+        let mut sock = Duplex {
+            input: std::io::Cursor::new(ping),
+            output: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        answer_calls_with(&mut sock, leftover, |m, sock: &mut Duplex| {
+            // Seen before its answer.
+            seen.push((m.member.clone(), sock.output.len()));
+        })
+        .unwrap();
+        let hello_return = method_return(1, 1, Some(":1.1"));
+        assert_eq!(
+            seen,
+            [
+                (Some("Hello".to_string()), 0),
+                (Some("Ping".to_string()), hello_return.len())
+            ]
+        );
+        assert_eq!(
+            sock.output,
+            [hello_return, method_return(2, 2, None)].concat()
+        );
+        let mut cut = Duplex {
+            input: std::io::Cursor::new(hello_message()[..20].to_vec()),
+            output: Vec::new(),
+        };
+        assert!(matches!(
+            answer_calls(&mut cut, Vec::new()),
+            Err((calls, ReadError::Io(_))) if calls.is_empty()
         ));
     }
 }

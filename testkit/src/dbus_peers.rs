@@ -73,6 +73,18 @@ pub fn deb_version(package: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// The version of a crate in the workspace's `Cargo.lock` (the first
+/// entry of that name), for the report.
+pub fn cargo_lock_version(package: &str) -> String {
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"))
+        .unwrap_or_default();
+    let entry = format!("name = \"{package}\"\nversion = \"");
+    lock.find(&entry)
+        .and_then(|at| lock[at + entry.len()..].split('"').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| "?".into())
+}
+
 /// A child process, killed by its pid and reaped on drop.
 #[derive(Debug)]
 pub struct Reaped(pub Option<Child>);
@@ -161,6 +173,23 @@ impl RunningServer {
             first_call,
             version,
             _keep: (None, None, None),
+        }
+    }
+
+    /// A server program the caller started (`process`), listening on
+    /// `path` in `dir`: both kept until drop (the process killed first).
+    pub fn spawned(
+        path: PathBuf,
+        first_call: FirstCall,
+        version: String,
+        process: Reaped,
+        dir: TempDir,
+    ) -> RunningServer {
+        RunningServer {
+            path,
+            first_call,
+            version,
+            _keep: (Some(process), None, Some(dir)),
         }
     }
 }
@@ -477,4 +506,16 @@ pub fn server(name: &str) -> ServerImpl {
         .into_iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no server implementation {name:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_from_cargo_lock() {
+        // The workspace's crates are in it too, with the workspace's version.
+        assert_eq!(cargo_lock_version("mon-ipc"), env!("CARGO_PKG_VERSION"));
+        assert_eq!(cargo_lock_version("mon-ipc-no-such-crate"), "?");
+    }
 }

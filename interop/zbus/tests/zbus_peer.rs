@@ -14,67 +14,23 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output};
 
 use mon_ipc_std::dbus::{self, Mechanism};
 use mon_ipc_std::{Listener, SocketKind, raw};
 use mon_ipc_testkit::TempDir;
-use mon_ipc_testkit::dbus_message::{Message, ReadError, method_call, method_return, read_message};
+use mon_ipc_testkit::dbus_message::{Message, answer_calls_with, method_call, read_message};
+use mon_ipc_testkit::dbus_peers::{Reaped, TIMEOUT, cargo_lock_version, spawn};
 use mon_ipc_zbus_interop::{INTERFACE, PATH, PIPE_CONTENT};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
-
 /// zbus's version, for the `PEER` line: the one Cargo.lock holds.
-const ZBUS: &str = "zbus 5.19.0";
-
-/// One of the crate's programs, killed and reaped on drop.
-struct Program(Option<Child>);
-
-impl Program {
-    fn start(cmd: &mut Command) -> Program {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
-        Program(Some(child))
-    }
-
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().unwrap()
-    }
-
-    /// Waits for it to exit by itself (its peer has closed), with what it
-    /// printed; `None` (and killed) if it still runs after [`TIMEOUT`].
-    fn output(mut self) -> Option<Output> {
-        let child = self.0.take().unwrap();
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
-        let out = rx.recv_timeout(TIMEOUT).ok();
-        if out.is_none() {
-            // Not reaped yet: the pid is still the child's.
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        let _ = waiter.join();
-        out
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+fn zbus() -> String {
+    format!("zbus {}", cargo_lock_version("zbus"))
 }
 
 /// A socket read through [`raw::recv`], which keeps the fds that come
 /// with the bytes (a plain `read` would close them), so that
-/// [`read_message`] can read from it.
+/// [`read_message`] can read from it; writes go to the socket.
 struct WithFds<'a> {
     sock: &'a UnixStream,
     fds: Vec<OwnedFd>,
@@ -96,6 +52,16 @@ impl Read for WithFds<'_> {
     }
 }
 
+impl Write for WithFds<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What the pipe behind a passed fd holds.
 fn pipe_content(fd: OwnedFd) -> Vec<u8> {
     let mut got = Vec::new();
@@ -110,11 +76,11 @@ fn euid() -> u32 {
 
 /// Starts `zbus-server` on a socket in `dir`; returns it and the socket's
 /// path once it says `ready`.
-fn zbus_server(dir: &TempDir) -> (Program, PathBuf) {
+fn zbus_server(dir: &TempDir) -> (Reaped, PathBuf) {
     let path = dir.path().join("zbus");
-    let mut server = Program::start(Command::new(env!("CARGO_BIN_EXE_zbus-server")).arg(&path));
+    let mut server = spawn(Command::new(env!("CARGO_BIN_EXE_zbus-server")).arg(&path));
     let mut line = String::new();
-    BufReader::new(server.child().stdout.take().unwrap())
+    BufReader::new(server.0.as_mut().unwrap().stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "ready\n", "zbus-server: {:?}", server.output());
@@ -180,8 +146,10 @@ fn our_client_against_zbus(config: dbus::ClientConfig, auth_line: &str) {
     let out = server.output().expect("zbus-server exits once we close");
     assert!(out.status.success(), "zbus-server: {out:?}");
     eprintln!(
-        "PEER {ZBUS} (peer server) <- our client ({auth_line}): EXTERNAL, guid {}, unix fds {}, Whoami -> (uid {uid}, pid {pid}, fd), PASSED",
-        auth.guid, auth.unix_fd
+        "PEER {} (peer server) <- our client ({auth_line}): EXTERNAL, guid {}, unix fds {}, Whoami -> (uid {uid}, pid {pid}, fd), PASSED",
+        zbus(),
+        auth.guid,
+        auth.unix_fd
     );
 }
 
@@ -219,15 +187,16 @@ struct Served {
 
 /// Starts `zbus-client <address> [args]` against our blocking server
 /// (configured with `config`), checks the credentials it sees (our uid,
-/// the client's pid), then answers each call as dbus_peers.rs's server
-/// does (`Hello` with the unique name `:1.1`, anything else with an empty
-/// return) until the client closes; then waits for it to exit.
+/// the client's pid), then answers each call with testkit's
+/// `answer_calls_with` (`Hello` with the unique name `:1.1`, anything else
+/// with an empty return), keeping each call's fds, until the client
+/// closes; then waits for it to exit.
 fn serve_zbus_client(config: dbus::ServerConfig, args: &[&str]) -> Served {
     let dir = TempDir::new("zbus-client").unwrap();
     let path = dir.path().join("ours");
     let listener = Listener::bind(&path, SocketKind::Stream).unwrap();
     let address = format!("unix:path={}", path.display());
-    let client = Program::start(
+    let client = spawn(
         Command::new(env!("CARGO_BIN_EXE_zbus-client"))
             .arg(&address)
             .args(args),
@@ -256,37 +225,19 @@ fn serve_zbus_client(config: dbus::ServerConfig, args: &[&str]) -> Served {
 
     let sock = UnixStream::from(sock);
     sock.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let mut buf = auth.leftover.bytes.clone();
+    let mut input = WithFds {
+        sock: &sock,
+        fds: Vec::new(),
+    };
     let mut calls: Vec<Call> = Vec::new();
-    let mut serial = 0;
-    loop {
-        let mut input = WithFds {
-            sock: &sock,
-            fds: Vec::new(),
-        };
-        let m: Message = match read_message(&mut input, &mut buf) {
-            Ok(m) => m,
-            Err(ReadError::Eof) => break,
-            Err(e) => panic!("reading zbus-client's messages: {e:?}"),
-        };
-        let fds = input.fds;
-        if m.head.kind != 1 {
-            continue;
-        }
-        let member = m.member.clone().unwrap_or_default();
-        if m.flags & 1 == 0 {
-            serial += 1;
-            let name = (member == "Hello").then_some(":1.1");
-            (&sock)
-                .write_all(&method_return(serial, m.serial, name))
-                .unwrap();
-        }
+    answer_calls_with(&mut input, auth.leftover.bytes.clone(), |m, input| {
         calls.push(Call {
-            member,
+            member: m.member.clone().unwrap_or_default(),
             unix_fds: m.unix_fds,
-            fds,
-        });
-    }
+            fds: std::mem::take(&mut input.fds),
+        })
+    })
+    .unwrap_or_else(|e| panic!("reading zbus-client's messages: {e:?}"));
     let output = client.output().expect("zbus-client exits once it is done");
     Served {
         auth,
@@ -321,7 +272,8 @@ fn zbus_client_calls_our_server() {
     let fd = served.calls.pop().unwrap().fds.pop().unwrap();
     assert_eq!(pipe_content(fd), PIPE_CONTENT);
     eprintln!(
-        "PEER {ZBUS} (client) -> our server: EXTERNAL, uid {}, pid {}, unix fds {}, calls [Ping, Give(fd)], PASSED",
+        "PEER {} (client) -> our server: EXTERNAL, uid {}, pid {}, unix fds {}, calls [Ping, Give(fd)], PASSED",
+        zbus(),
         euid(),
         served.pid,
         served.auth.unix_fd
